@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every system dependency of raddiag from Debian's archive (run as root, or with sudo).
+# Build: libtorch (+ OpenBLAS: without it Debian's libtorch uses reference BLAS, ~9x slower GEMM),
+# the imaging libraries (nifticlib, GDCM, libpng, libjpeg), JSON/CLI/HTTP/logging headers, test tools.
+# Test-only: Debian's Python with numpy/nibabel/pydicom/sklearn/torch, used as independent references.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+PKGS=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev libopenblas0-pthread libopenblas-dev
+  libnifti2-dev libgdcm-dev libgdcm-tools libpng-dev libjpeg-dev zlib1g-dev
+  nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
+  python3 python3-numpy python3-nibabel python3-pydicom python3-sklearn python3-torch python3-pil
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

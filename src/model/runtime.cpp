@@ -1,0 +1,76 @@
+#include "model/runtime.h"
+
+#include <torch/torch.h>
+
+#include <fstream>
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "util/error.h"
+
+namespace raddiag::model {
+
+std::string loaded_blas_library() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  std::set<std::string> libs;
+  while (std::getline(maps, line)) {
+    auto pos = line.find('/');
+    if (pos == std::string::npos) continue;
+    std::string path = line.substr(pos);
+    if (path.find("blas") != std::string::npos || path.find("mkl") != std::string::npos ||
+        path.find("lapack") != std::string::npos)
+      libs.insert(path);
+  }
+  std::string out;
+  for (const auto& l : libs) out += (out.empty() ? "" : ", ") + l;
+  return out.empty() ? "none mapped" : out;
+}
+
+int configure_threads(int threads) {
+  // libtorch's default can be 1 when OMP_NUM_THREADS is unset; use every core unless told otherwise.
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  return torch::get_num_threads();
+}
+
+std::string resolve_device(const std::string& requested) {
+  if (requested.empty() || requested == "cpu") return "cpu";
+  if (requested.rfind("cuda", 0) == 0) {
+    if (!torch::cuda::is_available())
+      throw Error("--device " + requested, "CUDA is not available in this build or on this machine");
+    torch::Device d(requested);
+    if (d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count()))
+      throw Error("--device " + requested, "only " + std::to_string(torch::cuda::device_count()) + " CUDA devices");
+    return requested;
+  }
+  throw Error("--device " + requested, "unknown device (use cpu, cuda or cuda:N)");
+}
+
+nlohmann::json runtime_info() {
+  nlohmann::json j;
+  j["libtorch_version"] = TORCH_VERSION;
+  j["blas_loaded"] = loaded_blas_library();
+  const std::string cfg = torch::show_config();
+  auto field = [&](const std::string& key) -> std::string {
+    auto p = cfg.find(key + "=");
+    if (p == std::string::npos) return "";
+    auto e = cfg.find_first_of(",\n", p);
+    return cfg.substr(p + key.size() + 1, e - p - key.size() - 1);
+  };
+  j["blas_configured"] = field("BLAS_INFO");
+  j["lapack_configured"] = field("LAPACK_INFO");
+  j["mkldnn"] = torch::globalContext().userEnabledMkldnn() && at::hasMKLDNN();
+  j["intra_op_threads"] = torch::get_num_threads();
+  j["inter_op_threads"] = torch::get_num_interop_threads();
+  nlohmann::json devices = nlohmann::json::array({"cpu"});
+  const bool cuda = torch::cuda::is_available();
+  if (cuda)
+    for (size_t i = 0; i < torch::cuda::device_count(); ++i) devices.push_back("cuda:" + std::to_string(i));
+  j["devices"] = devices;
+  j["cuda_available"] = cuda;
+  return j;
+}
+
+}  // namespace raddiag::model

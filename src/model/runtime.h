@@ -1,0 +1,22 @@
+#pragma once
+// The compute runtime: libtorch version, BLAS actually loaded, threads, devices.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace raddiag::model {
+
+// Facts for `raddiag info` and for the provenance section of model files and run logs.
+nlohmann::json runtime_info();
+
+// Which BLAS shared library the process has mapped (Debian switches libblas.so.3 by alternatives;
+// reference BLAS is ~9x slower than OpenBLAS for the model's matrix products).
+std::string loaded_blas_library();
+
+// Sets intra-op threads (0 = leave libtorch's default) and returns the count in effect.
+int configure_threads(int threads);
+
+// "cpu", "cuda", "cuda:1"; throws raddiag::Error when the device is not available.
+std::string resolve_device(const std::string& requested);
+
+}  // namespace raddiag::model

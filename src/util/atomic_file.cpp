@@ -1,0 +1,73 @@
+#include "util/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "util/error.h"
+
+namespace raddiag {
+
+namespace {
+std::string temp_sibling(const std::string& path) {
+  std::random_device rd;
+  std::ostringstream os;
+  os << path << ".tmp." << ::getpid() << "." << std::hex << rd();
+  return os.str();
+}
+
+void fsync_path(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {
+  namespace fs = std::filesystem;
+  fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  const std::string tmp = temp_sibling(path);
+  try {
+    write(tmp);
+    fsync_path(tmp);
+    std::error_code ec;
+    fs::rename(tmp, target, ec);
+    if (ec) throw Error(path, "cannot rename temporary file into place: " + ec.message());
+    if (target.has_parent_path()) fsync_path(target.parent_path().string());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+}
+
+void write_bytes_atomically(const std::string& path, const std::string& bytes) {
+  write_file_atomically(path, [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(tmp, std::string("cannot open for writing: ") + std::strerror(errno));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) throw Error(tmp, "write failed (disk full?)");
+  });
+}
+
+std::string read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path, std::string("cannot open: ") + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw Error(path, "read failed");
+  return ss.str();
+}
+
+}  // namespace raddiag
