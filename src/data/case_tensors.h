@@ -1,0 +1,39 @@
+#pragma once
+// The model's input for one case, exactly the tensors of the official early-fusion loader
+// (reference section 1.6), and a batch of them. The data layer produces these; the model consumes them.
+#include <torch/torch.h>
+
+namespace raddiag::data {
+
+struct CaseTensors {
+  torch::Tensor images;  // [N, 1, S, S, D] float32, slot n holds one scan, slices along the last axis
+  torch::Tensor mods;    // [N] int64 modality/plane id (0 = empty slot)
+  torch::Tensor marks;   // [N, D] int64, 1 = valid slice
+  torch::Tensor keys;    // [N] int64 key slice (-1 = empty slot)
+  torch::Tensor labels;  // [C] float32 multi-hot (may be undefined at inference)
+};
+
+// A batch: the same fields with a leading batch dimension B.
+struct CaseBatch {
+  torch::Tensor images;  // [B, N, 1, S, S, D]
+  torch::Tensor mods;    // [B, N]
+  torch::Tensor marks;   // [B, N, D]
+  torch::Tensor keys;    // [B, N]
+  torch::Tensor labels;  // [B, C]
+};
+
+inline CaseBatch collate(const std::vector<CaseTensors>& cases) {
+  std::vector<torch::Tensor> im, mo, ma, ke, la;
+  for (const auto& c : cases) {
+    im.push_back(c.images);
+    mo.push_back(c.mods);
+    ma.push_back(c.marks);
+    ke.push_back(c.keys);
+    if (c.labels.defined()) la.push_back(c.labels);
+  }
+  CaseBatch b{torch::stack(im), torch::stack(mo), torch::stack(ma), torch::stack(ke), {}};
+  if (la.size() == cases.size() && !la.empty()) b.labels = torch::stack(la);
+  return b;
+}
+
+}  // namespace raddiag::data
