@@ -182,7 +182,7 @@ NamedTensors parse_torch_checkpoint(const uint8_t* bytes, std::size_t size, cons
                                        e.name.compare(slash, 6, "/code/") == 0))
       torchscript = true;
   }
-  if (pickles == 0 && torchscript)
+  if (torchscript)
     throw Error(name, "this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint");
   if (pickles == 0) throw Error(name, "ZIP archive has no <folder>/data.pkl record: not a torch.save checkpoint");
   if (pickles > 1) throw Error(name, "ZIP archive has several data.pkl records");

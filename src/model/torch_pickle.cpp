@@ -54,6 +54,9 @@ bool allowed_global(const std::string& g) {
       "torch._utils._rebuild_parameter_with_state",
       "builtins.set",                     "builtins.frozenset",
       "__builtin__.set",                  "__builtin__.frozenset",
+      // Protocol 2 pickles bytes as _codecs.encode(latin-1 text, 'latin1') and b'' as bytes().
+      "_codecs.encode",                   "builtins.bytes",
+      "__builtin__.bytes",
   };
   for (const char* a : allowed)
     if (g == a) return true;
@@ -281,6 +284,28 @@ class Machine {
     return make(std::move(t));
   }
 
+  // _codecs.encode(text, 'latin1'): the text's code points (all < 256) are the bytes.
+  int32_t latin1_bytes(const std::vector<int32_t>& args) {
+    if (args.size() != 2 || val(args[0]).kind != Kind::String || val(args[1]).kind != Kind::String ||
+        (val(args[1]).s != "latin1" && val(args[1]).s != "latin-1"))
+      fail("_codecs.encode is only allowed as encode(str, 'latin1')");
+    const std::string& text = val(args[0]).s;
+    Value v;
+    v.kind = Kind::Bytes;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const uint8_t c = static_cast<uint8_t>(text[i]);
+      if (c < 0x80) {
+        v.s.push_back(static_cast<char>(c));
+      } else if ((c == 0xC2 || c == 0xC3) && i + 1 < text.size() && (static_cast<uint8_t>(text[i + 1]) & 0xC0) == 0x80) {
+        v.s.push_back(static_cast<char>(((c & 0x03) << 6) | (static_cast<uint8_t>(text[i + 1]) & 0x3F)));
+        ++i;
+      } else {
+        fail("_codecs.encode: text is not latin-1");
+      }
+    }
+    return make(std::move(v));
+  }
+
   int32_t call(int32_t callable, int32_t args_id) {
     const Value& c = val(callable);
     if (c.kind != Kind::Global) fail(std::string("REDUCE on a ") + kind_name(c.kind) + ", not a callable");
@@ -301,6 +326,11 @@ class Machine {
         return d;
       }
       fail("unsupported OrderedDict arguments");
+    }
+    if (fn == "_codecs.encode") return latin1_bytes(args);
+    if (fn == "builtins.bytes" || fn == "__builtin__.bytes") {
+      if (!args.empty()) fail("bytes() with arguments");
+      return make_kind(Kind::Bytes);
     }
     if (fn.rfind("builtins.", 0) == 0 || fn.rfind("__builtin__.", 0) == 0) {  // set / frozenset
       const int32_t l = make_kind(Kind::List);
