@@ -118,7 +118,10 @@ class Machine {
     v.kind = k;
     return make(std::move(v));
   }
-  void push(int32_t v) { stack_.push_back(v); }
+  void push(int32_t v) {
+    if (stack_.size() >= limits_.max_values) fail("stack too deep (limit " + std::to_string(limits_.max_values) + ")");
+    stack_.push_back(v);
+  }
   int32_t pop() {
     if (stack_.size() <= floor()) fail("stack underflow");
     int32_t v = stack_.back();
