@@ -52,6 +52,10 @@ bool allowed_global(const std::string& g) {
       "collections.OrderedDict",          "torch._utils._rebuild_tensor_v2",
       "torch._utils._rebuild_tensor",     "torch._utils._rebuild_parameter",
       "torch._utils._rebuild_parameter_with_state",
+      // Tensors with Python attributes are wrapped in _rebuild_from_type_v2(func, type, args, state);
+      // the types are only accepted as that call's type argument, never called.
+      "torch._tensor._rebuild_from_type_v2", "torch._tensor.Tensor", "torch.Tensor",
+      "torch.nn.parameter.Parameter",
       "builtins.set",                     "builtins.frozenset",
       "__builtin__.set",                  "__builtin__.frozenset",
       // Protocol 2 pickles bytes as _codecs.encode(latin-1 text, 'latin1') and b'' as bytes().
@@ -346,6 +350,18 @@ class Machine {
       return l;
     }
     if (fn == "torch._utils._rebuild_tensor_v2" || fn == "torch._utils._rebuild_tensor") return rebuild_tensor(args, fn);
+    if (fn == "torch._tensor._rebuild_from_type_v2") {
+      if (args.size() != 4 || val(args[0]).kind != Kind::Global || val(args[1]).kind != Kind::Global)
+        fail(fn + ": expected (function, type, args, state)");
+      const std::string& type = val(args[1]).s;
+      if (type != "torch._tensor.Tensor" && type != "torch.Tensor" && type != "torch.nn.parameter.Parameter")
+        fail(fn + ": tensor type '" + type + "' is not supported");
+      const std::string& inner = val(args[0]).s;
+      if (inner.rfind("torch._utils._rebuild_", 0) != 0) fail(fn + ": unexpected rebuild function '" + inner + "'");
+      const int32_t result = call(args[0], args[2]);
+      if (val(result).kind != Kind::Tensor) fail(fn + " did not produce a tensor");
+      return result;
+    }
     if (fn == "torch._utils._rebuild_parameter" || fn == "torch._utils._rebuild_parameter_with_state") {
       if (args.size() < 2 || val(args[0]).kind != Kind::Tensor) fail(fn + ": first argument is not a tensor");
       return args[0];

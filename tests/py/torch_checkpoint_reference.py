@@ -120,6 +120,18 @@ class FakeTensor:
         return (torch._utils._rebuild_tensor_v2, self.args)
 
 
+class FakeTensorWithState(FakeTensor):
+    """How PyTorch 2.x pickles a tensor that carries Python attributes."""
+
+    def __reduce__(self):
+        return (torch._tensor._rebuild_from_type_v2,
+                (torch._utils._rebuild_tensor_v2, torch.Tensor, self.args, {"note": "has state"}))
+
+
+class Tagged(torch.Tensor):
+    pass
+
+
 class FakePickler(pickle.Pickler):
     def persistent_id(self, obj):
         if isinstance(obj, FakeStorage):
@@ -269,6 +281,14 @@ def write(out):
     write_zip(good, {"data.pkl": fake_pickle({"w": FakeTensor(fs, 1, (2, 2), (1, 2))}), "data/0": floats, "version": b"3\n"})
     dump(good, os.path.join(out, "fake_ok"))
     cases.append({"file": "fake_ok.pt", "dict_path": "", "error": ""})
+    good = os.path.join(out, "from_type.pt")
+    write_zip(good, {"data.pkl": fake_pickle(collections.OrderedDict(
+        [("w", FakeTensorWithState(fs, 1, (2, 2), (2, 1))), ("v", FakeTensor(fs, 0, (6,), (1,)))])), "data/0": floats, "version": b"3\n"})
+    dump(good, os.path.join(out, "from_type"))
+    cases.append({"file": "from_type.pt", "dict_path": "", "error": ""})
+    tagged = os.path.join(out, "tensor_subclass.pt")
+    torch.save({"w": torch.ones(2).as_subclass(Tagged)}, tagged)
+    cases.append({"file": "tensor_subclass.pt", "dict_path": "", "error": "Tagged' is not allowed"})
 
     # A corrupted storage byte: the stored CRC-32 no longer matches.
     raw = bytearray(open(ordered, "rb").read())
