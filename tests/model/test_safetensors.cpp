@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/safetensors.h"
+#include "model/tensor_file.h"
 #include "test_support.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -222,4 +223,20 @@ TEST(Safetensors, WriterRefusesWhatTheFormatCannotHold) {
   u.add("bad\xff", torch::zeros({2}));
   EXPECT_THROW(model::write_safetensors(dir + "/u.safetensors", u), Error);
   EXPECT_TRUE(std::filesystem::is_empty(dir));  // nothing half-written left behind
+}
+
+TEST(TensorFile, DetectsTheFormat) {
+  const std::string dir = test::scratch_dir("st");
+  NamedTensors t;
+  t.add("w", torch::arange(6, torch::kFloat32).reshape({2, 3}));
+  model::write_safetensors(dir + "/a.safetensors", t, {{"k", "v"}});
+  const auto st = model::read_tensor_file(dir + "/a.safetensors");
+  EXPECT_EQ(st.format, "safetensors");
+  EXPECT_EQ(st.metadata.at("k"), "v");
+  EXPECT_TRUE(torch::equal(st.tensors.at("w"), t.at("w")));
+  const auto pt = model::read_tensor_file(test::shared_data() + "/official-parity/state_dict.bin");
+  EXPECT_EQ(pt.format, "torch");
+  EXPECT_EQ(pt.tensors.size(), 190u);
+  write_bytes_atomically(dir + "/junk.bin", "junk junk junk");
+  EXPECT_THROW(model::read_tensor_file(dir + "/junk.bin"), Error);
 }
