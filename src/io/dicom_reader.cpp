@@ -1,6 +1,8 @@
 #include "io/dicom_reader.h"
 
 #include <gdcmDataSet.h>
+#include <gdcmExplicitDataElement.h>
+#include <gdcmImplicitDataElement.h>
 #include <gdcmDictEntry.h>
 #include <gdcmDicts.h>
 #include <gdcmFile.h>
@@ -235,6 +237,9 @@ void to_gray(const Reader& read, const PixelLayout& L, std::vector<float>& out) 
 
 void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOptions& options, DecodedFile& out) {
   if (!reader.Read()) throw Error(path, "not a readable DICOM file");
+  std::error_code size_error;
+  const auto file_size = std::filesystem::file_size(path, size_error);
+  const int64_t file_bytes = size_error ? -1 : static_cast<int64_t>(file_size);
   const gdcm::File& file = reader.GetFile();
   const gdcm::DataSet& ds = file.GetDataSet();
   const gdcm::TransferSyntax ts = file.GetHeader().GetDataSetTransferSyntax();
@@ -277,6 +282,8 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   const double n_pixels = rows * cols * frames;
   if (n_pixels * 4.0 > double(options.max_voxel_bytes)) throw Error(path, "image larger than the configured limit");
   const double stored_bytes = ba == 1 ? std::ceil(n_pixels * spp / 8.0) : n_pixels * spp * (ba / 8);
+  // Native YBR_FULL_422 stores two samples per pixel (Cb and Cr shared by pixel pairs); GDCM expands it.
+  const double native_bytes = (pi == PI::YBR_FULL_422 && !ts.IsEncapsulated()) ? n_pixels * 2 * (ba / 8) : stored_bytes;
 
   const gdcm::DataElement& pixel_de = ds.GetDataElement(tpixel);
   if (ts.IsEncapsulated()) {
@@ -285,9 +292,19 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   } else {
     const gdcm::ByteValue* bv = pixel_de.GetByteValue();
     if (!bv) throw Error(path, "pixel data is not a byte array");
-    if (double(bv->GetLength()) < stored_bytes)
+    if (double(bv->GetLength()) < native_bytes)
       throw Error(path, "truncated pixel data: " + std::to_string(bv->GetLength()) + " bytes, " +
-                            std::to_string(int64_t(stored_bytes)) + " expected");
+                            std::to_string(int64_t(native_bytes)) + " expected");
+    // GDCM pads a pixel data element cut short by the end of the file; compare with the file size.
+    if (ts != gdcm::TransferSyntax::DeflatedExplicitVRLittleEndian && file_bytes >= 0) {
+      const bool explicit_vr = ts.IsExplicit();
+      const double ds_len = explicit_vr ? double(ds.GetLength<gdcm::ExplicitDataElement>())
+                                        : double(ds.GetLength<gdcm::ImplicitDataElement>());
+      const double meta_len = double(file.GetHeader().GetFullLength());
+      if (double(file_bytes) < ds_len + meta_len)
+        throw Error(path, "truncated file: " + std::to_string(file_bytes) + " bytes, the data set needs " +
+                              std::to_string(int64_t(ds_len + meta_len)));
+    }
   }
 
   gdcm::Image img;
@@ -307,6 +324,26 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   std::vector<char> buf(len);
   if (!img.GetBuffer(buf.data()))
     throw Error(path, std::string("GDCM could not decode the pixel data (transfer syntax ") + ts.GetString() + ")");
+
+  // Planar colour (all R, then all G, then all B, per frame) -> interleaved.
+  if (spp == 3 && img.GetPlanarConfiguration() == 1) {
+    const std::size_t bytes = static_cast<std::size_t>(ba / 8), plane = static_cast<std::size_t>(rows * cols);
+    std::vector<char> inter(buf.size());
+    for (std::size_t f = 0; f < static_cast<std::size_t>(frames); ++f)
+      for (std::size_t c = 0; c < 3; ++c)
+        for (std::size_t p = 0; p < plane; ++p)
+          std::memcpy(&inter[((f * plane + p) * 3 + c) * bytes], &buf[((f * 3 + c) * plane + p) * bytes], bytes);
+    buf.swap(inter);
+  }
+  // GDCM byte-swaps big-endian OW pixel data as 16-bit words; 32-bit samples then need their halves swapped.
+  if (ba == 32 && ts.GetSwapCode() == gdcm::SwapCode::BigEndian) {
+    for (std::size_t i = 0; i + 4 <= buf.size(); i += 4) {
+      uint32_t v;
+      std::memcpy(&v, &buf[i], 4);
+      v = (v >> 16) | (v << 16);
+      std::memcpy(&buf[i], &v, 4);
+    }
+  }
 
   PixelLayout L{int64_t(rows), int64_t(cols), int64_t(frames), int(spp), int(bs), int(pixrep), img.GetPhotometricInterpretation().GetType(), {}, {}};
   // A JPEG 2000 codestream with a multi-component transform decodes to RGB.
