@@ -14,6 +14,8 @@ struct ReadOptions {
   std::size_t max_voxel_bytes = std::size_t(8) << 30;
   // Directories: descend into sub-directories.
   bool recursive = true;
+  // Threads decoding the files of a DICOM folder (0 = one per core, at most 8).
+  int threads = 0;
 };
 
 // A file that was skipped while reading a directory, and why.
