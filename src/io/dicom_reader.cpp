@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "io/abort_trap.h"
+#include "io/dicom_length_check.h"
 #include "io/orientation.h"
 #include "util/error.h"
 
@@ -423,10 +424,19 @@ void quiet_gdcm() {
 
 DecodedFile decode_file(const std::string& path, const ReadOptions& options) {
   quiet_gdcm();
+  const std::string overlong = find_overlong_dicom_element(path);
+  if (!overlong.empty()) throw Error(path, "truncated or corrupt: " + overlong);
   DecodedFile out;
   auto reader = std::make_unique<gdcm::Reader>();
   reader->SetFileName(path.c_str());
-  const bool finished = run_trapping_abort([&] { decode_into(*reader, path, options, out); });
+  bool finished = false;
+  try {
+    finished = run_trapping_abort([&] { decode_into(*reader, path, options, out); });
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(path, std::string("GDCM failed: ") + e.what());
+  }
   if (!finished) {
     (void)reader.release();  // abandoned mid-call by GDCM's abort(); its state is not safe to destroy
     throw Error(path, "GDCM aborted while reading this file (malformed or unsupported DICOM)");

@@ -83,7 +83,7 @@ TEST(BadInput, FlippedHeaderBytesNeverCrash) {
   for (const auto& src : samples) {
     const std::string bytes = read_file_bytes(src);
     const std::string ext = src.substr(src.find_last_of('.'));
-    for (int trial = 0; trial < 8; ++trial) {
+    for (int trial = 0; trial < 20; ++trial) {
       std::string b = bytes;
       for (int k = 0; k < 4; ++k) b[rng() % std::min<std::size_t>(b.size(), 1024)] ^= static_cast<char>(1 + rng() % 255);
       const std::string path = dir + "/flip_" + std::to_string(n++) + (ext == ".gz" ? ".nii.gz" : ext);
@@ -128,6 +128,20 @@ TEST(BadInput, AbsurdDimensionsAreRefusedBeforeAllocation) {
       " " + test::shell_quote(dir + "/frames.dcm") + " " + test::shell_quote(dir + "/rows.dcm"), &out), 0) << out;
   EXPECT_THROW(io::read_scan_file(dir + "/frames.dcm"), Error);
   EXPECT_THROW(io::read_scan_file(dir + "/rows.dcm"), Error);
+  // DICOM whose Pixel Data length field claims 2 GiB: refused by the pre-flight walk, before GDCM
+  // would allocate it.
+  std::string dcm = read_file_bytes("/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm");
+  const std::string pixel_tag("\xe0\x7f\x10\x00OW\x00\x00", 8);
+  const auto at = dcm.rfind(pixel_tag);
+  ASSERT_NE(at, std::string::npos);
+  dcm.replace(at + 8, 4, std::string("\xf0\xff\xff\x7f", 4));
+  write_bytes(dir + "/length.dcm", dcm);
+  try {
+    io::read_scan_file(dir + "/length.dcm");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(e.reason().find("(7FE0,0010) declares 2147483632 bytes"), std::string::npos) << e.reason();
+  }
   // PNG whose IHDR claims 1,000,000 x 1,000,000 (CRC fixed up so libpng reads on).
   std::string png = read_file_bytes(test::shared_data() + "/real/lung_ultrasound_pocus/frames/Cov-Atlasp44_frame0006.png");
   for (int i = 0; i < 2; ++i) {
