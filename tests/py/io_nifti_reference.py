@@ -75,13 +75,23 @@ be.set_data_dtype(">i2")
 nib.save(be, os.path.join(gen, "big_endian.nii"))
 files.append((os.path.join(gen, "big_endian.nii"), 0))
 
+# RGB24 (nibabel cannot get_fdata() it): reference = luma 0.299 R + 0.587 G + 0.114 B of the raw triplets.
+rgb_dtype = np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])
+rgb = np.zeros((6, 5, 4), dtype=rgb_dtype)
+for c in "RGB":
+    rgb[c] = rng.integers(0, 256, size=(6, 5, 4))
+rgb_path = os.path.join(gen, "rgb24.nii")
+nib.save(nib.Nifti1Image(rgb, affine), rgb_path)
+manual = {rgb_path: 0.299 * rgb["R"] + 0.587 * rgb["G"] + 0.114 * rgb["B"]}
+files.append((rgb_path, 0))
+
 # The real LIDC volumes.
 files += [(p, 0) for p in sorted(glob.glob(os.path.join(shared, "real/lidc_nodule_ct3d/volumes/*.nii.gz")))]
 
 with open(os.path.join(out, "cases.txt"), "w") as f:
     for n, (p, vol) in enumerate(files):
         img = nib.load(p)
-        data = img.get_fdata()
+        data = manual[p] if p in manual else img.get_fdata()
         if data.ndim == 4:
             data = data[..., vol]
         while data.ndim < 3:
