@@ -152,12 +152,12 @@ std::vector<double> group_numbers(const gdcm::DataSet& ds, std::size_t frame, Ta
 
 // ---------------------------------------------------------------------------------------------
 
-// One file after decoding: frames of real-world gray values, row-major within a frame.
+// One file after decoding: frames of real-world gray values.
 struct DecodedFile {
   std::string path;
   std::string series_uid, modality_code, view_position, dtype;
   int64_t rows = 0, cols = 0, frames = 0;
-  std::vector<float> pixels;
+  std::vector<float> pixels;  // frames of column-major (row, column) values
   bool has_iop = false;
   std::array<double, 6> iop{};
   std::vector<std::optional<Vec3>> positions;  // one per frame
@@ -192,6 +192,23 @@ struct SampleReader {
   }
 };
 
+// The decoded bytes: left uninitialised (GDCM overwrites all of them), unlike std::vector<char>.
+class RawBuffer {
+ public:
+  explicit RawBuffer(std::size_t n) : p_(new char[n]), n_(n) {}
+  char* data() { return p_.get(); }
+  std::size_t size() const { return n_; }
+  char& operator[](std::size_t i) { return p_[i]; }
+  void swap(RawBuffer& o) {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+  }
+
+ private:
+  std::unique_ptr<char[]> p_;
+  std::size_t n_;
+};
+
 struct PixelLayout {
   int64_t rows, cols, frames;
   int spp, bits_stored, pixrep;
@@ -204,35 +221,45 @@ void to_gray(const Reader& read, const PixelLayout& L, std::vector<float>& out) 
   const std::size_t plane = static_cast<std::size_t>(L.rows * L.cols);
   const std::size_t total = plane * static_cast<std::size_t>(L.frames);
   out.resize(total);
+  const int64_t R = L.rows, C = L.cols;
   if (L.spp == 1) {
     const bool invert = L.pi == gdcm::PhotometricInterpretation::MONOCHROME1;
     double lo = L.pixrep ? -std::ldexp(1.0, L.bits_stored - 1) : 0.0;
     double hi = L.pixrep ? std::ldexp(1.0, L.bits_stored - 1) - 1 : std::ldexp(1.0, L.bits_stored) - 1;
+    // Row-major stored frame -> column-major output frame, in tiles so both sides stay in cache.
+    constexpr int64_t T = 32;
     for (int64_t f = 0; f < L.frames; ++f) {
       const double s = L.slope[f], b = L.intercept[f];
       const std::size_t base = plane * f;
-      for (std::size_t p = 0; p < plane; ++p) {
-        double v = read(base + p);
-        if (invert) v = lo + hi - v;
-        out[base + p] = static_cast<float>(v * s + b);
-      }
+      for (int64_t r0 = 0; r0 < R; r0 += T)
+        for (int64_t c0 = 0; c0 < C; c0 += T)
+          for (int64_t r = r0; r < std::min(R, r0 + T); ++r)
+            for (int64_t c = c0; c < std::min(C, c0 + T); ++c) {
+              double v = read(base + static_cast<std::size_t>(c + C * r));
+              if (invert) v = lo + hi - v;
+              out[base + static_cast<std::size_t>(r + R * c)] = static_cast<float>(v * s + b);
+            }
     }
     return;
   }
+  auto dst = [&](std::size_t p) {
+    const std::size_t f = p / plane, q = p % plane;
+    return f * plane + (q / C) + R * (q % C);
+  };
   // Three samples per pixel, interleaved.
   using PI = gdcm::PhotometricInterpretation;
   if (L.pi == PI::YBR_FULL || L.pi == PI::YBR_FULL_422 || L.pi == PI::YBR_PARTIAL_422 || L.pi == PI::YBR_PARTIAL_420) {
     const bool partial = L.pi == PI::YBR_PARTIAL_422 || L.pi == PI::YBR_PARTIAL_420;
     for (std::size_t p = 0; p < total; ++p) {
       double y = read(3 * p);
-      out[p] = static_cast<float>(partial ? (y - 16.0) * 255.0 / 219.0 : y);
+      out[dst(p)] = static_cast<float>(partial ? (y - 16.0) * 255.0 / 219.0 : y);
     }
     return;
   }
   bool equal = true;
   for (std::size_t p = 0; p < total && equal; ++p) equal = read(3 * p) == read(3 * p + 1) && read(3 * p) == read(3 * p + 2);
   for (std::size_t p = 0; p < total; ++p)
-    out[p] = equal ? static_cast<float>(read(3 * p))
+    out[dst(p)] = equal ? static_cast<float>(read(3 * p))
                    : static_cast<float>(0.299 * read(3 * p) + 0.587 * read(3 * p + 1) + 0.114 * read(3 * p + 2));
 }
 
@@ -322,14 +349,14 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   img.SetDataElement(pixel_de);
   const unsigned long len = img.GetBufferLength();
   if (double(len) != stored_bytes) throw Error(path, "inconsistent pixel format (buffer of " + std::to_string(len) + " bytes)");
-  std::vector<char> buf(len);
+  RawBuffer buf(len);
   if (!img.GetBuffer(buf.data()))
     throw Error(path, std::string("GDCM could not decode the pixel data (transfer syntax ") + ts.GetString() + ")");
 
   // Planar colour (all R, then all G, then all B, per frame) -> interleaved.
   if (spp == 3 && img.GetPlanarConfiguration() == 1) {
     const std::size_t bytes = static_cast<std::size_t>(ba / 8), plane = static_cast<std::size_t>(rows * cols);
-    std::vector<char> inter(buf.size());
+    RawBuffer inter(buf.size());
     for (std::size_t f = 0; f < static_cast<std::size_t>(frames); ++f)
       for (std::size_t c = 0; c < 3; ++c)
         for (std::size_t p = 0; p < plane; ++p)
@@ -358,7 +385,8 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   const bool mask = bs < ba && ba > 1;
   if (ba == 1) {
     // Packed bits, first pixel in the least significant bit.
-    auto read = [&](std::size_t i) { return double((static_cast<uint8_t>(buf[i >> 3]) >> (i & 7)) & 1); };
+    const char* bits = buf.data();
+    auto read = [bits](std::size_t i) { return double((static_cast<uint8_t>(bits[i >> 3]) >> (i & 7)) & 1); };
     to_gray(read, L, out.pixels);
   } else if (ba == 8) {
     if (pixrep) to_gray(SampleReader<int8_t>{buf.data(), int(bs), true, mask}, L, out.pixels);
@@ -483,13 +511,7 @@ Scan stack(std::vector<PlaneRef> planes, const std::string& source_path) {
   scan.voxels.resize(static_cast<std::size_t>(rows * cols * n));
   for (int64_t k = 0; k < n; ++k) {
     const float* src = planes[k].file->pixels.data() + planes[k].frame * rows * cols;
-    float* dst = scan.voxels.data() + k * rows * cols;
-    // Row-major frame -> column-major slice, in tiles so both sides stay in cache.
-    constexpr int64_t T = 32;
-    for (int64_t r0 = 0; r0 < rows; r0 += T)
-      for (int64_t c0 = 0; c0 < cols; c0 += T)
-        for (int64_t c = c0; c < std::min(cols, c0 + T); ++c)
-          for (int64_t r = r0; r < std::min(rows, r0 + T); ++r) dst[r + rows * c] = src[c + cols * r];
+    std::memcpy(scan.voxels.data() + k * rows * cols, src, sizeof(float) * static_cast<std::size_t>(rows * cols));
   }
 
   const std::array<double, 2> ps = ref.pixel_spacing.value_or(std::array<double, 2>{1.0, 1.0});

@@ -62,6 +62,9 @@ ReadReport read_path(const std::string& path, const ReadOptions& options) {
       continue;
     }
     if (fmt == FileFormat::kUnknown) {
+      // The data half of a NIfTI/Analyze .hdr/.img pair is read through its .hdr.
+      const fs::path p(f);
+      if (p.extension() == ".img" && fs::exists(fs::path(p).replace_extension(".hdr"), ec)) continue;
       report.skipped.push_back({f, "not a recognised image format"});
       continue;
     }
