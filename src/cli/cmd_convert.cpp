@@ -29,7 +29,10 @@ Registrar reg({"convert", "decode one scan (file or DICOM series folder) to a fl
     if (k >= report.scans.size()) throw Error(*input, "--scan " + std::to_string(k) + " out of range");
     const io::Scan& s = report.scans[k];
     io::write_scan_npy(s, *output);
-    std::cout << "wrote " << *output << " (" << s.dims[0] << ", " << s.dims[1] << ", " << s.dims[2] << ") float32\n";
+    std::cout << "wrote " << *output << " (" << s.dims[0] << ", " << s.dims[1] << ", " << s.dims[2] << ") float32";
+    if (s.source.format == "nifti" && !s.source.frames.empty())
+      std::cout << ", volume " << s.source.frames.front() << " of a 4D NIfTI only";
+    std::cout << "\n";
     return 0;
   });
 }});
