@@ -28,6 +28,7 @@
 #include "io/abort_trap.h"
 #include "io/dicom_length_check.h"
 #include "io/orientation.h"
+#include "io/rle_decoder.h"
 #include "util/error.h"
 
 namespace raddiag::io {
@@ -350,11 +351,22 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   const unsigned long len = img.GetBufferLength();
   if (double(len) != stored_bytes) throw Error(path, "inconsistent pixel format (buffer of " + std::to_string(len) + " bytes)");
   RawBuffer buf(len);
-  if (!img.GetBuffer(buf.data()))
+  const gdcm::SequenceOfFragments* frags = pixel_de.GetSequenceOfFragments();
+  const bool own_rle = ts == gdcm::TransferSyntax::RLELossless && ba >= 8 && frags && frags->GetNumberOfFragments() == frames;
+  if (own_rle) {
+    const std::size_t frame_bytes = static_cast<std::size_t>(stored_bytes / frames);
+    for (std::size_t f = 0; f < frags->GetNumberOfFragments(); ++f) {
+      const gdcm::ByteValue* bv = frags->GetFragment(f).GetByteValue();
+      if (!bv) throw Error(path, "empty RLE fragment");
+      decode_rle_frame(reinterpret_cast<const uint8_t*>(bv->GetPointer()), bv->GetLength(), static_cast<std::size_t>(rows * cols),
+                       int(spp), int(ba / 8), reinterpret_cast<uint8_t*>(buf.data()) + f * frame_bytes, path);
+    }
+  } else if (!img.GetBuffer(buf.data())) {
     throw Error(path, std::string("GDCM could not decode the pixel data (transfer syntax ") + ts.GetString() + ")");
+  }
 
   // Planar colour (all R, then all G, then all B, per frame) -> interleaved.
-  if (spp == 3 && img.GetPlanarConfiguration() == 1) {
+  if (spp == 3 && !own_rle && img.GetPlanarConfiguration() == 1) {
     const std::size_t bytes = static_cast<std::size_t>(ba / 8), plane = static_cast<std::size_t>(rows * cols);
     RawBuffer inter(buf.size());
     for (std::size_t f = 0; f < static_cast<std::size_t>(frames); ++f)

@@ -62,7 +62,7 @@ singles = [  # (file, tolerance): 0 = exact (float32 rounding), lossy JPEG gets 
     ("MR_small_implicit.dcm", 0), ("MR_small_RLE.dcm", 0), ("MR_small_padded.dcm", 0),
     ("MR_small_jp2klossless.dcm", 0), ("JPEG2000.dcm", 0), ("ExplVR_BigEnd.dcm", 0), ("image_dfl.dcm", 0),
     ("rtdose.dcm", 0), ("rtdose_rle.dcm", 0), ("rtdose_expb.dcm", 0), ("rtdose_1frame.dcm", 0),
-    ("SC_rgb_rle.dcm", 0), ("SC_rgb_rle_2frame.dcm", 0), ("SC_rgb_small_odd.dcm", 0),
+    ("SC_rgb_rle.dcm", 0), ("SC_rgb_rle_16bit.dcm", 0), ("SC_rgb_rle_32bit.dcm", 0), ("SC_rgb_rle_16bit_2frame.dcm", 0), ("rtdose_rle_1frame.dcm", 0), ("SC_rgb_rle_2frame.dcm", 0), ("SC_rgb_small_odd.dcm", 0),
     ("SC_ybr_full_422_uncompressed.dcm", 0), ("liver_1frame.dcm", 0), ("liver_expb_1frame.dcm", 0),
     ("SC_rgb_dcmtk_+eb+cr.dcm", 3), ("SC_rgb_dcmtk_+eb+cy+n1.dcm", 3), ("SC_rgb_dcmtk_+eb+cy+np.dcm", 3),
     ("SC_rgb_jpeg_dcmtk.dcm", 3), ("SC_jpeg_no_color_transform.dcm", 3),
