@@ -350,10 +350,15 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   img.SetDataElement(pixel_de);
   const unsigned long len = img.GetBufferLength();
   if (double(len) != stored_bytes) throw Error(path, "inconsistent pixel format (buffer of " + std::to_string(len) + " bytes)");
-  RawBuffer buf(len);
+  // Native little-endian grayscale needs no decoding: the values are read in place.
+  const bool in_place = !ts.IsEncapsulated() && ts.GetSwapCode() != gdcm::SwapCode::BigEndian && spp == 1 && ba >= 8 &&
+                        ts != gdcm::TransferSyntax::ImplicitVRBigEndianPrivateGE;
+  RawBuffer buf(in_place ? 0 : len);
   const gdcm::SequenceOfFragments* frags = pixel_de.GetSequenceOfFragments();
   const bool own_rle = ts == gdcm::TransferSyntax::RLELossless && ba >= 8 && frags && frags->GetNumberOfFragments() == frames;
-  if (own_rle) {
+  if (in_place) {
+    // nothing to do
+  } else if (own_rle) {
     const std::size_t frame_bytes = static_cast<std::size_t>(stored_bytes / frames);
     for (std::size_t f = 0; f < frags->GetNumberOfFragments(); ++f) {
       const gdcm::ByteValue* bv = frags->GetFragment(f).GetByteValue();
@@ -395,20 +400,21 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
     L.intercept.push_back(b.empty() ? 0.0 : b[0]);
   }
   const bool mask = bs < ba && ba > 1;
+  const char* values = in_place ? pixel_de.GetByteValue()->GetPointer() : buf.data();
   if (ba == 1) {
     // Packed bits, first pixel in the least significant bit.
     const char* bits = buf.data();
     auto read = [bits](std::size_t i) { return double((static_cast<uint8_t>(bits[i >> 3]) >> (i & 7)) & 1); };
     to_gray(read, L, out.pixels);
   } else if (ba == 8) {
-    if (pixrep) to_gray(SampleReader<int8_t>{buf.data(), int(bs), true, mask}, L, out.pixels);
-    else to_gray(SampleReader<uint8_t>{buf.data(), int(bs), false, mask}, L, out.pixels);
+    if (pixrep) to_gray(SampleReader<int8_t>{values, int(bs), true, mask}, L, out.pixels);
+    else to_gray(SampleReader<uint8_t>{values, int(bs), false, mask}, L, out.pixels);
   } else if (ba == 16) {
-    if (pixrep) to_gray(SampleReader<int16_t>{buf.data(), int(bs), true, mask}, L, out.pixels);
-    else to_gray(SampleReader<uint16_t>{buf.data(), int(bs), false, mask}, L, out.pixels);
+    if (pixrep) to_gray(SampleReader<int16_t>{values, int(bs), true, mask}, L, out.pixels);
+    else to_gray(SampleReader<uint16_t>{values, int(bs), false, mask}, L, out.pixels);
   } else {
-    if (pixrep) to_gray(SampleReader<int32_t>{buf.data(), int(bs), true, mask}, L, out.pixels);
-    else to_gray(SampleReader<uint32_t>{buf.data(), int(bs), false, mask}, L, out.pixels);
+    if (pixrep) to_gray(SampleReader<int32_t>{values, int(bs), true, mask}, L, out.pixels);
+    else to_gray(SampleReader<uint32_t>{values, int(bs), false, mask}, L, out.pixels);
   }
   out.rows = L.rows;
   out.cols = L.cols;
