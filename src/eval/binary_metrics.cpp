@@ -55,68 +55,120 @@ double f1_from_counts(int64_t tp, int64_t fp, int64_t P) {
   return (p + r) > 0 ? 2 * p * r / (p + r) : 0.0;
 }
 
-// Recall at FPR targets by the reference rule: among the points of sklearn's roc_curve with
-// drop_intermediate=True (plus the prepended (0,0)), the first point minimising |fpr - f|; report its tpr.
-// Points arrive in curve order; a point is kept when its incoming and outgoing steps differ (non-zero
-// second difference), the first and the last always. Since fpr never decreases, the answer for target f
-// is settled at the first kept point with fpr >= f: it or the best point before it.
-class RecallAtFpr {
+// The points of sklearn's _binary_clf_curve (one per run of equal scores that has non-zero weight),
+// reached by walking the sorted entries. Only used around the few places where recall at an FPR target
+// is decided, so the main pass stays a tight loop.
+struct CurvePoint {
+  int64_t fp = 0, tp = 0;    // cumulative counts at this point
+  int64_t dfp = 0, dtp = 0;  // increments from the previous point (this run's weights)
+  int64_t begin = 0, end = -1;  // entries [begin, end] of the run; origin: end = -1
+  bool origin = true;           // the (0,0) that roc_curve prepends
+};
+
+class CurveWalker {
  public:
-  RecallAtFpr(int64_t P, int64_t N) : P_(P), N_(N) {
-    for (int k = 0; k < kNumFprTargets; ++k) {
-      // Smallest integer fp with fp/N >= f, evaluated in double exactly as the comparison later is.
-      const double f = kFprTargets[k];
-      int64_t x = static_cast<int64_t>(std::ceil(f * double(N)));
-      while (x > 0 && double(x - 1) / double(N) >= f) --x;
-      while (double(x) / double(N) < f) ++x;
-      first_fp_at_or_above_[k] = x;
-    }
-  }
-  bool active() const { return k_ < kNumFprTargets; }
+  CurveWalker(const std::vector<uint32_t>& e, const uint8_t* w) : e_(e), w_(w) {}
 
-  void add_point(int64_t fp, int64_t tp) {
-    if (!have_pending_) {
-      have_pending_ = true;
-      pend_first_ = true;
-    } else {
-      const int64_t sfp = fp - pend_fp_, stp = tp - pend_tp_;
-      if (pend_first_ || sfp != step_fp_ || stp != step_tp_) kept(pend_fp_, pend_tp_);
-      pend_first_ = false;
-      step_fp_ = sfp;
-      step_tp_ = stp;
-    }
-    pend_fp_ = fp;
-    pend_tp_ = tp;
+  int64_t weight(uint32_t x) const { return w_ ? w_[x & RankedClass::kIndexMask] : 1; }
+
+  // The point of the run ending at entry `end`, whose cumulative counts (after the run) are fp, tp.
+  CurvePoint at(int64_t end, int64_t fp, int64_t tp) const {
+    CurvePoint p;
+    p.origin = false;
+    p.end = end;
+    p.fp = fp;
+    p.tp = tp;
+    int64_t j = end;
+    do {
+      const uint32_t x = e_[j];
+      ((x & RankedClass::kPositiveBit) ? p.dtp : p.dfp) += weight(x);
+      --j;
+    } while (j >= 0 && !(e_[j] & RankedClass::kGroupEndBit));
+    p.begin = j + 1;
+    return p;
   }
 
-  void finish(std::array<double, kNumFprTargets>& out) {
-    if (have_pending_ && active()) kept(pend_fp_, pend_tp_);
-    while (k_ < kNumFprTargets) result_tp_[k_++] = best_tp_;
-    for (int k = 0; k < kNumFprTargets; ++k) out[k] = double(result_tp_[k]) / double(P_);
+  // The next point after p (false when p is the last one).
+  bool next(const CurvePoint& p, CurvePoint& out) const {
+    const int64_t n = static_cast<int64_t>(e_.size());
+    int64_t dfp = 0, dtp = 0;
+    for (int64_t j = p.end + 1; j < n; ++j) {
+      const uint32_t x = e_[j];
+      ((x & RankedClass::kPositiveBit) ? dtp : dfp) += weight(x);
+      if (!(x & RankedClass::kGroupEndBit)) continue;
+      if (dfp | dtp) {
+        out = at(j, p.fp + dfp, p.tp + dtp);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The point before p (the origin when there is none).
+  CurvePoint prev(const CurvePoint& p) const {
+    const int64_t fp = p.fp - p.dfp, tp = p.tp - p.dtp;
+    for (int64_t j = p.begin - 1; j >= 0;) {
+      const CurvePoint q = at(j, fp, tp);
+      if (q.dfp | q.dtp) return q;
+      j = q.begin - 1;
+    }
+    return CurvePoint{};
+  }
+
+  // Whether roc_curve(drop_intermediate=True) keeps p: the origin, the first and the last point always,
+  // others when the step into p differs from the step out of it (non-zero second difference).
+  bool kept(const CurvePoint& p) const {
+    if (p.origin || (p.fp == p.dfp && p.tp == p.dtp)) return true;
+    CurvePoint q;
+    if (!next(p, q)) return true;
+    return p.dfp != q.dfp || p.dtp != q.dtp;
+  }
+
+  // The first point having p's fpr. If that fpr has several points (a vertical run) the first of them is
+  // always kept, since its step in moves right and its step out moves up.
+  CurvePoint first_of_value(const CurvePoint& p) const {
+    CurvePoint q = p;
+    while (!q.origin && q.dfp == 0) q = prev(q);
+    return q;
   }
 
  private:
-  void kept(int64_t fp, int64_t tp) {
-    while (k_ < kNumFprTargets && fp >= first_fp_at_or_above_[k_]) {
-      const double f = kFprTargets[k_];
-      const double d_here = std::fabs(double(fp) / double(N_) - f);
-      const double d_best = std::fabs(double(best_fp_) / double(N_) - f);
-      result_tp_[k_++] = d_here < d_best ? tp : best_tp_;  // ties: the earlier point
-    }
-    if (fp > best_fp_) {  // strictly: among equal fpr the first point stays
-      best_fp_ = fp;
-      best_tp_ = tp;
-    }
-  }
-
-  int64_t P_, N_;
-  std::array<int64_t, kNumFprTargets> first_fp_at_or_above_{};
-  std::array<int64_t, kNumFprTargets> result_tp_{};
-  int k_ = 0;
-  int64_t best_fp_ = 0, best_tp_ = 0;  // the prepended (0,0)
-  bool have_pending_ = false, pend_first_ = false;
-  int64_t pend_fp_ = 0, pend_tp_ = 0, step_fp_ = 0, step_tp_ = 0;
+  const std::vector<uint32_t>& e_;
+  const uint8_t* w_;
 };
+
+// Recall at FPR f by the reference rule: i = argmin |fpr - f| over the kept roc_curve points (first on
+// ties), report tpr[i]. fpr never decreases along the curve, so the minimum lies at the largest kept fpr
+// value below f or the smallest at or above it; among points sharing an fpr the first is meant. `c` is
+// the first point with fpr >= f.
+double recall_at_fpr_from(const CurveWalker& walk, const CurvePoint& c, double f, int64_t P, int64_t N) {
+  CurvePoint above = c;
+  while (!walk.kept(above)) {
+    CurvePoint nx;
+    if (!walk.next(above, nx)) break;  // unreachable: the last point is kept
+    above = nx;
+  }
+  CurvePoint below = walk.prev(c);
+  for (;;) {
+    const CurvePoint first = walk.first_of_value(below);
+    if (first.origin || first.end != below.end || walk.kept(below)) {
+      below = first;
+      break;
+    }
+    below = walk.prev(below);
+  }
+  const double d_above = std::fabs(double(above.fp) / double(N) - f);
+  const double d_below = std::fabs(double(below.fp) / double(N) - f);
+  return double(d_above < d_below ? above.tp : below.tp) / double(P);  // ties: the earlier point
+}
+
+// Smallest integer fp with fp / N >= f, evaluated in double exactly as the comparisons are.
+int64_t first_fp_at_or_above(double f, int64_t N) {
+  int64_t x = static_cast<int64_t>(std::ceil(f * double(N)));
+  while (x > 0 && double(x - 1) / double(N) >= f) --x;
+  while (double(x) / double(N) < f) ++x;
+  return x;
+}
 
 }  // namespace
 
@@ -171,46 +223,58 @@ BinaryMetrics evaluate_ranked(const RankedClass& rc, const uint8_t* weights, con
   m.defined = true;
 
   const int64_t cut = rule.fixed ? rc.count_at_or_above(rule.value) : -1;
-  RecallAtFpr recall(P, N);
+  const CurveWalker walk(e, weights);
+  std::array<int64_t, kNumFprTargets> fp_target{};
+  for (int k = 0; k < kNumFprTargets; ++k) fp_target[k] = first_fp_at_or_above(kFprTargets[k], N);
+  int next_target = 0;
+  int64_t next_fp_target = fp_target[0];
   int64_t tp = 0, fp = 0, tpg = 0, fpg = 0;
   __int128 area2 = 0;  // 2 * (pairs ranked correctly + half the tied pairs)
   double ap_sum = 0;
   double best_f1 = -1;
   int64_t best_j = -1, tp_at = 0, fp_at = 0;
+  // The hot loop: one load, one weight lookup and well-predicted branches per case; runs without
+  // positives (most of them) only accumulate false positives.
   for (int64_t j = 0; j < n; ++j) {
     const uint32_t x = e[j];
     const int64_t w = weights ? weights[x & RankedClass::kIndexMask] : 1;
-    if (x & RankedClass::kPositiveBit) tpg += w; else fpg += w;
+    const bool pos = (x & RankedClass::kPositiveBit) != 0;
+    tpg += pos ? w : 0;
+    fpg += pos ? 0 : w;
     if (!(x & RankedClass::kGroupEndBit)) continue;
-    if (tpg | fpg) {
-      tp += tpg;
-      fp += fpg;
-      if (tpg) {
-        area2 += __int128(tpg) * (2 * (N - fp) + fpg);
-        const double precision = double(tp) / double(tp + fp);
-        ap_sum += double(tpg) * precision;
-        if (!rule.fixed) {
-          // precision_recall_curve is ascending in threshold and argmax takes the first: the LOWEST
-          // threshold among equal F1, i.e. the last one met here. Points without positives never win.
-          const double r = double(tp) / double(P);
-          const double f1 = 2 * precision * r / (precision + r);
-          if (f1 >= best_f1) {
-            best_f1 = f1;
-            best_j = j;
-            tp_at = tp;
-            fp_at = fp;
-          }
+    tp += tpg;
+    fp += fpg;
+    if (tpg) {
+      area2 += __int128(tpg) * (2 * (N - fp) + fpg);
+      const double precision = double(tp) / double(tp + fp);
+      ap_sum += double(tpg) * precision;
+      if (!rule.fixed) {
+        // precision_recall_curve is ascending in threshold and argmax takes the first: the LOWEST
+        // threshold among equal F1, i.e. the last one met here. Points without positives never win.
+        const double r = double(tp) / double(P);
+        const double f1 = 2 * precision * r / (precision + r);
+        if (f1 >= best_f1) {
+          best_f1 = f1;
+          best_j = j;
+          tp_at = tp;
+          fp_at = fp;
         }
       }
-      if (recall.active()) recall.add_point(fp, tp);
-      tpg = fpg = 0;
+    }
+    if (fp >= next_fp_target) {
+      const CurvePoint c = walk.at(j, fp, tp);
+      while (next_target < kNumFprTargets && fp >= fp_target[next_target]) {
+        m.recall_at_fpr[next_target] = recall_at_fpr_from(walk, c, kFprTargets[next_target], P, N);
+        ++next_target;
+      }
+      next_fp_target = next_target < kNumFprTargets ? fp_target[next_target] : std::numeric_limits<int64_t>::max();
     }
     if (j < cut) {
       tp_at = tp;
       fp_at = fp;
     }
+    tpg = fpg = 0;
   }
-  recall.finish(m.recall_at_fpr);
   m.auc = static_cast<double>(area2) / (2.0 * double(P) * double(N));
   m.ap = ap_sum / double(P);
   if (rule.fixed) {
