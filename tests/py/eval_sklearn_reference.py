@@ -107,4 +107,5 @@ def main():
         f.write("\n".join(names) + "\n")
 
 
-main()
+if __name__ == "__main__":
+    main()
