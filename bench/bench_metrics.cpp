@@ -3,9 +3,11 @@
 // Reports the per-class metrics alone and with bootstrap rounds; the cost is linear in the rounds, so
 // the 1,000-round time is extrapolated from fewer rounds (counter "s_per_1000_rounds"). Peak resident
 // memory is reported as "peak_rss_MiB". Sizes via the benchmark arguments: cases, classes, rounds.
+// Compare with bench/py/bench_metrics.py (sklearn on the same files: set RADDIAG_BENCH_DIR to its OUT_DIR).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <string>
@@ -13,6 +15,7 @@
 #include "eval/bootstrap.h"
 #include "eval/class_groups.h"
 #include "eval/multilabel_metrics.h"
+#include "util/npy.h"
 
 using namespace raddiag::eval;
 
@@ -51,8 +54,17 @@ void BM_Metrics(benchmark::State& state) {
   const int rounds = static_cast<int>(state.range(2));
   ScoreMatrix s;
   LabelMatrix l;
-  make_data(n, C, s, l);
-  const ClassGroups g = C == 5569 ? rp3d_disorder_groups(C) : no_groups(C);
+  // RADDIAG_BENCH_DIR: read scores.npy / labels.npy written by bench/py/bench_metrics.py (the very data
+  // sklearn is timed on); otherwise generate the same kind of data here.
+  if (const char* dir = std::getenv("RADDIAG_BENCH_DIR")) {
+    s = scores_from_npy(raddiag::npy::read(std::string(dir) + "/scores.npy"), "scores.npy");
+    l = labels_from_npy(raddiag::npy::read(std::string(dir) + "/labels.npy"), "labels.npy");
+  } else {
+    make_data(n, C, s, l);
+  }
+  const int64_t C_data = s.n_classes;
+  (void)C;
+  const ClassGroups g = C_data == 5569 ? rp3d_disorder_groups(C_data) : no_groups(C_data);
   EvaluationOptions opt;
   opt.threads = 2;
   opt.bootstrap_rounds = rounds;

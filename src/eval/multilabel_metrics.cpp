@@ -27,11 +27,11 @@ struct ColumnBlock {
     score_ptr.assign(b, nullptr);
     label_ptr.assign(b, nullptr);
     if (s.column_major) {
-      for (int64_t k = 0; k < b; ++k) score_ptr[k] = s.values.data() + (c0 + k) * n;
+      for (int64_t k = 0; k < b; ++k) score_ptr[k] = s.data() + (c0 + k) * n;
     } else {
       score_buf.resize(static_cast<std::size_t>(b * n));
       for (int64_t i = 0; i < n; ++i) {
-        const float* row = s.values.data() + i * s.n_classes + c0;
+        const float* row = s.data() + i * s.n_classes + c0;
         for (int64_t k = 0; k < b; ++k) score_buf[k * n + i] = row[k];
       }
       for (int64_t k = 0; k < b; ++k) score_ptr[k] = score_buf.data() + k * n;

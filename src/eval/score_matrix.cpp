@@ -44,10 +44,10 @@ ScoreMatrix scores_from_npy(npy::Array a, const std::string& name) {
     throw Error(name, std::string("scores must be float32 or float64, got ") + npy::dtype_name(a.dtype));
   s.column_major = a.fortran_order && a.shape.size() == 2;
   const int64_t total = a.numel();
-  s.values.resize(static_cast<std::size_t>(total));
   if (a.dtype == npy::DType::kFloat32) {
-    std::memcpy(s.values.data(), a.data.data(), static_cast<std::size_t>(total) * 4);
+    s.file_bytes = std::move(a.data);  // operator new storage: aligned for float
   } else {
+    s.values.resize(static_cast<std::size_t>(total));
     for (int64_t i = 0; i < total; ++i) {
       const double d = load<double>(a.data.data() + 8 * i);
       if (!std::isfinite(d)) throw Error(name, "score is not finite at " + position(i, s.n_cases, s.n_classes, s.column_major));
@@ -56,8 +56,9 @@ ScoreMatrix scores_from_npy(npy::Array a, const std::string& name) {
   }
   a.data.clear();
   a.data.shrink_to_fit();
+  const float* v = s.data();
   for (int64_t i = 0; i < total; ++i)
-    if (!std::isfinite(s.values[i]))
+    if (!std::isfinite(v[i]))
       throw Error(name, "score is not finite (NaN or inf) at " + position(i, s.n_cases, s.n_classes, s.column_major));
   return s;
 }
@@ -100,13 +101,16 @@ void check_same_shape(const ScoreMatrix& s, const LabelMatrix& l, const std::str
 }
 
 bool looks_like_logits(const ScoreMatrix& s) {
-  for (float v : s.values)
-    if (v < 0.0f || v > 1.0f) return true;
+  const float* v = s.data();
+  for (int64_t i = 0; i < s.size(); ++i)
+    if (v[i] < 0.0f || v[i] > 1.0f) return true;
   return false;
 }
 
 void logits_to_probabilities(ScoreMatrix& s) {
-  for (float& v : s.values) {
+  float* p = s.data();
+  for (int64_t i = 0; i < s.size(); ++i) {
+    float& v = p[i];
     const double x = std::fmin(60.0, std::fmax(-60.0, double(v)));
     v = static_cast<float>(1.0 / (1.0 + std::exp(-x)));
   }

@@ -9,13 +9,20 @@
 
 namespace raddiag::eval {
 
-// Values in either memory order; column_major means a class's column is contiguous.
+// Values in either memory order; column_major means a class's column is contiguous. The floats live in
+// `values`, or, when read from a float32 .npy, in place in the file's bytes (`file_bytes`), which saves a
+// copy of what can be a 1 GB matrix.
 struct ScoreMatrix {
   int64_t n_cases = 0;
   int64_t n_classes = 0;
   bool column_major = false;
   std::vector<float> values;
-  float at(int64_t i, int64_t c) const { return column_major ? values[c * n_cases + i] : values[i * n_classes + c]; }
+  std::vector<uint8_t> file_bytes;  // float32 little-endian data, used when non-empty
+
+  const float* data() const { return file_bytes.empty() ? values.data() : reinterpret_cast<const float*>(file_bytes.data()); }
+  float* data() { return file_bytes.empty() ? values.data() : reinterpret_cast<float*>(file_bytes.data()); }
+  int64_t size() const { return n_cases * n_classes; }
+  float at(int64_t i, int64_t c) const { return data()[column_major ? c * n_cases + i : i * n_classes + c]; }
 };
 
 struct LabelMatrix {
