@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -108,3 +109,20 @@ static void BM_WeightedPass(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 BENCHMARK(BM_WeightedPass)->Arg(1)->Arg(10)->Arg(50);
+
+// Floor of the pass: only the weight gather and sum over the sorted order.
+static void BM_GatherFloor(benchmark::State& state) {
+  const int64_t n = 40000;
+  std::mt19937_64 rng(5);
+  std::vector<uint32_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+  std::shuffle(order.begin(), order.end(), rng);
+  const auto w = bootstrap_weights(n, 0, 1, 0);
+  for (auto _ : state) {
+    int64_t s = 0;
+    for (int64_t j = 0; j < n; ++j) s += w[order[j] & 0x1FFFFFFF];
+    benchmark::DoNotOptimize(s);
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_GatherFloor);

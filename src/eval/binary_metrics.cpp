@@ -170,10 +170,98 @@ int64_t first_fp_at_or_above(double f, int64_t N) {
   return x;
 }
 
+struct PassResult {
+  __int128 area2 = 0;  // 2 * (pairs ranked correctly + half the tied pairs)
+  double ap_sum = 0;
+  double best_f1 = -1;
+  int64_t best_j = -1, tp_at = 0, fp_at = 0;
+};
+
+// The single pass over a sorted class. Entries of runs without positives (most of them) only add their
+// weight to the false positives in a tight loop (one load, one weight lookup, one add, two predictable
+// branches); it stops at runs containing a positive (scored whole), where the cumulative FP first reaches
+// an FPR target (recall at FPR is then settled by walking the curve nearby), and at the fixed threshold.
+template <bool kWeighted>
+void scan(const RankedClass& rc, const uint8_t* weights, int64_t P, int64_t N, int64_t cut, bool self_threshold,
+          BinaryMetrics& m, PassResult& r) {
+  constexpr uint32_t kMask = RankedClass::kIndexMask, kEnd = RankedClass::kGroupEndBit,
+                     kPos = RankedClass::kPositiveBit, kHasPos = RankedClass::kGroupHasPositiveBit;
+  auto W = [weights](uint32_t x) -> int64_t {
+    if constexpr (kWeighted) return weights[x & kMask];
+    else return 1;
+  };
+  const uint32_t* E = rc.entries().data();
+  const int64_t n = rc.size();
+  const CurveWalker walk(rc.entries(), kWeighted ? weights : nullptr);
+  std::array<int64_t, kNumFprTargets> fp_target{};
+  for (int k = 0; k < kNumFprTargets; ++k) fp_target[k] = first_fp_at_or_above(kFprTargets[k], N);
+  int next_target = 0;
+  int64_t next_fp = fp_target[0];
+  int64_t tp = 0, fp = 0, j = 0;
+  bool cut_done = cut < 0;
+  auto crossing = [&](int64_t end) {
+    const CurvePoint c = walk.at(end, fp, tp);
+    while (next_target < kNumFprTargets && fp >= fp_target[next_target]) {
+      m.recall_at_fpr[next_target] = recall_at_fpr_from(walk, c, kFprTargets[next_target], P, N);
+      ++next_target;
+    }
+    next_fp = next_target < kNumFprTargets ? fp_target[next_target] : std::numeric_limits<int64_t>::max();
+  };
+  while (j < n || !cut_done) {
+    const int64_t stop = cut_done ? n : cut;
+    while (j < stop) {
+      const uint32_t x = E[j];
+      if (x & kHasPos) break;
+      fp += W(x);
+      ++j;
+      if (fp >= next_fp) break;
+    }
+    if (fp >= next_fp) {  // crossed inside a run without positives: finish the run first
+      while (!(E[j - 1] & kEnd)) fp += W(E[j++]);
+      crossing(j - 1);
+    }
+    if (!cut_done && j == cut) {  // cut lies on a run boundary: everything before it scores >= t
+      r.tp_at = tp;
+      r.fp_at = fp;
+      cut_done = true;
+      continue;
+    }
+    if (j < n && (E[j] & kHasPos)) {
+      int64_t tpg = 0, fpg = 0;
+      for (;; ++j) {
+        const uint32_t y = E[j];
+        ((y & kPos) ? tpg : fpg) += W(y);
+        if (y & kEnd) break;
+      }
+      const int64_t end = j++;
+      tp += tpg;
+      fp += fpg;
+      if (tpg) {
+        r.area2 += __int128(tpg) * (2 * (N - fp) + fpg);
+        const double precision = double(tp) / double(tp + fp);
+        r.ap_sum += double(tpg) * precision;
+        if (self_threshold) {
+          // precision_recall_curve is ascending in threshold and argmax takes the first: the LOWEST
+          // threshold among equal F1, i.e. the last one met here. Points without positives never win.
+          const double rec = double(tp) / double(P);
+          const double f1 = 2 * precision * rec / (precision + rec);
+          if (f1 >= r.best_f1) {
+            r.best_f1 = f1;
+            r.best_j = end;
+            r.tp_at = tp;
+            r.fp_at = fp;
+          }
+        }
+      }
+      if (fp >= next_fp) crossing(end);
+    }
+  }
+}
+
 }  // namespace
 
 RankedClass::RankedClass(const float* scores, const uint8_t* labels, int64_t n) {
-  if (n >= kMaxCases) throw Error("metrics", "too many cases for one evaluation (max 2^30)");
+  if (n >= kMaxCases) throw Error("metrics", "too many cases for one evaluation (max 2^29)");
   std::vector<uint64_t> items(static_cast<std::size_t>(n));
   for (int64_t i = 0; i < n; ++i) items[i] = (uint64_t(descending_key(scores[i])) << 32) | uint64_t(i);
   radix_sort_by_key(items);
@@ -187,6 +275,19 @@ RankedClass::RankedClass(const float* scores, const uint8_t* labels, int64_t n) 
     if (pos) positives_.push_back(i);
     entries_[j] = i | (pos ? kPositiveBit : 0u) | (last_of_run ? kGroupEndBit : 0u);
     sorted_[j] = scores[i] == 0.0f ? 0.0f : scores[i];
+  }
+  // Mark every entry of runs that contain a positive, so the evaluation pass can treat all other entries
+  // as plain false positives.
+  for (int64_t b = 0; b < n;) {
+    int64_t e = b;
+    bool any = false;
+    for (;; ++e) {
+      any |= (entries_[e] & kPositiveBit) != 0;
+      if (entries_[e] & kGroupEndBit) break;
+    }
+    if (any)
+      for (int64_t j = b; j <= e; ++j) entries_[j] |= kGroupHasPositiveBit;
+    b = e + 1;
   }
 }
 
@@ -223,58 +324,12 @@ BinaryMetrics evaluate_ranked(const RankedClass& rc, const uint8_t* weights, con
   m.defined = true;
 
   const int64_t cut = rule.fixed ? rc.count_at_or_above(rule.value) : -1;
-  const CurveWalker walk(e, weights);
-  std::array<int64_t, kNumFprTargets> fp_target{};
-  for (int k = 0; k < kNumFprTargets; ++k) fp_target[k] = first_fp_at_or_above(kFprTargets[k], N);
-  int next_target = 0;
-  int64_t next_fp_target = fp_target[0];
-  int64_t tp = 0, fp = 0, tpg = 0, fpg = 0;
-  __int128 area2 = 0;  // 2 * (pairs ranked correctly + half the tied pairs)
-  double ap_sum = 0;
-  double best_f1 = -1;
-  int64_t best_j = -1, tp_at = 0, fp_at = 0;
-  // The hot loop: one load, one weight lookup and well-predicted branches per case; runs without
-  // positives (most of them) only accumulate false positives.
-  for (int64_t j = 0; j < n; ++j) {
-    const uint32_t x = e[j];
-    const int64_t w = weights ? weights[x & RankedClass::kIndexMask] : 1;
-    const bool pos = (x & RankedClass::kPositiveBit) != 0;
-    tpg += pos ? w : 0;
-    fpg += pos ? 0 : w;
-    if (!(x & RankedClass::kGroupEndBit)) continue;
-    tp += tpg;
-    fp += fpg;
-    if (tpg) {
-      area2 += __int128(tpg) * (2 * (N - fp) + fpg);
-      const double precision = double(tp) / double(tp + fp);
-      ap_sum += double(tpg) * precision;
-      if (!rule.fixed) {
-        // precision_recall_curve is ascending in threshold and argmax takes the first: the LOWEST
-        // threshold among equal F1, i.e. the last one met here. Points without positives never win.
-        const double r = double(tp) / double(P);
-        const double f1 = 2 * precision * r / (precision + r);
-        if (f1 >= best_f1) {
-          best_f1 = f1;
-          best_j = j;
-          tp_at = tp;
-          fp_at = fp;
-        }
-      }
-    }
-    if (fp >= next_fp_target) {
-      const CurvePoint c = walk.at(j, fp, tp);
-      while (next_target < kNumFprTargets && fp >= fp_target[next_target]) {
-        m.recall_at_fpr[next_target] = recall_at_fpr_from(walk, c, kFprTargets[next_target], P, N);
-        ++next_target;
-      }
-      next_fp_target = next_target < kNumFprTargets ? fp_target[next_target] : std::numeric_limits<int64_t>::max();
-    }
-    if (j < cut) {
-      tp_at = tp;
-      fp_at = fp;
-    }
-    tpg = fpg = 0;
-  }
+  PassResult pr;
+  if (weights) scan<true>(rc, weights, P, N, cut, !rule.fixed, m, pr);
+  else scan<false>(rc, weights, P, N, cut, !rule.fixed, m, pr);
+  const __int128 area2 = pr.area2;
+  const double ap_sum = pr.ap_sum, best_f1 = pr.best_f1;
+  const int64_t best_j = pr.best_j, tp_at = pr.tp_at, fp_at = pr.fp_at;
   m.auc = static_cast<double>(area2) / (2.0 * double(P) * double(N));
   m.ap = ap_sum / double(P);
   if (rule.fixed) {

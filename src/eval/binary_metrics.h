@@ -36,13 +36,14 @@ struct BinaryMetrics {
   std::array<double, kNumFprTargets> recall_at_fpr{kNaN, kNaN, kNaN, kNaN, kNaN};
 };
 
-// One class column sorted by descending score. Entry j packs the case index (low 30 bits), "positive"
-// (bit 31) and "last of a run of equal scores" (bit 30).
+// One class column sorted by descending score. Entry j packs the case index (low 29 bits), "positive"
+// (bit 31), "last of a run of equal scores" (bit 30) and "its run contains a positive" (bit 29).
 class RankedClass {
  public:
   static constexpr uint32_t kPositiveBit = 1u << 31;
   static constexpr uint32_t kGroupEndBit = 1u << 30;
-  static constexpr uint32_t kIndexMask = kGroupEndBit - 1;
+  static constexpr uint32_t kGroupHasPositiveBit = 1u << 29;
+  static constexpr uint32_t kIndexMask = kGroupHasPositiveBit - 1;
   static constexpr int64_t kMaxCases = int64_t(kIndexMask) + 1;
 
   RankedClass() = default;
