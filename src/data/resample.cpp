@@ -17,12 +17,13 @@ std::vector<Tap> linear_taps(int64_t in, int64_t out) {
   std::vector<Tap> taps(static_cast<std::size_t>(out));
   const float scale = static_cast<float>(in) / static_cast<float>(out);
   for (int64_t o = 0; o < out; ++o) {
-    // As ATen's area_pixel_compute_source_index: float scale, double arithmetic, stored as float.
-    float src = static_cast<float>(static_cast<double>(scale) * (static_cast<double>(o) + 0.5) - 0.5);
-    if (src < 0.f) src = 0.f;
+    // As PyTorch 1.13's CPU kernel (weights checked against it on one-hot inputs): float scale, the
+    // source coordinate and its fraction in double, the weights stored as float.
+    double src = static_cast<double>(scale) * (static_cast<double>(o) + 0.5) - 0.5;
+    if (src < 0.0) src = 0.0;
     const int64_t i0 = static_cast<int64_t>(src);
     const int64_t off = i0 < in - 1 ? 1 : 0;
-    const float l1 = std::min(std::max(src - static_cast<float>(i0), 0.f), 1.f);
+    const float l1 = static_cast<float>(std::min(std::max(src - static_cast<double>(i0), 0.0), 1.0));
     taps[static_cast<std::size_t>(o)] = {i0, i0 + off, 1.f - l1, l1};
   }
   return taps;
