@@ -6,6 +6,7 @@
 #include <random>
 #include <sstream>
 
+#include "data/preprocess.h"
 #include "data/resample.h"
 #include "data/scan_loader.h"
 #include "test_support.h"
@@ -77,4 +78,40 @@ TEST(Resample, ScanIsResizedAndSubsampled) {
   EXPECT_EQ(s.dims, (std::array<int64_t, 3>{16, 16, 32}));
   ASSERT_EQ(idx.size(), 32u);
   for (int64_t j = 0; j < 32; ++j) EXPECT_EQ(s.at(5, 7, j), static_cast<float>(idx[static_cast<std::size_t>(j)]));
+}
+
+TEST(Resample, SingleScanPathMatchesTorchOnRejectedAndRealArrays) {
+  if (!test::python_has({"torch", "numpy"})) GTEST_SKIP() << "Debian python torch not available";
+  const std::string dir = test::scratch_dir("late");
+  // The parity fixture's rejected 12-slice CT (subsampled to 8), a real 2D X-ray stored as 3 identical
+  // channels (one kept), and the same arrays brought to another size (in-plane bilinear resize).
+  const std::vector<std::string> inputs = {test::shared_data() + "/official-parity/rejected/data/long.npy",
+                                           test::shared_data() + "/official-parity/data/case-01-xray-single_s0_i0.npy",
+                                           test::shared_data() + "/official-parity/data/case-02-xray-plus-mri2_s1_i0.npy"};
+  const std::vector<std::pair<int64_t, int64_t>> sizes = {{64, 8}, {48, 4}, {100, 32}};
+  std::ofstream jobs(dir + "/jobs.txt");
+  int n = 0;
+  for (const auto& in : inputs)
+    for (auto [S, D] : sizes) jobs << "late " << in << " " << S << " " << D << " " << dir << "/late" << n++ << ".npy\n";
+  jobs.close();
+  test::run_python_script("torch_resample.py", {dir + "/jobs.txt"});
+  n = 0;
+  for (const auto& in : inputs)
+    for (auto [S, D] : sizes) {
+      SCOPED_TRACE(in + " -> " + std::to_string(S) + "/" + std::to_string(D));
+      PreprocessOptions o;
+      o.size = S;
+      o.depth = D;
+      std::mt19937_64 rng(1);
+      const auto got = preprocess_single_scan(load_npy_scan(in), 0, false, o, rng);
+      const auto want = npy::read(dir + "/late" + std::to_string(n++) + ".npy").to_float32_column_major();
+      const auto g = got.image[0].contiguous();   // (S, S, D) C order
+      const float* gp = g.data_ptr<float>();
+      float worst = 0;
+      for (int64_t h = 0; h < S; ++h)
+        for (int64_t w = 0; w < S; ++w)
+          for (int64_t k = 0; k < D; ++k)
+            worst = std::max(worst, std::abs(gp[(h * S + w) * D + k] - want[static_cast<std::size_t>(h + S * w + S * S * k)]));
+      EXPECT_LE(worst, 1e-6f);   // [0, 1] values: exact except summation order of the resize
+    }
 }
