@@ -75,6 +75,18 @@ PrepareResult prepare_dataset(const PrepareOptions& o) {
   if (o.output.empty()) throw Error("prepare", "no output folder given");
   std::vector<Case> cases = load_folder_dataset(o.input, o.folder);
   const fs::path out = fs::absolute(o.output);
+  // Resuming into a folder prepared with other settings would mix array sizes: refuse.
+  if (fs::exists(out / "prepare_report.json")) {
+    try {
+      const auto prev = nlohmann::json::parse(read_file_bytes((out / "prepare_report.json").string()));
+      if (prev.value("size", o.size) != o.size || prev.value("depth", o.depth) != o.depth ||
+          prev.value("replicate_2d", o.replicate_2d) != o.replicate_2d)
+        throw Error(out.string(), "was prepared with other settings (size " + prev["size"].dump() + ", depth " +
+                                      prev["depth"].dump() + "); use a new output folder");
+    } catch (const nlohmann::json::exception&) {
+      // An unreadable report is rewritten at the end.
+    }
+  }
   fs::create_directories(out / "data");
   fs::create_directories(out / "key");
 
@@ -185,7 +197,7 @@ PrepareResult prepare_dataset(const PrepareOptions& o) {
   for (const auto& c : out_cases) any_labels |= !c.articles.empty();
   if (any_labels) LabelVocabulary::build_from_cases(out_cases, LabelLevel::kArticles).save_json((out / "label_dict.json").string());
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  nlohmann::json rep = {{"input", fs::absolute(o.input).string()}, {"size", o.size}, {"depth", o.depth},
+  nlohmann::json rep = {{"input", fs::absolute(o.input).string()}, {"size", o.size}, {"depth", o.depth}, {"replicate_2d", o.replicate_2d},
                         {"cases_in", r.cases_in}, {"cases_out", r.cases_out}, {"images_total", r.images_total},
                         {"images_written", r.images_written}, {"images_reused", r.images_reused},
                         {"images_failed", r.images_failed}, {"errors", r.errors}, {"seconds", r.seconds}};

@@ -183,15 +183,20 @@ void check_scan(const io::Scan& s, const std::string& what) {
     throw Error(what, "scan has inconsistent dimensions");
 }
 
-// Writes a column-major (S, S, d) scan into a C-order (S, S, D) slot, slices [0, d).
+// Writes a column-major (S, S, d) scan into a C-order (S, S, D) slot, slices [0, d). Tiled so that both
+// the contiguous source rows and the destination's slice runs stay in cache.
 void copy_into_slot(const io::Scan& s, float* slot, int64_t S, int64_t D) {
   const int64_t d = s.dims[2];
   const float* v = s.voxels.data();
-  for (int64_t h = 0; h < S; ++h)
-    for (int64_t w = 0; w < S; ++w) {
-      float* dst = slot + (h * S + w) * D;
-      const float* src = v + h + S * w;
-      for (int64_t k = 0; k < d; ++k) dst[k] = src[S * S * k];
+  constexpr int64_t kTileH = 64, kTileW = 8;
+  for (int64_t h0 = 0; h0 < S; h0 += kTileH)
+    for (int64_t w0 = 0; w0 < S; w0 += kTileW) {
+      const int64_t h1 = std::min(S, h0 + kTileH), w1 = std::min(S, w0 + kTileW);
+      for (int64_t k = 0; k < d; ++k) {
+        const float* plane = v + S * S * k;
+        for (int64_t w = w0; w < w1; ++w)
+          for (int64_t h = h0; h < h1; ++h) slot[(h * S + w) * D + k] = plane[h + S * w];
+      }
     }
 }
 

@@ -96,4 +96,8 @@ TEST(Prepare, ConvertsResumesAndReportsBadScans) {
   EXPECT_NE(log.find("0 scans written, 3 reused, 1 failed"), std::string::npos) << log;
   const auto report = nlohmann::json::parse(read_file_bytes(out + "/prepare_report.json"));
   EXPECT_EQ(report["images_failed"], 1);
+  // Resuming with other settings is refused.
+  EXPECT_NE(test::run_command(test::shell_quote(test::cli_path()) + " prepare " + test::shell_quote(in) + " -o " +
+                                  test::shell_quote(out) + " --size 48 --depth 4 --quiet", &log), 0);
+  EXPECT_NE(log.find("other settings"), std::string::npos) << log;
 }
