@@ -95,7 +95,7 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) {
   }
   y = torch::max_pool2d(torch::relu(bn1(y)), 3, 2, 1);
   for (auto& s : stages_) y = s->forward(y);
-  return torch::adaptive_avg_pool2d(y, 1).flatten(1);
+  return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
 }
 
 void ResNetImpl::set_channels_last(bool on) {
