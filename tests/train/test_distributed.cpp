@@ -86,6 +86,9 @@ TEST(DistributedParity, TwoProcessesMatchOneWithDoubleBatch) {
     std::vector<torch::Tensor> got;
     torch::load(got, dir + "/rank" + std::to_string(r) + ".pt");
     ASSERT_EQ(got.size(), single.size());
+    float worst = 0;
+    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, (got[i] - single[i]).abs().max().item<float>());
+    std::printf("rank %d: max |2 ranks x batch %d - 1 process x batch %d| = %g\n", r, kPerRankBatch, 2 * kPerRankBatch, worst);
     for (size_t i = 0; i < got.size(); ++i)
       EXPECT_TRUE(torch::allclose(got[i], single[i], 1e-5, 1e-5))
           << "rank " << r << " parameter " << i << " max diff " << (got[i] - single[i]).abs().max().item<float>();

@@ -92,6 +92,7 @@ TEST(TrainerResume, StopAndResumeEqualsUninterruptedRun) {
   EXPECT_EQ(r2.steps_this_session, N);
   const float diff = test::max_param_diff(*straight.net, *second.net);
   EXPECT_LE(diff, 1e-6f) << "resumed run diverged";
+  std::printf("max |uninterrupted - resumed| parameter difference: %g\n", diff);
   EXPECT_GT(test::max_param_diff(*straight.net, *test::TinyNet(3)), 1e-3f);  // and training did move the weights
 
   // Run folder: config, log lines for every step and validation, best kept, at most keep_last others.
