@@ -86,7 +86,13 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, std::chro
     so.timeout = timeout;
     g->impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
     auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
-    opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(env.master_addr == "localhost" ? "127.0.0.1" : env.master_addr));
+    // The transport device is this host's: GLOO_SOCKET_IFNAME when set (as torch.distributed), loopback
+    // for a single-machine run, else the address this host's name resolves to.
+    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    const bool loopback = env.master_addr == "127.0.0.1" || env.master_addr == "localhost";
+    opts->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
+                            : loopback        ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                              : c10d::ProcessGroupGloo::createDefaultDevice());
     opts->threads = 2;
     g->impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g->impl_->store, env.rank, env.world_size, opts);
   } catch (const Error&) {
