@@ -1,0 +1,27 @@
+// raddiag import-official: an official RadDiag checkpoint (HF Trainer pytorch_model.bin or
+// model.safetensors) + label dictionary -> a raddiag model file.
+#include <iostream>
+
+#include "cli/command.h"
+#include "serve/import_official.h"
+#include "util/error.h"
+
+namespace raddiag::cli {
+namespace {
+Registrar reg({"import-official", "convert an official RadDiag checkpoint into a raddiag model file", [](CLI::App& sub) {
+  auto a = std::make_shared<serve::OfficialImportRequest>();
+  sub.add_option("checkpoint", a->checkpoint, "pytorch_model.bin (torch.save zip) or model.safetensors")->required();
+  sub.add_option("--config", a->config,
+                 "architecture: a raddiag model config JSON or an official-parity config.json "
+                 "(format raddiag-official-parity/1); default: the released ResNet-50/2048/5569 early-fusion model");
+  sub.add_option("--labels", a->labels, "label dictionary JSON {name: index} (disorder_label_dict.json)")->required();
+  sub.add_option("--out", a->out, "model file to write")->required();
+  sub.add_option("--name", a->name, "model name recorded in the model card");
+  return std::function<int()>([a] {
+    auto report = serve::import_official(*a);
+    std::cout << "imported " << a->checkpoint << " -> " << a->out << "\n" << report << "\n";
+    return 0;
+  });
+}});
+}  // namespace
+}  // namespace raddiag::cli

@@ -1,0 +1,41 @@
+// raddiag model show: what a model file holds (card, architecture, vocabulary, thresholds).
+#include <iostream>
+
+#include "cli/command.h"
+#include "model/model_file.h"
+
+namespace raddiag::cli {
+namespace {
+Registrar reg({"model", "inspect model files (model show MODEL)", [](CLI::App& sub) {
+  auto path = std::make_shared<std::string>();
+  auto json_out = std::make_shared<bool>(false);
+  auto* show = sub.add_subcommand("show", "print the model card, architecture and vocabulary of a model file");
+  show->add_option("model", *path, "raddiag model file")->required();
+  show->add_flag("--json", *json_out, "print the whole metadata as JSON");
+  sub.require_subcommand(1);
+  return std::function<int()>([=] {
+    auto info = model::read_model_file_info(*path);
+    if (*json_out) {
+      std::cout << info.dump(2) << "\n";
+      return 0;
+    }
+    const auto& card = info.value("card", nlohmann::json::object());
+    std::cout << "model file: " << *path << " (" << info["format"].get<std::string>() << " v"
+              << info["format_version"].get<std::string>() << ")\n";
+    for (auto& [k, v] : card.items()) std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+    const auto& cfg = info["config"];
+    std::cout << "architecture: backbone " << cfg["backbone"]["type"].get<std::string>() << ", hidden "
+              << cfg["hidden"] << ", fusion " << cfg["fusion"]["mode"].get<std::string>() << ", head "
+              << cfg["head"]["type"].get<std::string>() << ", size " << cfg["size"] << ", depth " << cfg["depth"]
+              << ", slots " << cfg["n_image"] << "\n";
+    const auto& classes = info["classes"];
+    std::cout << "classes: " << classes.size();
+    for (std::size_t i = 0; i < std::min<std::size_t>(5, classes.size()); ++i) std::cout << (i ? ", " : " (") << classes[i].get<std::string>();
+    std::cout << (classes.size() > 5 ? ", ...)" : classes.empty() ? "" : ")") << "\n";
+    std::cout << "thresholds: " << (info.contains("thresholds") ? "per class" : "none (0.5 used)") << "\n";
+    std::cout << "ICD-10-CM mapping: " << (info.contains("icd_mapping") ? "yes" : "none") << "\n";
+    return 0;
+  });
+}});
+}  // namespace
+}  // namespace raddiag::cli

@@ -1,0 +1,38 @@
+#pragma once
+// raddiag's own model file: everything diagnosis needs in one versioned file. It is a valid
+// safetensors file (weights readable by any safetensors tool) whose __metadata__ carries:
+//   format = "raddiag-model", format_version = "1", config (ModelConfig JSON), preprocess (JSON),
+//   classes (JSON list, index order), thresholds (optional JSON list), icd_mapping (optional JSON),
+//   card (intended use, provenance, training data: JSON), checksum (CRC-32 of every tensor's bytes).
+// Written atomically; a file of another format version or with a bad checksum is refused clearly.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/model_config.h"
+#include "model/raddiag_model.h"
+
+namespace raddiag::model {
+
+constexpr const char* kModelFileFormat = "raddiag-model";
+constexpr int kModelFileVersion = 1;
+
+struct ModelBundle {
+  ModelConfig config;
+  nlohmann::json preprocess = nlohmann::json::object();  // data::PreprocessOptions as JSON
+  std::vector<std::string> classes;                      // label vocabulary, index order
+  std::vector<float> thresholds;                         // per-class decision thresholds (empty = none)
+  nlohmann::json icd_mapping;                            // disorder -> ICD-10-CM codes (null = none)
+  nlohmann::json card = nlohmann::json::object();        // model card: intended use, provenance, data
+  RadDiagModel model{nullptr};
+};
+
+void save_model_file(const std::string& path, const ModelBundle& bundle);
+// Loads weights onto the CPU in eval mode. Throws raddiag::Error naming the file for a wrong format,
+// another format version, a checksum mismatch, or weights that do not fit the stored config.
+ModelBundle load_model_file(const std::string& path);
+// Only the metadata (no weights are read): for `raddiag model show`.
+nlohmann::json read_model_file_info(const std::string& path);
+
+}  // namespace raddiag::model

@@ -1,0 +1,81 @@
+#include "serve/predictor.h"
+
+#include <spdlog/spdlog.h>
+
+#include "model/runtime.h"
+#include "util/error.h"
+#include "util/progress.h"
+
+namespace raddiag::serve {
+
+Predictor::Predictor(model::ModelBundle bundle, const std::string& device)
+    : bundle_(std::move(bundle)),
+      preprocess_(data::PreprocessOptions::from_json(bundle_.preprocess)),
+      vocab_(bundle_.classes),
+      device_(model::resolve_device(device)) {
+  // The model's geometry wins over whatever the preprocessing JSON says.
+  preprocess_.size = bundle_.config.size;
+  preprocess_.depth = bundle_.config.depth;
+  preprocess_.n_image = bundle_.config.fusion.mode == "late" ? 1 : bundle_.config.n_image;
+  bundle_.model->to(device_);
+  bundle_.model->eval();
+}
+
+data::CaseTensors Predictor::case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report) const {
+  std::mt19937_64 rng(seed);
+  if (bundle_.config.fusion.mode == "late")
+    return data::make_single_image_tensors(c, &vocab_, preprocess_, rng, data::default_image_loader, report);
+  return data::make_case_tensors(c, &vocab_, preprocess_, rng, data::default_image_loader, nullptr, report);
+}
+
+model::ModelOutput Predictor::run(const data::CaseBatch& batch) {
+  torch::NoGradGuard no_grad;
+  data::CaseBatch b = batch;
+  b.images = b.images.to(device_);
+  b.mods = b.mods.to(device_);
+  b.marks = b.marks.to(device_);
+  b.keys = b.keys.to(device_);
+  b.labels = torch::Tensor();  // losses are not needed at inference
+  return bundle_.model->forward(b, model::ForwardPath::kFast);
+}
+
+Predictions Predictor::predict(const std::vector<data::Case>& cases, const PredictOptions& options) {
+  const int64_t n = static_cast<int64_t>(cases.size());
+  const int64_t C = bundle_.config.head.num_classes;
+  Predictions out;
+  out.logits = torch::full({n, C}, std::numeric_limits<float>::quiet_NaN());
+  out.labels = torch::zeros({n, C});
+  ProgressLine progress("predict", n, "cases", options.progress);
+  std::vector<data::CaseTensors> pending;
+  std::vector<int64_t> rows;
+  auto flush = [&] {
+    if (pending.empty()) return;
+    auto result = run(data::collate(pending));
+    auto logits = result.logits.to(torch::kCPU, torch::kFloat);
+    for (std::size_t i = 0; i < rows.size(); ++i) out.logits[rows[i]].copy_(logits[static_cast<int64_t>(i)]);
+    progress.advance(static_cast<int64_t>(rows.size()));
+    pending.clear();
+    rows.clear();
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& c = cases[static_cast<std::size_t>(i)];
+    try {
+      auto t = case_tensors(c, options.seed + static_cast<uint64_t>(i));
+      if (t.labels.defined()) out.labels[i].copy_(t.labels);
+      if (!(t.mods != 0).any().item<bool>() && bundle_.config.fusion.mode == "early")
+        throw Error(c.id, "no usable scan in this case");
+      pending.push_back(std::move(t));
+      rows.push_back(i);
+    } catch (const std::exception& e) {
+      out.failures.push_back({static_cast<std::size_t>(i), c.id, e.what()});
+      spdlog::warn("case {} ({}) skipped: {}", i, c.id, e.what());
+      progress.advance(1);
+    }
+    if (static_cast<int64_t>(pending.size()) >= options.batch_size) flush();
+  }
+  flush();
+  progress.finish();
+  return out;
+}
+
+}  // namespace raddiag::serve

@@ -1,0 +1,58 @@
+#pragma once
+// Inference over cases with a model file: the one code path behind `predict`, `evaluate` and
+// `diagnose`. Cases are preprocessed exactly as the model's stored preprocessing settings say,
+// batched, and run through the fast inference path (valid slices of non-empty slots only).
+#include <string>
+#include <vector>
+
+#include "data/case.h"
+#include "data/case_tensors.h"
+#include "data/label_vocabulary.h"
+#include "data/preprocess.h"
+#include "model/model_file.h"
+
+namespace raddiag::serve {
+
+struct CaseFailure {
+  std::size_t index = 0;
+  std::string case_id;
+  std::string reason;
+};
+
+struct PredictOptions {
+  int64_t batch_size = 4;
+  bool progress = true;
+  uint64_t seed = 42;  // seeds the preprocessing's random choices (same seed -> same numbers)
+};
+
+struct Predictions {
+  torch::Tensor logits;   // [cases, C] float32; rows of failed cases are NaN
+  torch::Tensor labels;   // [cases, C] float32 multi-hot from the cases' labels (vocabulary of the model)
+  std::vector<CaseFailure> failures;
+};
+
+class Predictor {
+ public:
+  Predictor(model::ModelBundle bundle, const std::string& device = "cpu");
+
+  const model::ModelBundle& bundle() const { return bundle_; }
+  const data::PreprocessOptions& preprocess() const { return preprocess_; }
+  const data::LabelVocabulary& vocabulary() const { return vocab_; }
+  torch::Device device() const { return device_; }
+
+  // The model tensors of one case (early or late path, as the model's fusion mode requires).
+  data::CaseTensors case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report = nullptr) const;
+  // Forward pass without gradients on a batch (moved to the model's device).
+  model::ModelOutput run(const data::CaseBatch& batch);
+  // Every case, in order. A case that cannot be read or preprocessed is reported in `failures` and
+  // gets a NaN row; the others go on.
+  Predictions predict(const std::vector<data::Case>& cases, const PredictOptions& options = {});
+
+ private:
+  model::ModelBundle bundle_;
+  data::PreprocessOptions preprocess_;
+  data::LabelVocabulary vocab_;
+  torch::Device device_;
+};
+
+}  // namespace raddiag::serve
