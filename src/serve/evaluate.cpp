@@ -1,0 +1,172 @@
+#include "serve/evaluate.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "eval/metrics_run.h"
+#include "eval/multilabel_metrics.h"
+#include "model/model_file.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/npy.h"
+
+namespace raddiag::serve {
+
+ScoredCases scored_cases(const Predictions& p) {
+  ScoredCases out;
+  const int64_t n = p.logits.size(0), C = p.logits.size(1);
+  torch::Tensor probs = torch::sigmoid(p.logits.to(torch::kFloat).clamp(-60, 60)).contiguous();
+  torch::Tensor labels = p.labels.to(torch::kFloat).contiguous();
+  torch::Tensor ok = torch::isfinite(p.logits).all(1);
+  const float* ps = probs.data_ptr<float>();
+  const float* ls = labels.data_ptr<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    if (!ok[i].item<bool>()) continue;
+    out.rows.push_back(i);
+    out.scores.values.insert(out.scores.values.end(), ps + i * C, ps + (i + 1) * C);
+    for (int64_t c = 0; c < C; ++c) out.labels.values.push_back(ls[i * C + c] > 0.5f ? 1 : 0);
+  }
+  out.scores.n_cases = out.labels.n_cases = static_cast<int64_t>(out.rows.size());
+  out.scores.n_classes = out.labels.n_classes = C;
+  return out;
+}
+
+QuickMetrics quick_metrics(const Predictions& p, int threads) {
+  const ScoredCases s = scored_cases(p);
+  QuickMetrics q;
+  q.n_cases = s.scores.n_cases;
+  if (q.n_cases == 0) {
+    q.macro_auc = q.macro_ap = q.macro_f1 = std::nan("");
+    return q;
+  }
+  eval::EvaluationOptions eo;
+  eo.threads = threads;
+  const auto r = eval::evaluate(s.scores, s.labels, eval::no_groups(s.scores.n_classes), eo);
+  q.macro_auc = r.overall.mean[0];
+  q.macro_ap = r.overall.mean[1];
+  q.macro_f1 = r.overall.mean[2];
+  q.n_defined = r.overall.n_defined;
+  for (const auto& m : r.per_class) q.thresholds.push_back(m.threshold);
+  return q;
+}
+
+std::vector<float> thresholds_for_model(const std::vector<double>& t) {
+  std::vector<float> out;
+  for (double v : t) out.push_back(std::isfinite(v) ? static_cast<float>(v) : 0.5f);
+  return out;
+}
+
+namespace {
+
+void write_npy_matrix(const std::string& path, const Predictions& p, bool labels) {
+  torch::Tensor t = (labels ? p.labels : p.logits).to(torch::kFloat).contiguous();
+  npy::write(path, npy::make_float32({t.size(0), t.size(1)}, t.data_ptr<float>()));
+}
+
+// Drops the rows of failed cases, so the eval layer sees only finite scores.
+Predictions kept_rows(const Predictions& p) {
+  torch::Tensor ok = torch::isfinite(p.logits).all(1);
+  Predictions out;
+  out.logits = p.logits.index({ok});
+  out.labels = p.labels.index({ok});
+  out.failures = p.failures;
+  return out;
+}
+
+}  // namespace
+
+EvaluateResult run_evaluate(const EvaluateOptions& o) {
+  if (o.out.empty()) throw Error("--out", "an output folder is required");
+  namespace fs = std::filesystem;
+  fs::create_directories(o.out);
+  model::ModelBundle bundle = model::load_model_file(o.model);
+  const nlohmann::json card = bundle.card;
+  const nlohmann::json icd_mapping = bundle.icd_mapping;
+  Predictor predictor(bundle, o.device);
+  PredictOptions po;
+  po.batch_size = o.batch;
+  po.progress = o.progress;
+
+  EvaluateResult result;
+  const auto test_cases = data::load_cases(o.manifest, o.source);
+  Predictions test = predictor.predict(test_cases, po);
+  result.failures = static_cast<int64_t>(test.failures.size());
+  if (!test_cases.empty() && test.failures.size() == test_cases.size())
+    throw Error(o.manifest, "no case of the test set could be read");
+  test = kept_rows(test);
+  write_npy_matrix(o.out + "/scores.npy", test, false);
+  write_npy_matrix(o.out + "/labels.npy", test, true);
+
+  eval::MetricsRunOptions mo;
+  mo.scores = o.out + "/scores.npy";
+  mo.labels = o.out + "/labels.npy";
+  mo.score_kind = eval::ScoreKind::kLogits;
+  mo.bootstrap = o.bootstrap;
+  mo.seed = o.seed;
+  mo.threads = o.threads;
+  mo.report_dir = o.out;
+
+  std::string threshold_source = "test set (no validation set given)";
+  Predictions val;
+  if (!o.val.empty()) {
+    const auto val_cases = data::load_cases(o.val, o.source);
+    val = kept_rows(predictor.predict(val_cases, po));
+    write_npy_matrix(o.out + "/val_scores.npy", val, false);
+    write_npy_matrix(o.out + "/val_labels.npy", val, true);
+    mo.val_scores = o.out + "/val_scores.npy";
+    mo.val_labels = o.out + "/val_labels.npy";
+    threshold_source = "validation set";
+  }
+
+  // Class names, training-count groups, ICD level.
+  const auto& classes = bundle.classes;
+  nlohmann::ordered_json dict = nlohmann::ordered_json::object();
+  for (std::size_t i = 0; i < classes.size(); ++i) dict[classes[i]] = i;
+  write_bytes_atomically(o.out + "/label_dict.json", dict.dump(2) + "\n");
+  mo.label_dict = o.out + "/label_dict.json";
+  const int64_t C = static_cast<int64_t>(classes.size());
+  if (C == 5569) {
+    mo.groups = "rp3d";
+  } else if (card.is_object() && card.contains("training_data") && card["training_data"].is_object() &&
+             card["training_data"].contains("class_counts")) {
+    std::vector<int64_t> counts = card["training_data"]["class_counts"].get<std::vector<int64_t>>();
+    if (static_cast<int64_t>(counts.size()) == C) {
+      npy::write(o.out + "/train_counts.npy", npy::make_int64({C}, counts.data()));
+      mo.train_counts = o.out + "/train_counts.npy";
+      mo.groups = "counts";
+    }
+  } else {
+    mo.groups = "none";
+  }
+  if (!icd_mapping.is_null()) {
+    write_bytes_atomically(o.out + "/icd_mapping.json", icd_mapping.dump() + "\n");
+    mo.icd_map = o.out + "/icd_mapping.json";
+  }
+
+  const eval::MetricsRunResult r = eval::run_metrics(mo);
+  result.metrics = r.json;
+  result.metrics["model"] = o.model;
+  result.metrics["test_set"] = o.manifest;
+  if (!o.val.empty()) result.metrics["val_set"] = o.val;
+  result.metrics["threshold_source_set"] = threshold_source;
+  result.metrics["failed_cases"] = result.failures;
+  result.table = r.table;
+  write_bytes_atomically(o.out + "/metrics.json", result.metrics.dump(2) + "\n");
+
+  const ScoredCases chosen_on = scored_cases(o.val.empty() ? test : val);
+  result.thresholds = thresholds_for_model(eval::select_thresholds(chosen_on.scores, chosen_on.labels, o.threads));
+  if (o.store_thresholds) {
+    model::ModelBundle again = model::load_model_file(o.model);
+    again.thresholds = result.thresholds;
+    if (!again.card.is_object()) again.card = nlohmann::json::object();
+    again.card["thresholds"] = {{"rule", "max F1 per class, probability space (sigmoid of the logit); 0.5 where undefined"},
+                                {"chosen_on", o.val.empty() ? o.manifest : o.val}};
+    model::save_model_file(o.model, again);
+    spdlog::info("stored {} thresholds in {}", result.thresholds.size(), o.model);
+  }
+  return result;
+}
+
+}  // namespace raddiag::serve

@@ -1,0 +1,61 @@
+#pragma once
+// `raddiag evaluate`: run a model file on a labelled test set (serve::Predictor, the same path as
+// `predict`) and score it with the eval layer: metrics.json, per_class.csv, thresholds.json and
+// report.html, plus the raw scores/labels as .npy so any other tool can re-check the numbers.
+// Thresholds are chosen (max F1 per class) on the validation set when one is given, else on the test
+// set itself; --store-thresholds writes them into the model file (atomic rewrite).
+// Groups: RP3D index ranges for the 5569-class RP3D vocabulary, else training-count groups when the
+// model card has class counts, else none. ICD-10 level when the model carries an icd_mapping.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/case_sources.h"
+#include "eval/score_matrix.h"
+#include "serve/predictor.h"
+
+namespace raddiag::serve {
+
+// Probabilities (sigmoid of logits clipped to +-60) and labels of the cases that could be predicted.
+struct ScoredCases {
+  eval::ScoreMatrix scores;  // row-major
+  eval::LabelMatrix labels;
+  std::vector<int64_t> rows;  // index of each kept row in the input
+};
+ScoredCases scored_cases(const Predictions& p);
+
+// Macro metrics (no CIs) of predictions, for validation during training.
+struct QuickMetrics {
+  double macro_auc = 0, macro_ap = 0, macro_f1 = 0;
+  int64_t n_cases = 0, n_defined = 0;
+  std::vector<double> thresholds;  // max-F1 per class (NaN when undefined)
+};
+QuickMetrics quick_metrics(const Predictions& p, int threads = 1);
+
+// The per-class thresholds for a model file: NaN (class undefined) becomes 0.5.
+std::vector<float> thresholds_for_model(const std::vector<double>& t);
+
+struct EvaluateOptions {
+  std::string model, manifest, val, out;
+  data::CaseSourceOptions source;
+  std::string device = "cpu";
+  int bootstrap = 1000;
+  uint64_t seed = 0;
+  int64_t batch = 4;
+  int threads = 0;
+  bool store_thresholds = false;
+  bool progress = true;
+};
+
+struct EvaluateResult {
+  nlohmann::json metrics;         // what metrics.json holds
+  std::string table;              // the readable summary
+  std::vector<float> thresholds;  // chosen per class (what --store-thresholds stores)
+  int64_t failures = 0;
+};
+
+EvaluateResult run_evaluate(const EvaluateOptions& options);
+
+}  // namespace raddiag::serve

@@ -1,0 +1,84 @@
+#pragma once
+// The typed configuration of one training run (`raddiag train --config RUN.json`). Every field has a
+// default; unknown keys are errors, so a typo never silently trains something else. Relative paths are
+// taken relative to the working directory and made absolute before the run starts, so the copy saved
+// in the run folder (and used by --resume) works from anywhere.
+//
+// {
+//   "data": {"train": ["../shared/data/real/brain_tumor_mri"], "val": [], "val_fraction": 0.25,
+//            "data_root": "", "prefixes": [], "modality": "", "level": "articles",
+//            "vocabulary": "", "min_cases": 1},
+//   "model": "tiny" | "released" | {ModelConfig JSON},      head.num_classes follows the vocabulary
+//   "preprocess": {PreprocessOptions JSON},                  size/depth/n_image follow the model
+//   "augment": {AugmentOptions JSON},
+//   "loss": {"kind": "bce" | "bce_pos_weight" | "focal" | "asymmetric", "attention_weight": null, ...},
+//   "optim": {OptimOptions JSON}, "freeze": ["backbone."],
+//   "sampler": {"kind": "shuffled"}, "workers": 2, "batch_size": 8,
+//   "steps": 0, "epochs": 1,          steps > 0 wins; else epochs over the training set
+//   "log_every": 1, "checkpoint_every": 0, "keep_last": 2, "validate_every": 0,
+//   "seed": 42, "device": "cpu", "threads": 0, "init_from": ""
+// }
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/augment.h"
+#include "train/optim.h"
+
+namespace raddiag::train {
+
+struct DataConfig {
+  std::vector<std::string> train;   // RP3D case JSONs or folder datasets (concatenated)
+  std::vector<std::string> val;     // empty: a seeded, label-stratified split of the training set
+  double val_fraction = 0.2;
+  std::string data_root;            // RP3D JSON: root of relative image paths
+  std::vector<std::string> prefixes;  // RP3D JSON: FROM=TO path rewrites
+  std::string modality;             // folders: modality of files that do not say
+  std::string level = "articles";   // articles | icd10s
+  std::string vocabulary;           // {name: index} JSON; empty: built from the training set
+  int64_t min_cases = 1;            // built vocabulary: classes with at least this many training cases
+};
+
+struct LossConfig {
+  std::string kind = "bce";  // bce | bce_pos_weight | focal | asymmetric
+  std::optional<double> attention_weight;  // overrides the model's attention_loss_weight
+  double pos_weight_max = 100.0;           // bce_pos_weight: weight_c = min(max, n_neg / n_pos)
+  double focal_gamma = 2.0, focal_alpha = 0.9;
+  double asl_gamma_neg = 4.0, asl_gamma_pos = 1.0, asl_clip = 0.05;
+};
+
+struct RunConfig {
+  DataConfig data;
+  nlohmann::json model = "tiny";
+  nlohmann::json preprocess = nlohmann::json::object();
+  data::AugmentOptions augment;
+  LossConfig loss;
+  OptimOptions optim;
+  std::vector<std::string> freeze;  // parameter name prefixes left out of training
+  nlohmann::json sampler = {{"kind", "shuffled"}};
+  int workers = 2;
+  int batch_size = 8;
+  int64_t steps = 0;
+  int64_t epochs = 1;
+  int64_t log_every = 1;
+  int64_t checkpoint_every = 0;
+  int keep_last = 2;
+  int64_t validate_every = 0;
+  uint64_t seed = 42;
+  std::string device = "cpu";
+  int threads = 0;
+  std::string init_from;  // a raddiag model file whose matching weights start the run
+
+  nlohmann::json to_json() const;
+  // Throws raddiag::Error("run config", ...) naming the key for unknown keys, wrong types or bad values.
+  static RunConfig from_json(const nlohmann::json& j);
+  static RunConfig load(const std::string& path);
+  void validate() const;
+  // Makes every relative path absolute (relative to the working directory).
+  void make_paths_absolute();
+};
+
+}  // namespace raddiag::train

@@ -1,0 +1,342 @@
+#include "train/train_job.h"
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "data/augment.h"
+#include "data/case_list_source.h"
+#include "data/case_loader.h"
+#include "data/case_sources.h"
+#include "data/samplers.h"
+#include "model/losses.h"
+#include "model/model_file.h"
+#include "model/raddiag_model.h"
+#include "model/runtime.h"
+#include "serve/evaluate.h"
+#include "serve/predictor.h"
+#include "train/checkpoint.h"
+#include "train/distributed.h"
+#include "train/run_dir.h"
+#include "train/trainer.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+namespace raddiag::train {
+
+namespace fs = std::filesystem;
+
+model::ModelConfig resolve_model_config(const nlohmann::json& spec, int64_t num_classes) {
+  model::ModelConfig c;
+  if (spec.is_string()) {
+    const std::string name = spec.get<std::string>();
+    if (name == "tiny") {
+      // Small enough to train on a laptop CPU in minutes; same architecture family as the release.
+      c.backbone.type = "custom";
+      c.backbone.block = "basic";
+      c.backbone.layers = {1, 1, 1, 1};
+      c.backbone.widths = {16, 32, 64, 128};
+      c.backbone.unused_fc_classes = 1;
+      c.hidden = 128;
+      c.aggregator = {1, 2, 256};
+      c.fusion.transformer = {1, 2, 256};
+      c.size = 64;
+      c.depth = 4;
+      c.n_image = 2;
+      c.train_all_slices = false;
+    } else if (name == "released") {
+      c = model::ModelConfig::released();
+    } else {
+      throw Error("run config", "model: unknown preset '" + name + "' (tiny, released, or a model config object)");
+    }
+  } else {
+    nlohmann::json j = spec;
+    if (!j.contains("head")) j["head"] = nlohmann::json::object();
+    j["head"]["num_classes"] = num_classes;
+    c = model::ModelConfig::from_json(j);
+  }
+  c.head.num_classes = num_classes;
+  c.validate();
+  return c;
+}
+
+void split_train_val(const std::vector<data::Case>& cases, data::LabelLevel level, double fraction, uint64_t seed,
+                     std::vector<data::Case>& train, std::vector<data::Case>& val) {
+  std::map<std::string, std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& l = cases[i].labels(level);
+    groups[l.empty() ? std::string() : l.front()].push_back(i);
+  }
+  std::vector<bool> to_val(cases.size(), false);
+  std::mt19937_64 rng(seed);
+  for (auto& [name, members] : groups) {
+    for (std::size_t i = members.size(); i > 1; --i)  // Fisher-Yates with our own draw (portable)
+      std::swap(members[i - 1], members[static_cast<std::size_t>(data::draw_below(rng, static_cast<int64_t>(i)))]);
+    std::size_t k = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(members.size())));
+    if (members.size() >= 2) k = std::clamp<std::size_t>(k, 1, members.size() - 1);
+    else k = 0;
+    for (std::size_t j = 0; j < k; ++j) to_val[members[j]] = true;
+  }
+  for (std::size_t i = 0; i < cases.size(); ++i) (to_val[i] ? val : train).push_back(cases[i]);
+}
+
+RunConfig read_run_config(const std::string& run_dir) {
+  const std::string path = run_dir + "/run_config.json";
+  if (!fs::exists(path)) throw Error(run_dir, "not a raddiag run folder (no run_config.json)");
+  return RunConfig::load(path);
+}
+
+namespace {
+
+std::vector<data::Case> load_all(const std::vector<std::string>& paths, const DataConfig& d) {
+  data::CaseSourceOptions so;
+  so.data_root = d.data_root;
+  so.prefixes = d.prefixes;
+  so.modality = d.modality;
+  std::vector<data::Case> all;
+  for (const auto& p : paths) {
+    auto cases = data::load_cases(p, so);
+    if (cases.empty()) throw Error(p, "holds no case");
+    all.insert(all.end(), std::make_move_iterator(cases.begin()), std::make_move_iterator(cases.end()));
+  }
+  return all;
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// Loads the weights of `path` whose names and shapes match (a new head keeps its fresh init).
+void init_from_file(model::RadDiagModel& m, const std::string& path) {
+  auto src = model::load_model_file(path);
+  auto state = model::model_state(m);
+  auto from = model::model_state(src.model);
+  int64_t copied = 0, skipped = 0;
+  for (auto& [name, t] : state) {
+    auto it = from.find(name);
+    if (it != from.end() && it->second.sizes() == t.sizes()) {
+      t = it->second;
+      ++copied;
+    } else {
+      ++skipped;
+    }
+  }
+  if (copied == 0) throw Error(path, "init_from: no weight of this model file fits the configured model");
+  model::load_model_state(m, state);
+  spdlog::info("init_from {}: {} tensors copied, {} kept fresh (missing or different shape)", path, copied, skipped);
+}
+
+}  // namespace
+
+TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (opt.run_dir.empty()) throw Error("--out", "a run folder is required");
+  cfg.make_paths_absolute();
+  cfg.validate();
+  model::configure_threads(cfg.threads);
+  const DistEnv env = DistEnv::from_environment();
+  std::shared_ptr<ProcessGroup> group;
+  if (env.distributed()) group = ProcessGroup::create(env);
+  const bool main_rank = !group || group->is_main();
+
+  if (!opt.resume && main_rank) {
+    RunDir existing(opt.run_dir, false);
+    if (fs::exists(opt.run_dir) && !existing.checkpoint_steps().empty())
+      throw Error(opt.run_dir, "already holds checkpoints: continue it with --resume, or choose another --out");
+  }
+
+  // Data and vocabulary.
+  const data::LabelLevel level = data::parse_label_level(cfg.data.level);
+  std::vector<data::Case> train_cases, val_cases;
+  auto all_train = load_all(cfg.data.train, cfg.data);
+  if (cfg.data.val.empty()) split_train_val(all_train, level, cfg.data.val_fraction, cfg.seed, train_cases, val_cases);
+  else {
+    train_cases = std::move(all_train);
+    val_cases = load_all(cfg.data.val, cfg.data);
+  }
+  const data::LabelVocabulary vocab = cfg.data.vocabulary.empty()
+                                          ? data::LabelVocabulary::build_from_cases(train_cases, level, cfg.data.min_cases)
+                                          : data::LabelVocabulary::load_json(cfg.data.vocabulary);
+  if (vocab.size() == 0) throw Error("data.train", "no class has enough training cases (min_cases " + std::to_string(cfg.data.min_cases) + ")");
+
+  // Model and preprocessing (the model's geometry decides the tensor shapes).
+  model::ModelConfig mcfg = resolve_model_config(cfg.model, static_cast<int64_t>(vocab.size()));
+  if (cfg.loss.attention_weight) mcfg.attention_loss_weight = *cfg.loss.attention_weight;
+  data::PreprocessOptions pre = data::PreprocessOptions::from_json(cfg.preprocess);
+  pre.size = mcfg.size;
+  pre.depth = mcfg.depth;
+  pre.level = level;
+  const bool late = mcfg.fusion.mode == "late";
+  pre.n_image = late ? 1 : mcfg.n_image;
+  pre.validate();
+
+  RunDir run(opt.run_dir, main_rank);
+  if (main_rank) {  // on --resume: the stored config with the command line's overrides
+    write_bytes_atomically(opt.run_dir + "/run_config.json", cfg.to_json().dump(2) + "\n");
+    vocab.save_json(opt.run_dir + "/vocabulary.json");
+  }
+
+  seed_everything(cfg.seed);
+  model::RadDiagModel net = model::build_model(mcfg);
+  if (!cfg.init_from.empty()) init_from_file(net, cfg.init_from);
+  const std::string device = model::resolve_device(cfg.device);
+  net->to(torch::Device(device));
+  net->train();
+
+  auto source = std::make_shared<data::CaseListSource>(train_cases, vocab, pre, late);
+  const std::vector<int64_t> counts = source->class_counts();
+  std::vector<std::vector<int64_t>> labels;
+  for (int64_t i = 0; i < source->size(); ++i) labels.push_back(source->labels_of(i));
+  std::shared_ptr<const data::Sampler> sampler = data::make_sampler(cfg.sampler, source->size(), labels, cfg.seed);
+  if (group && group->world_size() > 1)
+    sampler = std::make_shared<data::DistributedSampler>(sampler, group->rank(), group->world_size());
+  data::LoaderOptions lo;
+  lo.workers = cfg.workers;
+  lo.batch_size = cfg.batch_size;
+  lo.seed = cfg.seed;
+  data::CaseTransform aug = nullptr;
+  if (cfg.augment.enabled) {
+    const data::AugmentOptions ao = cfg.augment;
+    aug = [ao](data::CaseTensors& c, data::CaseRng& r) { data::augment_case(c, ao, r); };
+  }
+  data::CaseLoader loader(source, sampler, lo, aug);
+  if (loader.batches_per_epoch() < 1)
+    throw Error("batch_size", "larger than the training set (" + std::to_string(source->size()) + " cases per rank)");
+
+  OptimOptions oo = cfg.optim;
+  for (const auto& prefix : cfg.freeze) {
+    ParamGroupRule r;
+    r.prefix = prefix;
+    r.frozen = true;
+    oo.groups.insert(oo.groups.begin(), r);
+  }
+  OptimizerSetup optim = make_adamw(*net, oo);
+  int64_t total = cfg.steps;
+  if (total <= 0) total = std::max<int64_t>(1, (loader.batches_per_epoch() * cfg.epochs) / std::max(1, oo.grad_accum_steps));
+
+  // Loss.
+  torch::Tensor pos_weight;
+  if (cfg.loss.kind == "bce_pos_weight") {
+    std::vector<float> w;
+    const double n = static_cast<double>(source->size());
+    for (int64_t c : counts) w.push_back(static_cast<float>(std::min(cfg.loss.pos_weight_max, c > 0 ? (n - c) / c : cfg.loss.pos_weight_max)));
+    pos_weight = torch::tensor(w).to(torch::Device(device));
+  }
+  const LossConfig lc = cfg.loss;
+  StepFn step = [&net, lc, pos_weight](const data::CaseBatch& b) -> LossDict {
+    model::ModelOutput out = net->forward(b);
+    torch::Tensor cls;
+    if (lc.kind == "bce") cls = out.loss_cls.defined() ? out.loss_cls : model::multilabel_loss(out.logits, b.labels);
+    else if (lc.kind == "bce_pos_weight") cls = model::weighted_bce_loss(out.logits, b.labels, pos_weight);
+    else if (lc.kind == "focal") cls = model::focal_loss(out.logits, b.labels, lc.focal_gamma, lc.focal_alpha);
+    else cls = model::asymmetric_loss(out.logits, b.labels, lc.asl_gamma_neg, lc.asl_gamma_pos, lc.asl_clip);
+    LossDict d{{"cls", cls.detach()}};
+    torch::Tensor loss = cls;
+    if (out.loss_attn.defined()) {
+      loss = loss + out.loss_attn;
+      d["attn"] = out.loss_attn.detach();
+    }
+    d["loss"] = loss;
+    return d;
+  };
+
+  // Validation through the inference path.
+  auto bundle_of = [&]() {
+    model::ModelBundle b;
+    b.config = mcfg;
+    b.preprocess = pre.to_json();
+    b.classes = vocab.names();
+    b.model = net;
+    return b;
+  };
+  serve::PredictOptions po;
+  po.batch_size = cfg.batch_size;
+  po.progress = false;
+  po.seed = cfg.seed;
+  auto validate_now = [&]() {
+    serve::Predictor predictor(bundle_of(), device);
+    return serve::quick_metrics(predictor.predict(val_cases, po));
+  };
+
+  TrainerOptions to;
+  to.total_steps = total;
+  to.log_every = cfg.log_every;
+  to.checkpoint_every = cfg.checkpoint_every;
+  to.keep_last = cfg.keep_last;
+  to.validate_every = cfg.validate_every;
+  to.validate_at_end = !val_cases.empty();
+  to.best_metric = val_cases.empty() ? "" : "macro_auc";
+  to.device = device;
+  to.progress = opt.progress;
+  Trainer trainer(*net, step, loader, optim, oo, to, opt.run_dir, cfg.to_json(), group);
+  if (!val_cases.empty())
+    trainer.set_validation([&](int64_t) {
+      const auto q = validate_now();
+      return std::map<std::string, double>{{"macro_auc", q.macro_auc}, {"macro_ap", q.macro_ap},
+                                           {"macro_f1", q.macro_f1}, {"val_defined_classes", double(q.n_defined)}};
+    });
+  if (main_rank)
+    spdlog::info("train: {} train / {} val cases, {} classes, {} steps of {} cases, model {} on {}", train_cases.size(),
+                 val_cases.size(), vocab.size(), total, cfg.batch_size, cfg.model.is_string() ? cfg.model.get<std::string>() : "custom", device);
+  if (opt.resume && !trainer.resume()) throw Error(opt.run_dir, "--resume: the run folder holds no checkpoint");
+  const TrainResult tr = trainer.run();
+
+  TrainJobResult result;
+  result.steps = tr.steps;
+  result.n_train = static_cast<int64_t>(train_cases.size());
+  result.n_val = static_cast<int64_t>(val_cases.size());
+  result.n_classes = static_cast<int64_t>(vocab.size());
+  result.best_step = tr.best_step;
+  result.interrupted = tr.interrupted;
+  result.val_macro_auc = std::nan("");
+  if (!main_rank || tr.interrupted) {
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return result;
+  }
+
+  // The saved model: the best checkpoint by validation AUC (else the final weights).
+  if (tr.best_step && fs::exists(run.checkpoint_path(*tr.best_step))) {
+    LoadOptions lopt;
+    lopt.optimizer = false;
+    lopt.rng = false;
+    load_checkpoint(run.checkpoint_path(*tr.best_step), *net, nullptr, lopt);
+  }
+  model::ModelBundle bundle = bundle_of();
+  nlohmann::json validation = nullptr;
+  if (!val_cases.empty()) {
+    const auto q = validate_now();
+    bundle.thresholds = serve::thresholds_for_model(q.thresholds);
+    result.val_macro_auc = q.macro_auc;
+    validation = {{"macro_auc", q.macro_auc}, {"macro_ap", q.macro_ap}, {"macro_f1", q.macro_f1},
+                  {"n_cases", q.n_cases}, {"defined_classes", q.n_defined},
+                  {"thresholds", "max F1 per class on the validation set (probability space); 0.5 where undefined"}};
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  bundle.card = {
+      {"intended_use", "Research use only; not a medical device and not for clinical decisions."},
+      {"provenance",
+       {{"tool", "raddiag train"}, {"created", utc_now()}, {"run_dir", fs::absolute(opt.run_dir).string()},
+        {"run_config", cfg.to_json()}, {"steps", tr.steps}, {"saved_step", tr.best_step ? nlohmann::json(*tr.best_step) : nlohmann::json(tr.steps)},
+        {"selection", tr.best_step ? "best validation macro AUC" : "final weights"}, {"train_seconds", result.seconds}}},
+      {"training_data",
+       {{"sets", cfg.data.train}, {"n_cases", train_cases.size()}, {"level", cfg.data.level},
+        {"validation_sets", cfg.data.val.empty() ? nlohmann::json("seeded stratified split of the training sets") : nlohmann::json(cfg.data.val)},
+        {"validation_fraction", cfg.data.val.empty() ? nlohmann::json(cfg.data.val_fraction) : nlohmann::json()},
+        {"n_val_cases", val_cases.size()}, {"class_counts", counts}}},
+      {"validation", validation}};
+  result.model_path = opt.run_dir + "/model.raddiag";
+  model::save_model_file(result.model_path, bundle);
+  spdlog::info("wrote {} (step {}, val macro AUC {:.4f}, {:.1f} s)", result.model_path,
+               tr.best_step ? *tr.best_step : tr.steps, result.val_macro_auc, result.seconds);
+  return result;
+}
+
+}  // namespace raddiag::train

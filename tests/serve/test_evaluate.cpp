@@ -1,0 +1,101 @@
+// `raddiag evaluate` end to end on a real folder dataset with a freshly initialised tiny model: the four
+// report files are written, metrics.json's macro AUC equals `raddiag metrics` run on `raddiag predict`'s
+// output with labels built here from labels.csv (an independent path), and --store-thresholds puts the
+// thresholds of thresholds.json into the model file.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "data/folder_dataset.h"
+#include "model/model_file.h"
+#include "test_support.h"
+#include "train/train_job.h"
+#include "train/trainer.h"
+#include "util/npy.h"
+
+using namespace raddiag;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string brain() { return test::shared_data() + "/real/brain_tumor_mri"; }
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST(Evaluate, WritesReportsMatchingMetricsAndStoresThresholds) {
+  const std::string dir = test::scratch_dir("evaluate");
+  // A tiny model over the brain set's classes (names from labels.csv, in first-appearance order).
+  std::vector<std::string> classes;
+  const auto rows = data::read_labels_csv(brain() + "/labels.csv");
+  for (const auto& [id, labels] : rows)
+    for (const auto& l : labels)
+      if (std::find(classes.begin(), classes.end(), l) == classes.end()) classes.push_back(l);
+  ASSERT_EQ(classes.size(), 4u);
+  train::seed_everything(11);
+  model::ModelBundle b;
+  b.config = train::resolve_model_config("tiny", 4);
+  b.classes = classes;
+  b.preprocess = {{"size", b.config.size}, {"depth", b.config.depth}, {"n_image", b.config.n_image}};
+  b.card = {{"training_data", {{"class_counts", {10, 10, 10, 10}}}}};
+  b.model = model::build_model(b.config);
+  const std::string model_path = dir + "/m.raddiag";
+  model::save_model_file(model_path, b);
+
+  const std::string cli = test::shell_quote(test::cli_path());
+  std::string log;
+  ASSERT_EQ(test::run_command(cli + " evaluate --quiet --bootstrap 20 --store-thresholds --model " + model_path +
+                                  " --manifest " + brain() + " --out " + dir + "/eval",
+                              &log),
+            0)
+      << log;
+  for (const char* f : {"metrics.json", "per_class.csv", "thresholds.json", "report.html"})
+    EXPECT_TRUE(fs::exists(dir + "/eval/" + f)) << f;
+  const auto metrics = read_json(dir + "/eval/metrics.json");
+  EXPECT_EQ(metrics.at("n_cases").get<int64_t>(), 40);
+  EXPECT_EQ(metrics.at("n_classes").get<int64_t>(), 4);
+
+  // Independent path: predict -> logits .npy; labels from labels.csv here; metrics on both.
+  ASSERT_EQ(test::run_command(cli + " predict --quiet --model " + model_path + " --manifest " + brain() + " --out " +
+                                  dir + "/logits.npy",
+                              &log),
+            0)
+      << log;
+  std::vector<float> labels;
+  for (const auto& [id, ls] : rows)  // predict keeps manifest (labels.csv) case order
+    for (const auto& c : classes) labels.push_back(std::find(ls.begin(), ls.end(), c) != ls.end() ? 1.f : 0.f);
+  npy::write(dir + "/labels.npy", npy::make_float32({static_cast<int64_t>(rows.size()), 4}, labels.data()));
+  ASSERT_EQ(test::run_command(cli + " metrics --logits --json --bootstrap 0 --groups none --scores " + dir +
+                                  "/logits.npy --labels " + dir + "/labels.npy --out " + dir + "/m.json",
+                              &log),
+            0)
+      << log;
+  const auto independent = read_json(dir + "/m.json");
+  EXPECT_NEAR(metrics["macro"]["auc"].get<double>(), independent["macro"]["auc"].get<double>(), 1e-9);
+  EXPECT_NEAR(metrics["macro"]["ap"].get<double>(), independent["macro"]["ap"].get<double>(), 1e-9);
+
+  // Thresholds stored in the model file are those of thresholds.json (chosen on the test set here).
+  const auto stored = model::load_model_file(model_path).thresholds;
+  const auto tj = read_json(dir + "/eval/thresholds.json").at("classes");
+  ASSERT_EQ(stored.size(), 4u);
+  ASSERT_EQ(tj.size(), 4u);
+  for (std::size_t c = 0; c < 4; ++c) {
+    const double expect = tj[c]["threshold"].is_null() ? 0.5 : tj[c]["threshold"].get<double>();
+    EXPECT_NEAR(stored[c], expect, 1e-6) << c;
+  }
+
+  // A missing test set fails clearly.
+  EXPECT_NE(test::run_command(cli + " evaluate --quiet --model " + model_path + " --manifest " + dir +
+                                  "/nothing --out " + dir + "/eval2",
+                              &log),
+            0);
+  EXPECT_NE(log.find("nothing"), std::string::npos) << log;
+}

@@ -1,0 +1,155 @@
+// `raddiag train` end to end on a real folder dataset (brain MRI, 4 classes): a short run leaves
+// model.raddiag, checkpoints and log.jsonl; --resume continues to exactly the weights of an
+// uninterrupted run; bad configs fail with a clear message and a non-zero exit.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "data/folder_dataset.h"
+#include "model/model_file.h"
+#include "test_support.h"
+#include "train/run_config.h"
+#include "train/train_job.h"
+#include "util/error.h"
+
+using namespace raddiag;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string brain() { return test::shared_data() + "/real/brain_tumor_mri"; }
+
+nlohmann::json tiny_config(int64_t steps) {
+  return {{"data", {{"train", {brain()}}, {"val_fraction", 0.25}}},
+          {"model", "tiny"},
+          // Constant lr without warm-up: the schedule does not depend on the total, so a run stopped at
+          // step k and resumed with a larger total follows the same path as one long run.
+          {"optim", {{"lr", 1e-3}, {"schedule", "constant"}, {"warmup_ratio", 0.0}}},
+          {"augment", {{"affine_p", 0.5}, {"noise_p", 0.5}}},
+          {"batch_size", 4},
+          {"steps", steps},
+          {"validate_every", 2},
+          {"checkpoint_every", 2},
+          {"workers", 2},
+          {"seed", 3}};
+}
+
+std::string write_config(const std::string& dir, const nlohmann::json& j) {
+  std::string path = dir + "/run.json";
+  std::ofstream(path) << j.dump(2);
+  return path;
+}
+
+int train(const std::string& args, std::string* log) {
+  return test::run_command(test::shell_quote(test::cli_path()) + " train --quiet " + args, log);
+}
+
+std::map<std::string, torch::Tensor> weights(const std::string& model_file) {
+  return model::model_state(model::load_model_file(model_file).model);
+}
+
+}  // namespace
+
+TEST(TrainJob, ShortRunWritesModelCheckpointsAndLog) {
+  const std::string dir = test::scratch_dir("train_job_run");
+  const std::string run = dir + "/run";
+  std::string log;
+  ASSERT_EQ(train("--config " + write_config(dir, tiny_config(4)) + " --out " + run, &log), 0) << log;
+  EXPECT_NE(log.find("validation macro AUC"), std::string::npos) << log;
+
+  ASSERT_TRUE(fs::exists(run + "/model.raddiag"));
+  ASSERT_TRUE(fs::exists(run + "/run_config.json"));
+  EXPECT_FALSE(fs::is_empty(run + "/checkpoints"));
+  // The model file: the brain set's 4 classes (from labels.csv, independent of our reader's order),
+  // one threshold each, a card with the provenance.
+  const auto info = model::read_model_file_info(run + "/model.raddiag");
+  std::set<std::string> expected;
+  for (const auto& [id, labels] : data::read_labels_csv(brain() + "/labels.csv"))
+    for (const auto& l : labels) expected.insert(l);
+  const auto classes = info.at("classes").get<std::vector<std::string>>();
+  EXPECT_EQ(std::set<std::string>(classes.begin(), classes.end()), expected);
+  EXPECT_EQ(info.at("thresholds").size(), classes.size());
+  EXPECT_EQ(info.at("card").at("provenance").at("steps").get<int64_t>(), 4);
+  EXPECT_EQ(info.at("card").at("training_data").at("n_cases").get<int64_t>() +
+                info.at("card").at("training_data").at("n_val_cases").get<int64_t>(),
+            40);
+  const double auc = info.at("card").at("validation").at("macro_auc").get<double>();
+  EXPECT_GE(auc, 0.0);
+  EXPECT_LE(auc, 1.0);
+
+  // log.jsonl: one record per step and validations at steps 2 and 4.
+  std::ifstream in(run + "/log.jsonl");
+  std::string line;
+  int steps = 0, validations = 0;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j.value("type", "") == "validation") ++validations, EXPECT_TRUE(j.contains("macro_auc"));
+    if (j.value("type", "") == "train") ++steps;
+  }
+  EXPECT_EQ(steps, 4);
+  EXPECT_EQ(validations, 2);
+
+  // A new run into a folder with checkpoints is refused (it would mix two runs).
+  EXPECT_NE(train("--config " + dir + "/run.json --out " + run, &log), 0);
+  EXPECT_NE(log.find("--resume"), std::string::npos) << log;
+}
+
+TEST(TrainJob, ResumeEqualsUninterruptedRun) {
+  const std::string dir = test::scratch_dir("train_job_resume");
+  const std::string cfg = write_config(dir, tiny_config(4));
+  std::string log;
+  ASSERT_EQ(train("--config " + cfg + " --out " + dir + "/full", &log), 0) << log;
+  ASSERT_EQ(train("--config " + cfg + " --out " + dir + "/split --steps 2", &log), 0) << log;
+  ASSERT_EQ(train("--resume " + dir + "/split --steps 4", &log), 0) << log;
+  const auto a = weights(dir + "/full/model.raddiag");
+  const auto b = weights(dir + "/split/model.raddiag");
+  ASSERT_EQ(a.size(), b.size());
+  float max_diff = 0;
+  for (const auto& [name, t] : a) max_diff = std::max(max_diff, (t - b.at(name)).abs().max().item<float>());
+  EXPECT_EQ(max_diff, 0.0f);
+  const auto ia = model::read_model_file_info(dir + "/full/model.raddiag");
+  const auto ib = model::read_model_file_info(dir + "/split/model.raddiag");
+  EXPECT_EQ(ia.at("thresholds"), ib.at("thresholds"));
+  EXPECT_EQ(ia["card"]["provenance"]["saved_step"], ib["card"]["provenance"]["saved_step"]);
+}
+
+TEST(TrainJob, BadConfigsFailClearly) {
+  const std::string dir = test::scratch_dir("train_job_bad");
+  std::string log;
+  auto cfg = tiny_config(2);
+  cfg["bogus"] = 1;
+  EXPECT_NE(train("--config " + write_config(dir, cfg) + " --out " + dir + "/a", &log), 0);
+  EXPECT_NE(log.find("unknown key 'bogus'"), std::string::npos) << log;
+
+  cfg = tiny_config(2);
+  cfg["optim"]["lrr"] = 1;
+  EXPECT_NE(train("--config " + write_config(dir, cfg) + " --out " + dir + "/b", &log), 0);
+  EXPECT_NE(log.find("lrr"), std::string::npos) << log;
+
+  cfg = tiny_config(2);
+  cfg["data"]["train"] = {dir + "/no-such-dataset"};
+  EXPECT_NE(train("--config " + write_config(dir, cfg) + " --out " + dir + "/c", &log), 0);
+  EXPECT_NE(log.find("no-such-dataset"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(dir + "/c/model.raddiag"));
+
+  EXPECT_THROW(train::RunConfig::from_json({{"data", {{"train", "x"}}}, {"loss", {{"kind", "hinge"}}}}), Error);
+  EXPECT_THROW(train::RunConfig::from_json({{"data", {{"train", "x"}}}, {"preprocess", {{"sise", 3}}}}), Error);
+}
+
+TEST(TrainJob, SplitIsSeededAndKeepsEveryClassOnBothSides) {
+  const auto cases = data::load_folder_dataset(brain());
+  std::vector<data::Case> tr1, va1, tr2, va2;
+  train::split_train_val(cases, data::LabelLevel::kArticles, 0.25, 5, tr1, va1);
+  train::split_train_val(cases, data::LabelLevel::kArticles, 0.25, 5, tr2, va2);
+  ASSERT_EQ(va1.size(), va2.size());
+  for (std::size_t i = 0; i < va1.size(); ++i) EXPECT_EQ(va1[i].id, va2[i].id);
+  EXPECT_EQ(tr1.size() + va1.size(), cases.size());
+  std::map<std::string, int> in_val;
+  for (const auto& c : va1) ++in_val[c.articles.at(0)];
+  ASSERT_EQ(in_val.size(), 4u);  // 10 cases per class in the set: round(2.5) = 3 (or 2) each
+  for (const auto& [name, n] : in_val) EXPECT_TRUE(n == 2 || n == 3) << name;
+}
