@@ -1,7 +1,7 @@
 // raddiag train: one training run from a JSON run config (src/train/run_config.h), or --resume of a run.
 #include <cmath>
 #include <iostream>
-#include <optional>
+#include <cstdio>
 
 #include "cli/command.h"
 #include "train/distributed.h"
@@ -12,11 +12,11 @@ namespace raddiag::cli {
 namespace {
 Registrar reg({"train", "train a model from a run config (JSON); --resume continues a run folder", [](CLI::App& sub) {
   struct Args {
-    std::string config, out, resume, device, init_from;
-    std::optional<int64_t> steps;
-    std::optional<double> lr;
-    std::optional<int> batch, workers;
-    std::optional<uint64_t> seed;
+    std::string config, out, resume, device;
+    // Overrides; negative = not given.
+    int64_t steps = -1, seed = -1;
+    double lr = -1;
+    int batch = -1, workers = -1;
     int nproc = 1;
     bool quiet = false;
   };
@@ -43,16 +43,16 @@ Registrar reg({"train", "train a model from a run config (JSON); --resume contin
       if (!a->config.empty()) add("--config", a->config);
       if (!a->out.empty()) add("--out", a->out);
       if (!a->resume.empty()) add("--resume", a->resume);
-      if (a->steps) add("--steps", std::to_string(*a->steps));
-      if (a->lr) {
+      if (a->steps >= 0) add("--steps", std::to_string(a->steps));
+      if (a->lr >= 0) {
         char buf[64];
-        std::snprintf(buf, sizeof buf, "%.17g", *a->lr);
+        std::snprintf(buf, sizeof buf, "%.17g", a->lr);
         add("--lr", buf);
       }
-      if (a->batch) add("--batch", std::to_string(*a->batch));
-      if (a->workers) add("--workers", std::to_string(*a->workers));
+      if (a->batch >= 0) add("--batch", std::to_string(a->batch));
+      if (a->workers >= 0) add("--workers", std::to_string(a->workers));
       if (!a->device.empty()) add("--device", a->device);
-      if (a->seed) add("--seed", std::to_string(*a->seed));
+      if (a->seed >= 0) add("--seed", std::to_string(a->seed));
       if (a->quiet) argv.push_back("--quiet");
       return train::launch_local(a->nproc, argv);
     }
@@ -61,12 +61,12 @@ Registrar reg({"train", "train a model from a run config (JSON); --resume contin
     jo.run_dir = jo.resume ? a->resume : a->out;
     jo.progress = !a->quiet;
     train::RunConfig cfg = jo.resume ? train::read_run_config(jo.run_dir) : train::RunConfig::load(a->config);
-    if (a->steps) cfg.steps = *a->steps;
-    if (a->lr) cfg.optim.lr = *a->lr;
-    if (a->batch) cfg.batch_size = *a->batch;
-    if (a->workers) cfg.workers = *a->workers;
+    if (a->steps >= 0) cfg.steps = a->steps;
+    if (a->lr >= 0) cfg.optim.lr = a->lr;
+    if (a->batch >= 0) cfg.batch_size = a->batch;
+    if (a->workers >= 0) cfg.workers = a->workers;
     if (!a->device.empty()) cfg.device = a->device;
-    if (a->seed) cfg.seed = *a->seed;
+    if (a->seed >= 0) cfg.seed = static_cast<uint64_t>(a->seed);
     cfg.validate();
     const auto r = train::run_train_job(cfg, jo);
     if (r.model_path.empty()) return r.interrupted ? 130 : 0;

@@ -1,5 +1,6 @@
 #include "train/train_job.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>

@@ -4,6 +4,7 @@
 // thresholds of thresholds.json into the model file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>

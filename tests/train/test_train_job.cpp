@@ -44,7 +44,7 @@ std::string write_config(const std::string& dir, const nlohmann::json& j) {
   return path;
 }
 
-int train(const std::string& args, std::string* log) {
+int run_train(const std::string& args, std::string* log) {
   return test::run_command(test::shell_quote(test::cli_path()) + " train --quiet " + args, log);
 }
 
@@ -58,7 +58,7 @@ TEST(TrainJob, ShortRunWritesModelCheckpointsAndLog) {
   const std::string dir = test::scratch_dir("train_job_run");
   const std::string run = dir + "/run";
   std::string log;
-  ASSERT_EQ(train("--config " + write_config(dir, tiny_config(4)) + " --out " + run, &log), 0) << log;
+  ASSERT_EQ(run_train("--config " + write_config(dir, tiny_config(4)) + " --out " + run, &log), 0) << log;
   EXPECT_NE(log.find("validation macro AUC"), std::string::npos) << log;
 
   ASSERT_TRUE(fs::exists(run + "/model.raddiag"));
@@ -87,14 +87,17 @@ TEST(TrainJob, ShortRunWritesModelCheckpointsAndLog) {
   int steps = 0, validations = 0;
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line);
-    if (j.value("type", "") == "validation") ++validations, EXPECT_TRUE(j.contains("macro_auc"));
+    if (j.value("type", "") == "validation") {
+      ++validations;
+      EXPECT_TRUE(j.contains("macro_auc"));
+    }
     if (j.value("type", "") == "train") ++steps;
   }
   EXPECT_EQ(steps, 4);
   EXPECT_EQ(validations, 2);
 
   // A new run into a folder with checkpoints is refused (it would mix two runs).
-  EXPECT_NE(train("--config " + dir + "/run.json --out " + run, &log), 0);
+  EXPECT_NE(run_train("--config " + dir + "/run.json --out " + run, &log), 0);
   EXPECT_NE(log.find("--resume"), std::string::npos) << log;
 }
 
@@ -102,9 +105,9 @@ TEST(TrainJob, ResumeEqualsUninterruptedRun) {
   const std::string dir = test::scratch_dir("train_job_resume");
   const std::string cfg = write_config(dir, tiny_config(4));
   std::string log;
-  ASSERT_EQ(train("--config " + cfg + " --out " + dir + "/full", &log), 0) << log;
-  ASSERT_EQ(train("--config " + cfg + " --out " + dir + "/split --steps 2", &log), 0) << log;
-  ASSERT_EQ(train("--resume " + dir + "/split --steps 4", &log), 0) << log;
+  ASSERT_EQ(run_train("--config " + cfg + " --out " + dir + "/full", &log), 0) << log;
+  ASSERT_EQ(run_train("--config " + cfg + " --out " + dir + "/split --steps 2", &log), 0) << log;
+  ASSERT_EQ(run_train("--resume " + dir + "/split --steps 4", &log), 0) << log;
   const auto a = weights(dir + "/full/model.raddiag");
   const auto b = weights(dir + "/split/model.raddiag");
   ASSERT_EQ(a.size(), b.size());
@@ -122,17 +125,17 @@ TEST(TrainJob, BadConfigsFailClearly) {
   std::string log;
   auto cfg = tiny_config(2);
   cfg["bogus"] = 1;
-  EXPECT_NE(train("--config " + write_config(dir, cfg) + " --out " + dir + "/a", &log), 0);
+  EXPECT_NE(run_train("--config " + write_config(dir, cfg) + " --out " + dir + "/a", &log), 0);
   EXPECT_NE(log.find("unknown key 'bogus'"), std::string::npos) << log;
 
   cfg = tiny_config(2);
   cfg["optim"]["lrr"] = 1;
-  EXPECT_NE(train("--config " + write_config(dir, cfg) + " --out " + dir + "/b", &log), 0);
+  EXPECT_NE(run_train("--config " + write_config(dir, cfg) + " --out " + dir + "/b", &log), 0);
   EXPECT_NE(log.find("lrr"), std::string::npos) << log;
 
   cfg = tiny_config(2);
   cfg["data"]["train"] = {dir + "/no-such-dataset"};
-  EXPECT_NE(train("--config " + write_config(dir, cfg) + " --out " + dir + "/c", &log), 0);
+  EXPECT_NE(run_train("--config " + write_config(dir, cfg) + " --out " + dir + "/c", &log), 0);
   EXPECT_NE(log.find("no-such-dataset"), std::string::npos) << log;
   EXPECT_FALSE(fs::exists(dir + "/c/model.raddiag"));
 
