@@ -8,7 +8,8 @@
 //   "data": {"train": ["../shared/data/real/brain_tumor_mri"], "val": [], "val_fraction": 0.25,
 //            "data_root": "", "prefixes": [], "modality": "", "level": "articles",
 //            "vocabulary": "", "min_cases": 1},
-//   "model": "tiny" | "released" | {ModelConfig JSON},      head.num_classes follows the vocabulary
+//   "model": "tiny" | "released" | {ModelConfig JSON} | {"preset": "tiny", "size": 128, ...},
+//            head.num_classes follows the vocabulary
 //   "preprocess": {PreprocessOptions JSON},                  size/depth/n_image follow the model
 //   "augment": {AugmentOptions JSON},
 //   "loss": {"kind": "bce" | "bce_pos_weight" | "focal" | "asymmetric", "attention_weight": null, ...},

@@ -55,6 +55,13 @@ model::ModelConfig resolve_model_config(const nlohmann::json& spec, int64_t num_
     } else {
       throw Error("run config", "model: unknown preset '" + name + "' (tiny, released, or a model config object)");
     }
+  } else if (spec.is_object() && spec.contains("preset")) {
+    // {"preset": "tiny", "size": 128, ...}: the preset with some fields changed (JSON merge patch).
+    nlohmann::json patch = spec;
+    patch.erase("preset");
+    nlohmann::json j = resolve_model_config(spec.at("preset"), num_classes).to_json();
+    j.merge_patch(patch);
+    c = model::ModelConfig::from_json(j);
   } else {
     nlohmann::json j = spec;
     if (!j.contains("head")) j["head"] = nlohmann::json::object();

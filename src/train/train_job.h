@@ -36,7 +36,8 @@ TrainJobResult run_train_job(RunConfig config, const TrainJobOptions& options);
 // The configuration a run folder was started with (<run>/run_config.json).
 RunConfig read_run_config(const std::string& run_dir);
 
-// A preset ("tiny", "released") or a ModelConfig JSON object, with the head sized to `num_classes`.
+// A preset ("tiny", "released"), a ModelConfig JSON object, or {"preset": name, ...changed fields}, with
+// the head sized to `num_classes`.
 model::ModelConfig resolve_model_config(const nlohmann::json& spec, int64_t num_classes);
 
 // Seeded split of `cases` into (train, val): within each group of cases sharing the same first label
