@@ -12,7 +12,8 @@ namespace raddiag::data {
 
 using ScanReader = std::function<std::vector<io::Scan>(const std::string& path)>;
 
-// Installs the reader used for non-.npy files (thread-safe; pass nullptr to remove it).
+// Installs the reader used for non-.npy files (thread-safe; pass nullptr to remove it). The default is
+// io::read_scans when the io readers are part of the build.
 void set_scan_reader(ScanReader reader);
 bool has_scan_reader();
 
