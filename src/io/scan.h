@@ -13,7 +13,7 @@ struct ScanSource {
   std::string format;        // "nifti", "dicom", "png", "jpeg", "npy"
   std::string series_uid;    // DICOM SeriesInstanceUID (empty otherwise)
   std::vector<std::string> files;   // DICOM: the slice files in the order of the slices
-  std::vector<int> frames;   // DICOM multi-frame: frame numbers used; NIfTI 4D: the chosen volume
+  std::vector<int> frames;   // DICOM multi-frame: 0-based frame index of each slice; NIfTI 4D: the chosen volume
   std::string dtype;         // stored datatype before conversion to float32, e.g. "int16", "uint8"
 };
 
