@@ -7,23 +7,15 @@
 #include "util/error.h"
 #include "util/npy.h"
 
-// The io layer's readers (DICOM, NIfTI, PNG, JPEG) are the default reader for non-.npy files once that
-// layer is part of the build; until then only .npy loads and set_scan_reader() can plug a reader in.
-#if __has_include("io/read_scans.h")
+// The io layer's readers (DICOM, NIfTI, PNG, JPEG) are the default reader for non-.npy files.
 #include "io/read_scans.h"
-#define RADDIAG_DATA_HAVE_IO_READERS 1
-#endif
 
 namespace raddiag::data {
 
 namespace {
 std::mutex g_reader_mutex;
 ScanReader& reader_slot() {
-#ifdef RADDIAG_DATA_HAVE_IO_READERS
   static ScanReader r = [](const std::string& path) { return io::read_scans(path); };
-#else
-  static ScanReader r;
-#endif
   return r;
 }
 bool ends_with_ci(const std::string& s, const std::string& suffix) {
