@@ -37,9 +37,9 @@ TEST(KnowledgeCorpus, BuildsHandCheckedPairs) {
   const auto manifest = test::shared_data() + kDemoManifest;
   if (!fs::exists(manifest)) GTEST_SKIP() << "no shared demo data";
   KnowledgeCorpusSources src;
-  src.label_dict = write(dir + "/labels.json", R"({"Normal": 0, "Abdominal aortic aneurysm": 1,
+  src.label_dict = write(dir + "/labels.json", R"J({"Normal": 0, "Abdominal aortic aneurysm": 1,
       "Abdominal aortic aneurysm rupture": 2, "Subdural haemorrhage": 3, "Crohn's disease": 4,
-      "Posterior reversible encephalopathy syndrome (PRES)": 5, "Ménétrier disease": 6, "Normal variant": 7})");
+      "Posterior reversible encephalopathy syndrome (PRES)": 5, "Ménétrier disease": 6, "Normal variant": 7})J");
   src.icd10_csv = write(dir + "/icd.csv",
                         "code,description\nI71,Aortic aneurysm and dissection\nI71.3,\"Abdominal aortic aneurysm, ruptured\"\n"
                         "S73,Dislocation and sprain of joint and ligaments of hip\n");
@@ -151,7 +151,7 @@ PretrainOptions toy_options(const std::string& dir, int64_t steps) {
   o.batch_size = 16;
   o.learning_rate = 3e-3;
   o.held_out_fraction = 0.2;
-  o.checkpoint_every = 10;
+  o.checkpoint_every = 3;
   o.log_every = 0;
   o.seed = 11;
   return o;
@@ -160,7 +160,7 @@ PretrainOptions toy_options(const std::string& dir, int64_t steps) {
 TEST(KnowledgePretrain, ContrastiveTrainingLiftsHeldOutRetrieval) {
   auto enc = toy_encoder();
   const auto dir = test::scratch_dir("kp_train");
-  const auto r = pretrain_text_encoder(enc, toy_corpus(), toy_options(dir, 150));
+  const auto r = pretrain_text_encoder(enc, toy_corpus(), toy_options(dir, 40));
   EXPECT_EQ(r.after.queries, 20);
   EXPECT_EQ(r.after.candidates, 20);  // chance Recall@1 = 0.05
   EXPECT_LT(r.before.recall_at_1, 0.3);
@@ -177,14 +177,14 @@ TEST(KnowledgePretrain, ContrastiveTrainingLiftsHeldOutRetrieval) {
 TEST(KnowledgePretrain, ResumeContinuesExactly) {
   const auto d1 = test::scratch_dir("kp_full"), d2 = test::scratch_dir("kp_resume");
   auto full = toy_encoder();
-  pretrain_text_encoder(full, toy_corpus(), toy_options(d1, 30));
+  pretrain_text_encoder(full, toy_corpus(), toy_options(d1, 12));
   auto part = toy_encoder();
-  pretrain_text_encoder(part, toy_corpus(), toy_options(d2, 20));
+  pretrain_text_encoder(part, toy_corpus(), toy_options(d2, 6));
   auto resumed = toy_encoder();  // fresh weights: everything must come from the state file
-  auto o = toy_options(d2, 30);
+  auto o = toy_options(d2, 12);
   o.resume = true;
   const auto r = pretrain_text_encoder(resumed, toy_corpus(), o);
-  EXPECT_EQ(r.start_step, 20);
+  EXPECT_EQ(r.start_step, 6);
   auto a = hf_state_dict(full.model()), b = hf_state_dict(resumed.model());
   for (const auto& [k, v] : a) EXPECT_TRUE(torch::allclose(v, b.at(k), 1e-5, 1e-6)) << k;
   // A different corpus is refused instead of silently continuing.
