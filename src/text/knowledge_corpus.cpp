@@ -130,6 +130,38 @@ std::string join(const std::vector<std::string>& w, std::size_t b, std::size_t e
   return s;
 }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Words in parentheses that name a kind of article about the same topic, not a narrower concept.
+bool is_topic_qualifier(const std::string& inner) {
+  static const std::set<std::string> q = {"summary", "mnemonic", "mnenomic", "staging", "classification",
+                                          "differential", "differential diagnosis", "radiologic criteria",
+                                          "overview", "grading", "scoring"};
+  return q.count(inner) != 0 || inner.rfind("staging", 0) == 0 || inner.rfind("classification", 0) == 0;
+}
+
+// When `inner` is an upper-case abbreviation ("PRES", "PICA", "COVID-19" is not) whose letters are the
+// initials of the last words of `before`, returns those words; otherwise "".
+std::string abbreviation_expansion(const std::string& inner, const std::string& before) {
+  std::string letters;
+  for (char c : inner) {
+    if (c >= 'A' && c <= 'Z') letters.push_back(static_cast<char>(c - 'A' + 'a'));
+    else if (!(c >= '0' && c <= '9') && c != '-') return "";
+  }
+  if (letters.size() < 2) return "";
+  const auto w = words_of(before);
+  if (w.size() < letters.size()) return "";
+  const std::size_t first = w.size() - letters.size();
+  for (std::size_t i = 0; i < letters.size(); ++i) {
+    const char c = w[first + i][0];
+    const char lc = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lc != letters[i]) return "";
+  }
+  return join(w, first, w.size());
+}
+
 // Case fields may be lists of strings or a single string.
 std::vector<std::string> string_list(const ordered_json& j) {
   std::vector<std::string> out;
@@ -258,12 +290,26 @@ std::vector<KnowledgePair> build_knowledge_corpus(const KnowledgeCorpusSources& 
         const auto p = n.find(poss);
         if (p != std::string::npos) set.add(n, n.substr(0, p) + " " + n.substr(p + poss.size()), PairKind::kSynonym);
       }
-      // "Posterior reversible encephalopathy syndrome (PRES)" ~ "PRES" and ~ the name without it.
+      // Parenthesised parts: abbreviations, "X sign (disease)", topic qualifiers, narrowing qualifiers.
       const auto open = n.find(" (");
-      const auto close = n.rfind(')');
+      const auto close = n.find(')', open == std::string::npos ? 0 : open);
       if (open != std::string::npos && close != std::string::npos && close > open + 2) {
-        const std::string base = trim(n.substr(0, open) + n.substr(close + 1));
-        set.add(n.substr(open + 2, close - open - 2), base, PairKind::kSynonym);
+        const std::string inner = n.substr(open + 2, close - open - 2);
+        const std::string before = n.substr(0, open);
+        const auto base_words = words_of(before + " " + n.substr(close + 1));
+        const std::string base = join(base_words, 0, base_words.size());
+        const std::string expansion = abbreviation_expansion(inner, before);
+        if (!expansion.empty()) {
+          // "Posterior inferior cerebellar artery (PICA) infarct": PICA ~ its expansion, name ~ name without it.
+          set.add(inner, expansion, PairKind::kSynonym);
+          set.add(n, base, PairKind::kSynonym);
+        } else if (ends_with(lower_ascii(before), " sign")) {
+          set.add(n, inner, PairKind::kDescription);  // "Double delta sign (meniscal tear)"
+        } else if (is_topic_qualifier(lower_ascii(inner))) {
+          set.add(n, base, PairKind::kSynonym);  // "Appendicitis (summary)"
+        } else {
+          set.add(n, base, PairKind::kHierarchy);  // "Rhabdomyosarcoma (cardiac)"
+        }
       }
     }
     // Hierarchy by containment: a label whose words contain another label's words contiguously is its

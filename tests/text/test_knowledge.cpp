@@ -39,7 +39,9 @@ TEST(KnowledgeCorpus, BuildsHandCheckedPairs) {
   KnowledgeCorpusSources src;
   src.label_dict = write(dir + "/labels.json", R"J({"Normal": 0, "Abdominal aortic aneurysm": 1,
       "Abdominal aortic aneurysm rupture": 2, "Subdural haemorrhage": 3, "Crohn's disease": 4,
-      "Posterior reversible encephalopathy syndrome (PRES)": 5, "Ménétrier disease": 6, "Normal variant": 7})J");
+      "Posterior reversible encephalopathy syndrome (PRES)": 5, "Ménétrier disease": 6, "Normal variant": 7,
+      "Double delta sign (meniscal tear)": 8, "Appendicitis (summary)": 9, "Rhabdomyosarcoma (cardiac)": 10,
+      "Posterior inferior cerebellar artery (PICA) infarct": 11, "Skull fracture (NAI)": 12})J");
   src.icd10_csv = write(dir + "/icd.csv",
                         "code,description\nI71,Aortic aneurysm and dissection\nI71.3,\"Abdominal aortic aneurysm, ruptured\"\n"
                         "S73,Dislocation and sprain of joint and ligaments of hip\n");
@@ -50,6 +52,13 @@ TEST(KnowledgeCorpus, BuildsHandCheckedPairs) {
       {"synonym", "Subdural haemorrhage", "Subdural hemorrhage"},
       {"synonym", "Crohn's disease", "Crohn disease"},
       {"synonym", "PRES", "Posterior reversible encephalopathy syndrome"},
+      {"synonym", "Posterior reversible encephalopathy syndrome (PRES)", "Posterior reversible encephalopathy syndrome"},
+      {"description", "Double delta sign (meniscal tear)", "meniscal tear"},
+      {"synonym", "Appendicitis (summary)", "Appendicitis"},
+      {"hierarchy", "Rhabdomyosarcoma (cardiac)", "Rhabdomyosarcoma"},
+      {"synonym", "PICA", "Posterior inferior cerebellar artery"},
+      {"synonym", "Posterior inferior cerebellar artery (PICA) infarct", "Posterior inferior cerebellar artery infarct"},
+      {"hierarchy", "Skull fracture (NAI)", "Skull fracture"},
       {"hierarchy", "Abdominal aortic aneurysm rupture", "Abdominal aortic aneurysm"},
       {"description", "I71", "Aortic aneurysm and dissection"},
       {"description", "I71.3", "Abdominal aortic aneurysm, ruptured"},
