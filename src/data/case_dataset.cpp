@@ -1,0 +1,34 @@
+#include "data/case_dataset.h"
+
+namespace raddiag::data {
+
+CaseDataset::CaseDataset(std::vector<Case> cases, std::optional<LabelVocabulary> vocab, PreprocessOptions options,
+                         uint64_t seed, ImageLoader loader)
+    : cases_(std::move(cases)), vocab_(std::move(vocab)), options_(std::move(options)), seed_(seed), loader_(std::move(loader)) {
+  options_.validate();
+}
+
+std::mt19937_64 CaseDataset::item_rng(std::size_t index, uint64_t epoch) const {
+  // splitmix64 over the three numbers: distinct, well-mixed streams per (seed, epoch, index).
+  auto mix = [](uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+  };
+  return std::mt19937_64(mix(mix(mix(seed_) ^ epoch) ^ static_cast<uint64_t>(index)));
+}
+
+CaseTensors CaseDataset::get(std::size_t index, uint64_t epoch, PreprocessReport* report) const {
+  auto rng = item_rng(index, epoch);
+  return make_case_tensors(cases_.at(index), vocabulary(), options_, rng, loader_, nullptr, report);
+}
+
+CaseBatch CaseDataset::batch(const std::vector<std::size_t>& indices, uint64_t epoch) const {
+  std::vector<CaseTensors> items;
+  items.reserve(indices.size());
+  for (std::size_t i : indices) items.push_back(get(i, epoch));
+  return collate(items);
+}
+
+}  // namespace raddiag::data

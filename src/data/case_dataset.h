@@ -1,0 +1,42 @@
+#pragma once
+// Indexed access to the tensors of a list of cases, for training and evaluation loops. Each item's
+// random choices (visit shuffle, "other" image pick, key re-draws, randn blocks) come from a generator
+// seeded by (seed, epoch, index), so an item is the same whichever thread or order builds it.
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "data/case.h"
+#include "data/label_vocabulary.h"
+#include "data/preprocess.h"
+
+namespace raddiag::data {
+
+class CaseDataset {
+ public:
+  CaseDataset(std::vector<Case> cases, std::optional<LabelVocabulary> vocab, PreprocessOptions options, uint64_t seed = 42,
+              ImageLoader loader = default_image_loader);
+
+  std::size_t size() const { return cases_.size(); }
+  const Case& case_at(std::size_t i) const { return cases_.at(i); }
+  const std::vector<Case>& cases() const { return cases_; }
+  const LabelVocabulary* vocabulary() const { return vocab_ ? &*vocab_ : nullptr; }
+  const PreprocessOptions& options() const { return options_; }
+
+  // Early-fusion tensors of case `index` (thread-safe).
+  CaseTensors get(std::size_t index, uint64_t epoch = 0, PreprocessReport* report = nullptr) const;
+  // Several cases stacked into a batch.
+  CaseBatch batch(const std::vector<std::size_t>& indices, uint64_t epoch = 0) const;
+
+  // The generator used for (epoch, index).
+  std::mt19937_64 item_rng(std::size_t index, uint64_t epoch) const;
+
+ private:
+  std::vector<Case> cases_;
+  std::optional<LabelVocabulary> vocab_;
+  PreprocessOptions options_;
+  uint64_t seed_;
+  ImageLoader loader_;
+};
+
+}  // namespace raddiag::data

@@ -1,0 +1,446 @@
+#include "data/preprocess.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "data/resample.h"
+#include "data/scan_loader.h"
+#include "util/error.h"
+
+namespace raddiag::data {
+
+// ---------------------------------------------------------------------------------------------- options
+
+CtWindow parse_ct_window(const std::string& spec) {
+  if (spec == "lung") return {-600, 1500};
+  if (spec == "mediastinum") return {40, 400};
+  if (spec == "brain") return {40, 80};
+  if (spec == "bone") return {400, 1800};
+  if (spec == "abdomen") return {40, 400};
+  const auto slash = spec.find('/');
+  if (slash != std::string::npos) {
+    try {
+      std::size_t p1 = 0, p2 = 0;
+      const double c = std::stod(spec.substr(0, slash), &p1);
+      const double w = std::stod(spec.substr(slash + 1), &p2);
+      if (p1 == slash && p2 == spec.size() - slash - 1 && w > 0) return {c, w};
+    } catch (const std::exception&) {
+    }
+  }
+  throw Error("CT window '" + spec + "'", "use lung, mediastinum, brain, bone, abdomen or CENTER/WIDTH with WIDTH > 0");
+}
+
+namespace {
+const char* name(VisitOrder v) { return v == VisitOrder::kJson ? "json" : "shuffle"; }
+const char* name(Normalization v) { return v == Normalization::kOfficial ? "official" : "per_scan"; }
+const char* name(ImagePick v) { return v == ImagePick::kRandom ? "random" : "first"; }
+const char* name(ConstantBlock v) { return v == ConstantBlock::kZeros ? "zeros" : "randn"; }
+
+template <typename E>
+E parse_enum(const std::string& s, std::initializer_list<E> values, const char* what) {
+  std::string known;
+  for (E v : values) {
+    if (s == name(v)) return v;
+    known += (known.empty() ? "" : ", ") + std::string(name(v));
+  }
+  throw Error(std::string(what) + " '" + s + "'", "unknown; use one of " + known);
+}
+
+bool takes_first_images(const std::string& modality) {
+  return modality == "CT" || modality == "MRI" || modality == "X-ray";
+}
+}  // namespace
+
+void PreprocessOptions::validate() const {
+  if (size <= 0 || depth <= 0 || n_image <= 0) throw Error("preprocessing options", "size, depth and n_image must be positive");
+  if (replicate_2d < 1) throw Error("preprocessing options", "replicate_2d must be >= 1");
+  if (replicate_2d > depth) throw Error("preprocessing options", "replicate_2d must not exceed depth");
+  for (const auto& [m, cap] : caps) {
+    auto it = std::find_if(modality_ids.begin(), modality_ids.end(), [&](const ModalityIds& x) { return x.name == m; });
+    if (it == modality_ids.end()) throw Error("preprocessing options", "cap for unknown modality '" + m + "'");
+    if (cap < 1 || cap > static_cast<int64_t>(it->ids.size()))
+      throw Error("preprocessing options", "cap of " + m + " must be 1.." + std::to_string(it->ids.size()) +
+                                               " (one embedding id per position)");
+  }
+  for (const auto& m : modality_ids)
+    if (m.ids.empty()) throw Error("preprocessing options", "modality '" + m.name + "' has no id");
+  if (!ct_window.empty()) parse_ct_window(ct_window);
+}
+
+nlohmann::json PreprocessOptions::to_json() const {
+  nlohmann::json j;
+  j["size"] = size;
+  j["depth"] = depth;
+  j["n_image"] = n_image;
+  j["level"] = label_level_name(level);
+  nlohmann::json ids = nlohmann::json::array();
+  for (const auto& m : modality_ids) ids.push_back({{"name", m.name}, {"ids", m.ids}});
+  j["modality_ids"] = ids;
+  j["caps"] = caps;
+  j["visit_order"] = name(visit_order);
+  j["normalization"] = name(normalization);
+  j["ct_window"] = ct_window;
+  j["other_pick"] = name(other_pick);
+  j["single_pick"] = name(single_pick);
+  j["constant_block"] = name(constant_block);
+  j["resample_nonconforming"] = resample_nonconforming;
+  j["replicate_2d"] = replicate_2d;
+  return j;
+}
+
+PreprocessOptions PreprocessOptions::from_json(const nlohmann::json& j) {
+  PreprocessOptions o;
+  if (!j.is_object()) throw Error("preprocessing options", "expected a JSON object");
+  try {
+    if (j.contains("size")) o.size = j.at("size").get<int64_t>();
+    if (j.contains("depth")) o.depth = j.at("depth").get<int64_t>();
+    if (j.contains("n_image")) o.n_image = j.at("n_image").get<int64_t>();
+    if (j.contains("level")) o.level = parse_label_level(j.at("level").get<std::string>());
+    if (j.contains("modality_ids")) {
+      o.modality_ids.clear();
+      for (const auto& m : j.at("modality_ids"))
+        o.modality_ids.push_back({m.at("name").get<std::string>(), m.at("ids").get<std::vector<int64_t>>()});
+    }
+    if (j.contains("caps")) o.caps = j.at("caps").get<std::map<std::string, int64_t>>();
+    if (j.contains("visit_order"))
+      o.visit_order = parse_enum(j.at("visit_order").get<std::string>(), {VisitOrder::kJson, VisitOrder::kShuffle}, "visit_order");
+    if (j.contains("normalization"))
+      o.normalization = parse_enum(j.at("normalization").get<std::string>(),
+                                   {Normalization::kOfficial, Normalization::kPerScan}, "normalization");
+    if (j.contains("ct_window")) o.ct_window = j.at("ct_window").get<std::string>();
+    if (j.contains("other_pick"))
+      o.other_pick = parse_enum(j.at("other_pick").get<std::string>(), {ImagePick::kRandom, ImagePick::kFirst}, "other_pick");
+    if (j.contains("single_pick"))
+      o.single_pick = parse_enum(j.at("single_pick").get<std::string>(), {ImagePick::kRandom, ImagePick::kFirst}, "single_pick");
+    if (j.contains("constant_block"))
+      o.constant_block = parse_enum(j.at("constant_block").get<std::string>(),
+                                    {ConstantBlock::kZeros, ConstantBlock::kRandn}, "constant_block");
+    if (j.contains("resample_nonconforming")) o.resample_nonconforming = j.at("resample_nonconforming").get<bool>();
+    if (j.contains("replicate_2d")) o.replicate_2d = j.at("replicate_2d").get<int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("preprocessing options", std::string("bad JSON: ") + e.what());
+  }
+  o.validate();
+  return o;
+}
+
+// ------------------------------------------------------------------------------------------- helpers
+
+io::Scan default_image_loader(const ImageRef& ref) { return load_scan(ref.path); }
+
+int64_t image_key(const ImageRef& ref, int64_t slices) {
+  if (!ref.key_path.empty()) return load_key_npy(ref.key_path);
+  if (ref.key) return *ref.key;
+  return slices / 2;
+}
+
+int64_t draw_below(std::mt19937_64& rng, int64_t n) {
+  if (n <= 0) throw Error("random draw", "empty range");
+  const uint64_t un = static_cast<uint64_t>(n);
+  const uint64_t limit = std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % un;
+  uint64_t v;
+  do v = rng(); while (v >= limit);
+  return static_cast<int64_t>(v % un);
+}
+
+namespace {
+
+// Standard normal draws (Box-Muller on the portable 53-bit uniforms), for the opt-in randn replacement.
+float draw_normal(std::mt19937_64& rng) {
+  auto u = [&] { return (static_cast<double>(rng() >> 11) + 0.5) * (1.0 / 9007199254740992.0); };
+  return static_cast<float>(std::sqrt(-2.0 * std::log(u())) * std::cos(6.283185307179586 * u()));
+}
+
+const ModalityIds& lookup_modality(const PreprocessOptions& o, const Case& c, std::size_t si) {
+  const std::string& m = c.samples[si].modality;
+  for (const auto& x : o.modality_ids)
+    if (x.name == m) return x;
+  const std::string canon = canonical_modality(m);
+  for (const auto& x : o.modality_ids)
+    if (x.name == canon) return x;
+  std::string known;
+  for (const auto& x : o.modality_ids) known += (known.empty() ? "" : ", ") + x.name;
+  throw Error("case '" + c.id + "'", "sample " + std::to_string(si) + " has unknown modality '" + m + "' (known: " + known + ")");
+}
+
+// Makes a 2D scan (d = 1) into `copies` identical slices.
+void replicate_slices(io::Scan& s, int64_t copies) {
+  if (s.dims[2] != 1 || copies <= 1) return;
+  const std::size_t plane = s.voxels.size();
+  s.voxels.resize(plane * static_cast<std::size_t>(copies));
+  for (int64_t k = 1; k < copies; ++k) std::memcpy(s.voxels.data() + plane * k, s.voxels.data(), plane * sizeof(float));
+  s.dims[2] = copies;
+}
+
+void check_scan(const io::Scan& s, const std::string& what) {
+  if (s.dims[0] <= 0 || s.dims[1] <= 0 || s.dims[2] <= 0 || static_cast<int64_t>(s.voxels.size()) != s.numel())
+    throw Error(what, "scan has inconsistent dimensions");
+}
+
+// Writes a column-major (S, S, d) scan into a C-order (S, S, D) slot, slices [0, d). Tiled so that both
+// the contiguous source rows and the destination's slice runs stay in cache.
+void copy_into_slot(const io::Scan& s, float* slot, int64_t S, int64_t D) {
+  const int64_t d = s.dims[2];
+  const float* v = s.voxels.data();
+  constexpr int64_t kTileH = 64, kTileW = 8;
+  for (int64_t h0 = 0; h0 < S; h0 += kTileH)
+    for (int64_t w0 = 0; w0 < S; w0 += kTileW) {
+      const int64_t h1 = std::min(S, h0 + kTileH), w1 = std::min(S, w0 + kTileW);
+      for (int64_t k = 0; k < d; ++k) {
+        const float* plane = v + S * S * k;
+        for (int64_t w = w0; w < w1; ++w)
+          for (int64_t h = h0; h < h1; ++h) slot[(h * S + w) * D + k] = plane[h + S * w];
+      }
+    }
+}
+
+// Min-max of every element of [p, p + n) into [0, 1]; a constant block -> zeros or randn first.
+void minmax_normalise(float* p, std::size_t n, ConstantBlock constant, std::mt19937_64& rng, const std::string& what,
+                      std::vector<std::string>* warnings) {
+  if (n == 0) return;
+  auto [lo, hi] = std::minmax_element(p, p + n);
+  float mn = *lo, mx = *hi;
+  if (mx - mn == 0.f) {
+    const std::string msg = what + ": constant image block (value " + std::to_string(mn) + ")" +
+                            (constant == ConstantBlock::kRandn ? ", replaced by random noise as the official loader does"
+                                                               : ", set to zeros");
+    spdlog::warn("{}", msg);
+    if (warnings) warnings->push_back(msg);
+    if (constant == ConstantBlock::kZeros) {
+      std::fill(p, p + n, 0.f);
+      return;
+    }
+    for (std::size_t i = 0; i < n; ++i) p[i] = draw_normal(rng);
+    auto [lo2, hi2] = std::minmax_element(p, p + n);
+    mn = *lo2;
+    mx = *hi2;
+  }
+  const float den = mx - mn;
+  for (std::size_t i = 0; i < n; ++i) p[i] = (p[i] - mn) / den;
+}
+
+// Same over the valid slices [0, d) of a C-order (S, S, D) slot only.
+void minmax_valid(float* slot, int64_t S, int64_t D, int64_t d, ConstantBlock constant, std::mt19937_64& rng,
+                  const std::string& what, std::vector<std::string>* warnings) {
+  std::vector<float> valid;
+  valid.reserve(static_cast<std::size_t>(S * S * d));
+  for (int64_t i = 0; i < S * S; ++i)
+    for (int64_t k = 0; k < d; ++k) valid.push_back(slot[i * D + k]);
+  minmax_normalise(valid.data(), valid.size(), constant, rng, what, warnings);
+  std::size_t t = 0;
+  for (int64_t i = 0; i < S * S; ++i)
+    for (int64_t k = 0; k < d; ++k) slot[i * D + k] = valid[t++];
+}
+
+void window_valid(float* slot, int64_t S, int64_t D, int64_t d, const CtWindow& w) {
+  const float lo = static_cast<float>(w.center - w.width / 2), hi = static_cast<float>(w.center + w.width / 2);
+  for (int64_t i = 0; i < S * S; ++i)
+    for (int64_t k = 0; k < d; ++k) {
+      float& x = slot[i * D + k];
+      x = (std::min(std::max(x, lo), hi) - lo) / (hi - lo);
+    }
+}
+
+std::vector<std::size_t> choose_order(const Case& c, const PreprocessOptions& o, std::mt19937_64& rng,
+                                      const std::vector<std::size_t>* given) {
+  const std::size_t n = c.samples.size();
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  if (given) {
+    std::vector<std::size_t> sorted = *given;
+    std::sort(sorted.begin(), sorted.end());
+    if (sorted != order)
+      throw Error("case '" + c.id + "'", "visit order must be a permutation of its " + std::to_string(n) + " samples");
+    return *given;
+  }
+  if (o.visit_order == VisitOrder::kShuffle)
+    for (std::size_t i = n; i-- > 1;) std::swap(order[i], order[static_cast<std::size_t>(draw_below(rng, static_cast<int64_t>(i) + 1))]);
+  return order;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------ early path
+
+CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const PreprocessOptions& o,
+                              std::mt19937_64& rng, const ImageLoader& loader,
+                              const std::vector<std::size_t>* visit_order, PreprocessReport* report) {
+  o.validate();
+  const int64_t N = o.n_image, S = o.size, D = o.depth;
+  CaseTensors t;
+  t.images = torch::zeros({N, 1, S, S, D}, torch::kFloat32);
+  t.mods = torch::zeros({N}, torch::kInt64);
+  t.marks = torch::zeros({N, D}, torch::kInt64);
+  t.keys = torch::full({N}, -1, torch::kInt64);
+  if (vocab) t.labels = torch::zeros({static_cast<int64_t>(vocab->size())}, torch::kFloat32);
+  float* img = t.images.data_ptr<float>();
+  int64_t* mods = t.mods.data_ptr<int64_t>();
+  int64_t* marks = t.marks.data_ptr<int64_t>();
+  int64_t* keys = t.keys.data_ptr<int64_t>();
+  std::vector<std::string>* warnings = report ? &report->warnings : nullptr;
+  const std::optional<CtWindow> window = o.ct_window.empty() ? std::nullopt : std::optional(parse_ct_window(o.ct_window));
+
+  // Every modality must be known, whichever samples end up visited.
+  std::vector<const ModalityIds*> mod(c.samples.size());
+  for (std::size_t si = 0; si < c.samples.size(); ++si) mod[si] = &lookup_modality(o, c, si);
+
+  const auto order = choose_order(c, o, rng, visit_order);
+  if (report) report->visit_order = order;
+  int64_t cnt = 0;
+  bool labelled = false;
+  for (std::size_t si : order) {
+    if (cnt >= N) break;
+    const Sample& s = c.samples[si];
+    if (!labelled) {  // labels come from the first visited sample only (official)
+      labelled = true;
+      if (vocab) {
+        DroppedLabels dropped;
+        for (int64_t i : vocab->encode(s.labels(o.level), &dropped)) t.labels[i] = 1.f;
+        if (report) report->dropped.merge(dropped);
+      }
+    }
+    const std::string& mname = mod[si]->name;
+    const int64_t n_images = static_cast<int64_t>(s.images.size());
+    if (n_images == 0) {
+      const std::string msg = "case '" + c.id + "' sample " + std::to_string(si) + ": no images, skipped";
+      spdlog::warn("{}", msg);
+      if (warnings) warnings->push_back(msg);
+      continue;
+    }
+    // Which images of the sample, and their position (= modality id index).
+    std::vector<int64_t> picks;
+    if (takes_first_images(mname)) {
+      auto cap_it = o.caps.find(mname);
+      const int64_t cap = cap_it == o.caps.end() ? 1 : cap_it->second;
+      for (int64_t k = 0; k < std::min(n_images, cap); ++k) picks.push_back(k);
+    } else {
+      picks.push_back(o.other_pick == ImagePick::kRandom ? draw_below(rng, n_images) : 0);
+    }
+    if (static_cast<int64_t>(picks.size()) > N - cnt) picks.resize(static_cast<std::size_t>(N - cnt));
+    const int64_t k_count = static_cast<int64_t>(picks.size());
+    float* block = img + cnt * S * S * D;
+    std::vector<int64_t> valid_slices(picks.size());
+    for (std::size_t j = 0; j < picks.size(); ++j) {
+      const ImageRef& ref = s.images[static_cast<std::size_t>(picks[j])];
+      const std::string what = "case '" + c.id + "' sample " + std::to_string(si) + " image " + std::to_string(picks[j]) +
+                               " (" + ref.path + ")";
+      io::Scan scan = loader(ref);
+      check_scan(scan, what);
+      replicate_slices(scan, o.replicate_2d);
+      const int64_t d0 = scan.dims[2];
+      int64_t key = image_key(ref, d0);
+      PreprocessReport::Slot slot{si, static_cast<std::size_t>(picks[j]), ref.path, d0, false, false};
+      if (key < 0 || key >= d0) {  // official: random.randrange(d)
+        key = draw_below(rng, d0);
+        slot.key_redrawn = true;
+      }
+      if (scan.dims[0] != S || scan.dims[1] != S || d0 > D) {
+        if (!o.resample_nonconforming)
+          throw Error(what, "array is " + std::to_string(scan.dims[0]) + "x" + std::to_string(scan.dims[1]) + "x" +
+                                std::to_string(d0) + ", the early loader needs " + std::to_string(S) + "x" +
+                                std::to_string(S) + "x(<=" + std::to_string(D) + ")");
+        const auto idx = resample_scan(scan, S, D);
+        key = remap_key(key, idx);
+        slot.resampled = true;
+        slot.slices = scan.dims[2];
+      }
+      const int64_t d = scan.dims[2];
+      copy_into_slot(scan, block + static_cast<int64_t>(j) * S * S * D, S, D);
+      valid_slices[j] = d;
+      const int64_t slot_index = cnt + static_cast<int64_t>(j);
+      for (int64_t k = 0; k < std::min(d, D); ++k) marks[slot_index * D + k] = 1;
+      const auto& ids = mod[si]->ids;
+      mods[slot_index] = ids[static_cast<std::size_t>(std::min<int64_t>(picks[j], static_cast<int64_t>(ids.size()) - 1))];
+      keys[slot_index] = key;
+      if (report) report->slots.push_back(slot);
+    }
+    const std::string what = "case '" + c.id + "' sample " + std::to_string(si);
+    if (window && mname == "CT") {
+      for (int64_t j = 0; j < k_count; ++j) window_valid(block + j * S * S * D, S, D, valid_slices[static_cast<std::size_t>(j)], *window);
+    } else if (o.normalization == Normalization::kPerScan) {
+      for (int64_t j = 0; j < k_count; ++j)
+        minmax_valid(block + j * S * S * D, S, D, valid_slices[static_cast<std::size_t>(j)], o.constant_block, rng, what, warnings);
+    } else {
+      // Official: one min-max over the whole (k, S, S, D) block, zero padding included.
+      minmax_normalise(block, static_cast<std::size_t>(k_count * S * S * D), o.constant_block, rng, what, warnings);
+    }
+    cnt += k_count;
+  }
+  return t;
+}
+
+// ----------------------------------------------------------------------------------------- single path
+
+SingleImage preprocess_single_scan(io::Scan scan, int64_t key, bool key_slice_only, const PreprocessOptions& o,
+                                   std::mt19937_64& rng, std::vector<std::string>* warnings) {
+  o.validate();
+  const int64_t S = o.size, D = o.depth;
+  check_scan(scan, scan.source.path);
+  if (is_replicated_2d(scan)) {  // the late path keeps one channel of an RP3D 2D image
+    scan.voxels.resize(static_cast<std::size_t>(scan.dims[0] * scan.dims[1]));
+    scan.dims[2] = 1;
+  }
+  if (key_slice_only) {
+    const int64_t d = scan.dims[2];
+    const int64_t k = (key >= 0 && key < d) ? key : d / 2;
+    const int64_t plane = scan.dims[0] * scan.dims[1];
+    std::vector<float> one(scan.voxels.begin() + plane * k, scan.voxels.begin() + plane * (k + 1));
+    scan.voxels = std::move(one);
+    scan.dims[2] = 1;
+    key = 0;
+  }
+  if (!(scan.dims[0] == S && scan.dims[1] == S && scan.dims[2] <= D)) resample_scan(scan, S, D);
+  const int64_t d = scan.dims[2];
+  if (key > d) key = draw_below(rng, d);  // official: strict '>' and no remapping (reference 7.2.7)
+  SingleImage out;
+  out.image = torch::zeros({1, S, S, D}, torch::kFloat32);
+  out.marks = torch::zeros({D}, torch::kInt64);
+  out.marks.narrow(0, 0, d).fill_(1);
+  float* slot = out.image.data_ptr<float>();
+  copy_into_slot(scan, slot, S, D);
+  if (!o.ct_window.empty() && canonical_modality(scan.modality) == "CT")
+    window_valid(slot, S, D, d, parse_ct_window(o.ct_window));
+  else
+    minmax_valid(slot, S, D, d, o.constant_block, rng, scan.source.path, warnings);
+  out.key = key;
+  return out;
+}
+
+CaseTensors make_single_image_tensors(const Case& c, const LabelVocabulary* vocab, const PreprocessOptions& o,
+                                      std::mt19937_64& rng, const ImageLoader& loader, PreprocessReport* report) {
+  if (c.samples.empty()) throw Error("case '" + c.id + "'", "has no samples");
+  const bool random = o.single_pick == ImagePick::kRandom;
+  const std::size_t si = random ? static_cast<std::size_t>(draw_below(rng, static_cast<int64_t>(c.samples.size()))) : 0;
+  const Sample& s = c.samples[si];
+  if (s.images.empty()) throw Error("case '" + c.id + "'", "sample " + std::to_string(si) + " has no images");
+  const std::size_t ii = random ? static_cast<std::size_t>(draw_below(rng, static_cast<int64_t>(s.images.size()))) : 0;
+  const ImageRef& ref = s.images[ii];
+  io::Scan scan = loader(ref);
+  if (scan.modality.empty()) scan.modality = s.modality;
+  const int64_t key = image_key(ref, scan.dims[2]);
+  CaseTensors t;
+  auto one = preprocess_single_scan(std::move(scan), key, c.dim == "3D", o, rng, report ? &report->warnings : nullptr);
+  t.images = one.image.unsqueeze(0);
+  t.mods = torch::zeros({1}, torch::kInt64);
+  t.marks = one.marks.unsqueeze(0);
+  t.keys = torch::full({1}, one.key, torch::kInt64);
+  if (vocab) {
+    t.labels = torch::zeros({static_cast<int64_t>(vocab->size())}, torch::kFloat32);
+    DroppedLabels dropped;
+    for (int64_t i : vocab->encode(s.labels(o.level), &dropped)) t.labels[i] = 1.f;
+    if (report) report->dropped.merge(dropped);
+  }
+  if (report) {
+    report->visit_order = {si};
+    report->slots.push_back({si, ii, ref.path, one.marks.sum().item<int64_t>(), false, false});
+  }
+  return t;
+}
+
+}  // namespace raddiag::data

@@ -1,0 +1,118 @@
+#include "data/resample.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "util/error.h"
+
+namespace raddiag::data {
+
+namespace {
+// One output coordinate of PyTorch's linear interpolation (align_corners=False, no given scale).
+struct Tap {
+  int64_t i0, i1;
+  float w0, w1;
+};
+std::vector<Tap> linear_taps(int64_t in, int64_t out) {
+  std::vector<Tap> taps(static_cast<std::size_t>(out));
+  const float scale = static_cast<float>(in) / static_cast<float>(out);
+  for (int64_t o = 0; o < out; ++o) {
+    // As PyTorch 1.13's CPU kernel (weights checked against it on one-hot inputs): float scale, the
+    // source coordinate and its fraction in double, the weights stored as float.
+    double src = static_cast<double>(scale) * (static_cast<double>(o) + 0.5) - 0.5;
+    if (src < 0.0) src = 0.0;
+    const int64_t i0 = static_cast<int64_t>(src);
+    const int64_t off = i0 < in - 1 ? 1 : 0;
+    const float l1 = static_cast<float>(std::min(std::max(src - static_cast<double>(i0), 0.0), 1.0));
+    taps[static_cast<std::size_t>(o)] = {i0, i0 + off, 1.f - l1, l1};
+  }
+  return taps;
+}
+}  // namespace
+
+std::vector<float> resize_bilinear_slices(const float* src, int64_t h, int64_t w, int64_t d, int64_t out_h,
+                                          int64_t out_w) {
+  if (h <= 0 || w <= 0 || d <= 0 || out_h <= 0 || out_w <= 0) throw Error("resize", "empty image");
+  std::vector<float> out(static_cast<std::size_t>(out_h * out_w * d));
+  if (h == out_h && w == out_w) {
+    std::memcpy(out.data(), src, out.size() * sizeof(float));
+    return out;
+  }
+  const auto th = linear_taps(h, out_h);
+  const auto tw = linear_taps(w, out_w);
+  for (int64_t k = 0; k < d; ++k) {
+    const float* s = src + h * w * k;
+    float* o = out.data() + out_h * out_w * k;
+    for (int64_t x = 0; x < out_w; ++x) {       // W = the last (fastest in PyTorch) spatial axis
+      const Tap& cw = tw[static_cast<std::size_t>(x)];
+      const float* c0 = s + h * cw.i0;
+      const float* c1 = s + h * cw.i1;
+      for (int64_t y = 0; y < out_h; ++y) {
+        const Tap& ch = th[static_cast<std::size_t>(y)];
+        // PyTorch order: interpolate along W inside each of the two rows, then along H.
+        const float r0 = c0[ch.i0] * cw.w0 + c1[ch.i0] * cw.w1;
+        const float r1 = c0[ch.i1] * cw.w0 + c1[ch.i1] * cw.w1;
+        o[y + out_h * x] = r0 * ch.w0 + r1 * ch.w1;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<int64_t> uniform_slice_indices(int64_t d, int64_t depth) {
+  if (d <= 0 || depth <= 0) throw Error("slice subsampling", "depth must be positive");
+  std::vector<int64_t> idx;
+  if (d <= depth) {
+    for (int64_t i = 0; i < d; ++i) idx.push_back(i);
+    return idx;
+  }
+  const double step = static_cast<double>(d) / static_cast<double>(depth);
+  const auto n = static_cast<int64_t>(std::ceil(static_cast<double>(d) / step));
+  for (int64_t i = 0; i < n && static_cast<int64_t>(idx.size()) < depth; ++i) {
+    // torch.arange fills a float32 tensor from double arithmetic; .long() truncates.
+    const float v = static_cast<float>(static_cast<double>(i) * step);
+    idx.push_back(static_cast<int64_t>(v));
+  }
+  return idx;
+}
+
+int64_t remap_key(int64_t key, const std::vector<int64_t>& indices) {
+  if (indices.empty()) return 0;
+  int64_t best = 0;
+  for (std::size_t j = 1; j < indices.size(); ++j)
+    if (std::llabs(indices[j] - key) < std::llabs(indices[static_cast<std::size_t>(best)] - key)) best = static_cast<int64_t>(j);
+  return best;
+}
+
+std::vector<int64_t> resample_scan(io::Scan& scan, int64_t size, int64_t depth) {
+  const int64_t h = scan.dims[0], w = scan.dims[1], d = scan.dims[2];
+  if (h != size || w != size) {
+    scan.voxels = resize_bilinear_slices(scan.voxels.data(), h, w, d, size, size);
+    scan.spacing[0] *= static_cast<double>(h) / static_cast<double>(size);
+    scan.spacing[1] *= static_cast<double>(w) / static_cast<double>(size);
+    scan.dims[0] = scan.dims[1] = size;
+  }
+  auto idx = uniform_slice_indices(d, depth);
+  if (static_cast<int64_t>(idx.size()) != d) {
+    const int64_t plane = scan.dims[0] * scan.dims[1];
+    std::vector<float> kept(static_cast<std::size_t>(plane * static_cast<int64_t>(idx.size())));
+    for (std::size_t j = 0; j < idx.size(); ++j)
+      std::memcpy(kept.data() + plane * static_cast<int64_t>(j), scan.voxels.data() + plane * idx[j],
+                  static_cast<std::size_t>(plane) * sizeof(float));
+    scan.voxels = std::move(kept);
+    scan.dims[2] = static_cast<int64_t>(idx.size());
+    if (idx.size() > 1) scan.spacing[2] *= static_cast<double>(d) / static_cast<double>(idx.size());
+  }
+  return idx;
+}
+
+bool is_replicated_2d(const io::Scan& scan) {
+  if (scan.dims[2] != 3) return false;
+  const int64_t plane = scan.dims[0] * scan.dims[1];
+  const float* v = scan.voxels.data();
+  for (int64_t i = 0; i < plane; ++i)
+    if (v[i] != v[i + plane] || v[i] != v[i + 2 * plane]) return false;
+  return true;
+}
+
+}  // namespace raddiag::data

@@ -1,0 +1,33 @@
+#pragma once
+// The official single-scan resampling (reference 1.7, `resample_image`): bilinear in-plane resize with
+// align_corners=False and no antialiasing (PyTorch `F.interpolate(mode='bilinear')`), and uniform slice
+// subsampling `idx = floor(arange(0, d, d/depth))[:depth]` (no interpolation along the slices).
+// Arrays are column-major (H, W, D): element (h, w, k) at h + H*(w + W*k), as io::Scan.
+#include <cstdint>
+#include <vector>
+
+#include "io/scan.h"
+
+namespace raddiag::data {
+
+// Resizes every slice of a (H, W, D) array to (out_h, out_w), as PyTorch's CPU bilinear kernel does
+// (source index (dst + 0.5) * in/out - 0.5 clamped at 0, float arithmetic).
+std::vector<float> resize_bilinear_slices(const float* src, int64_t h, int64_t w, int64_t d, int64_t out_h,
+                                          int64_t out_w);
+
+// Slice indices kept when a volume of d slices is brought to at most `depth` slices: all of them when
+// d <= depth, else PyTorch's float32 `arange(0, d, d/depth).long()[:depth]`.
+std::vector<int64_t> uniform_slice_indices(int64_t d, int64_t depth);
+
+// Where a key slice lands after subsampling with `indices`: the kept slice nearest to it (ties: the
+// earlier one). The official late path does not remap (reference 7.2.7); this is the fix.
+int64_t remap_key(int64_t key, const std::vector<int64_t>& indices);
+
+// Brings a scan to size x size in-plane (resize only if H or W differ) and at most `depth` slices.
+// Returns the kept slice indices (identity when nothing was dropped).
+std::vector<int64_t> resample_scan(io::Scan& scan, int64_t size, int64_t depth);
+
+// True when the 3 slices of a (H, W, 3) array are identical (how RP3D stores 2D images).
+bool is_replicated_2d(const io::Scan& scan);
+
+}  // namespace raddiag::data

@@ -1,0 +1,126 @@
+#include "eval/metrics_json.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace raddiag::eval {
+
+namespace {
+
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+const char* fpr_key(int k) {
+  static const char* keys[] = {"0.01", "0.05", "0.1", "0.2", "0.5"};
+  return keys[k];
+}
+
+template <typename Cell>
+nlohmann::json metric_object(Cell cell) {
+  nlohmann::json j;
+  const char* plain[] = {"auc", "ap", "f1", "mcc", "acc", "tpr", "fpr"};
+  for (int k = 0; k < 7; ++k) j[plain[k]] = cell(k);
+  nlohmann::json r;
+  for (int k = 0; k < kNumFprTargets; ++k) r[fpr_key(k)] = cell(7 + k);
+  j["recall_at_fpr"] = r;
+  return j;
+}
+
+nlohmann::json ci_object(const ConfidenceIntervals& ci) {
+  return metric_object([&](int k) { return nlohmann::json::array({num(ci.lo[k]), num(ci.hi[k])}); });
+}
+
+}  // namespace
+
+nlohmann::json metric_vector_to_json(const MetricVector& v) {
+  return metric_object([&](int k) { return num(v[k]); });
+}
+
+nlohmann::json metrics_to_json(const EvaluationResult& r, const MetricsJsonOptions& opt) {
+  nlohmann::json j;
+  j["n_cases"] = r.n_cases;
+  j["n_classes"] = r.n_classes;
+  j["n_defined"] = r.overall.n_defined;
+  j["threshold_source"] = r.threshold_source;
+  j["macro"] = metric_vector_to_json(r.overall.mean);
+  j["group_rule"] = r.groups.rule;
+  j["groups"] = nlohmann::json::object();
+  for (std::size_t g = 0; g < r.groups.names.size(); ++g) {
+    nlohmann::json gj = metric_vector_to_json(r.by_group[g].mean);
+    gj["n_classes"] = r.by_group[g].n_classes;
+    gj["n_defined"] = r.by_group[g].n_defined;
+    j["groups"][r.groups.names[g]] = gj;
+  }
+  if (r.has_ci) {
+    nlohmann::json ci;
+    ci["method"] = "percentile bootstrap over cases";
+    ci["level"] = r.overall_ci.level;
+    ci["rounds"] = r.overall_ci.rounds;
+    ci["seed"] = r.overall_ci.seed;
+    ci["macro"] = ci_object(r.overall_ci);
+    ci["groups"] = nlohmann::json::object();
+    for (std::size_t g = 0; g < r.groups.names.size(); ++g) ci["groups"][r.groups.names[g]] = ci_object(r.group_ci[g]);
+    j["ci"] = ci;
+  }
+  if (opt.per_class) {
+    nlohmann::json list = nlohmann::json::array();
+    for (int64_t c = 0; c < r.n_classes; ++c) {
+      const BinaryMetrics& m = r.per_class[c];
+      nlohmann::json e = metric_vector_to_json(metric_vector(m));
+      e["index"] = c;
+      if (opt.class_names && c < static_cast<int64_t>(opt.class_names->size())) e["name"] = (*opt.class_names)[c];
+      const int g = r.groups.of_class[c];
+      e["group"] = g >= 0 ? nlohmann::json(r.groups.names[g]) : nlohmann::json(nullptr);
+      e["defined"] = m.defined;
+      e["n_pos"] = m.n_pos;
+      e["n_neg"] = m.n_neg;
+      e["threshold"] = num(m.threshold);
+      e["threshold_source"] = r.per_class_threshold_source[c];
+      list.push_back(e);
+    }
+    j["per_class"] = list;
+  }
+  return j;
+}
+
+std::string metrics_table(const EvaluationResult& r) {
+  std::ostringstream os;
+  const char* heads[] = {"AUC", "AP", "F1", "MCC", "ACC", "R@0.01", "R@0.05", "R@0.1"};
+  const int idx[] = {0, 1, 2, 3, 4, 7, 8, 9};
+  os << r.n_cases << " cases, " << r.n_classes << " classes (" << r.overall.n_defined
+     << " with both labels), thresholds: " << r.threshold_source << ", metrics in %";
+  if (r.has_ci) os << ", " << int(std::lround(r.overall_ci.level * 100)) << "% CI from " << r.overall_ci.rounds << " bootstrap rounds";
+  os << "\n";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%-8s %11s", "group", "defined");
+  os << buf;
+  const int width = r.has_ci ? 20 : 8;
+  for (const char* h : heads) {
+    std::snprintf(buf, sizeof buf, " %*s", width, h);
+    os << buf;
+  }
+  os << "\n";
+  auto row = [&](const std::string& name, const MacroMetrics& m, const ConfidenceIntervals* ci) {
+    std::snprintf(buf, sizeof buf, "%-8s %5lld/%-5lld", name.c_str(), (long long)m.n_defined, (long long)m.n_classes);
+    os << buf;
+    for (int k : idx) {
+      if (!std::isfinite(m.mean[k])) {
+        std::snprintf(buf, sizeof buf, " %*s", width, "-");
+      } else if (ci) {
+        char cell[48];
+        std::snprintf(cell, sizeof cell, "%.2f [%.2f,%.2f]", 100 * m.mean[k], 100 * ci->lo[k], 100 * ci->hi[k]);
+        std::snprintf(buf, sizeof buf, " %*s", width, cell);
+      } else {
+        std::snprintf(buf, sizeof buf, " %*.2f", width, 100 * m.mean[k]);
+      }
+      os << buf;
+    }
+    os << "\n";
+  };
+  row("all", r.overall, r.has_ci ? &r.overall_ci : nullptr);
+  for (std::size_t g = 0; g < r.groups.names.size(); ++g)
+    row(r.groups.names[g], r.by_group[g], r.has_ci ? &r.group_ci[g] : nullptr);
+  return os.str();
+}
+
+}  // namespace raddiag::eval

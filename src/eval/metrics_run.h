@@ -1,0 +1,39 @@
+#pragma once
+// What `raddiag metrics` does, as a library call: read scores/labels (.npy), optional validation set,
+// training counts, label names and ICD mapping; evaluate; build the JSON and the text table; write the
+// report files. The CLI only parses arguments (src/cli/cmd_metrics.cpp).
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "eval/class_groups.h"
+#include "eval/score_matrix.h"
+
+namespace raddiag::eval {
+
+struct MetricsRunOptions {
+  std::string scores, labels;          // .npy, (cases x classes)
+  std::string val_scores, val_labels;  // optional: thresholds chosen there
+  std::string train_counts;            // optional .npy (classes,) training case counts
+  std::string groups = "auto";         // auto | rp3d | rp3d-icd | counts | none
+  CountCutoffs cutoffs;
+  ScoreKind score_kind = ScoreKind::kAuto;
+  int bootstrap = 1000;
+  uint64_t seed = 0;
+  double ci_level = 0.95;
+  int threads = 0;
+  bool per_class = true;
+  std::string label_dict;  // optional: class names (name -> index JSON)
+  std::string icd_map;     // optional: also evaluate at ICD-10 level (needs label_dict)
+  std::string report_dir;  // optional: report.html, per_class.csv, thresholds.json
+};
+
+struct MetricsRunResult {
+  nlohmann::json json;
+  std::string table;
+};
+
+MetricsRunResult run_metrics(const MetricsRunOptions& opt);
+
+}  // namespace raddiag::eval

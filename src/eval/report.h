@@ -1,0 +1,40 @@
+#pragma once
+// Evaluation outputs for people and for other tools: a self-contained report.html (inline SVG, no
+// external assets: tables per group and granularity with CIs, ROC and PR curves with the class-resampled
+// bands, best and worst classes), per_class.csv and thresholds.json. All files are written atomically.
+#include <string>
+#include <vector>
+
+#include "eval/curve_bands.h"
+#include "eval/multilabel_metrics.h"
+
+namespace raddiag::eval {
+
+// One granularity (e.g. "Disorders", "ICD-10-CM") of a report.
+struct ReportSection {
+  std::string granularity;
+  const EvaluationResult* metrics = nullptr;
+  const ReportCurves* curves = nullptr;                  // optional
+  const std::vector<std::string>* class_names = nullptr;  // optional, index order
+};
+
+struct ReportOptions {
+  std::string title = "raddiag evaluation";
+  int best_worst = 10;  // classes listed at each end, by AUC
+};
+
+void write_report(const std::vector<ReportSection>& sections, const std::string& path, const ReportOptions& opt = {});
+// Single-granularity convenience.
+void write_report(const EvaluationResult& metrics, const ReportCurves& curves, const std::string& path,
+                  const std::vector<std::string>* class_names = nullptr, const ReportOptions& opt = {});
+
+// index,name,group,defined,n_pos,n_neg,auc,ap,f1,mcc,acc,tpr,fpr,r@0.01,...,threshold,threshold_source
+// (undefined values are empty cells).
+void write_per_class_csv(const EvaluationResult& r, const std::string& path,
+                         const std::vector<std::string>* class_names = nullptr);
+// {"format": "raddiag.thresholds.v1", "threshold_source", "rule", "classes": [{"index", "name", "threshold",
+// "source"}]}: the per-class decision thresholds (s >= threshold is positive), null when undefined.
+void write_thresholds_json(const EvaluationResult& r, const std::string& path,
+                           const std::vector<std::string>* class_names = nullptr);
+
+}  // namespace raddiag::eval

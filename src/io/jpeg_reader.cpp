@@ -1,0 +1,105 @@
+// JPEG through libjpeg (the same libjpeg-turbo Debian's PIL uses).
+#include <cstdio>
+// jpeglib.h needs FILE and size_t declared first.
+#include <jerror.h>
+#include <jpeglib.h>
+
+#include <csetjmp>
+#include <cstring>
+
+#include "io/image_reader.h"
+#include "io/image_scan.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+namespace raddiag::io {
+
+namespace {
+
+struct JpegError {
+  jpeg_error_mgr pub;
+  jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+  bool truncated;
+};
+
+void on_error(j_common_ptr c) {
+  auto* e = reinterpret_cast<JpegError*>(c->err);
+  (*c->err->format_message)(c, e->message);
+  longjmp(e->jump, 1);
+}
+
+void on_message(j_common_ptr c, int level) {
+  auto* e = reinterpret_cast<JpegError*>(c->err);
+  if (level < 0) {
+    if (c->err->msg_code == JWRN_JPEG_EOF) e->truncated = true;
+    c->err->num_warnings++;
+  }
+}
+
+struct JpegResult {
+  std::vector<uint8_t> raw;
+  JDIMENSION width = 0, height = 0;
+  int channels = 0;
+};
+
+// State changed after setjmp lives in `r`, `cinfo` and `err`, owned by the caller.
+bool decode(const std::string& bytes, std::size_t max_bytes, jpeg_decompress_struct& cinfo, JpegError& err, JpegResult& r) {
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = on_error;
+  err.pub.emit_message = on_message;
+  err.truncated = false;
+  err.message[0] = 0;
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+    std::snprintf(err.message, sizeof err.message, "CMYK JPEG images are not supported");
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
+  cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  if (double(cinfo.image_width) * double(cinfo.image_height) * 3.0 > double(max_bytes)) {
+    std::snprintf(err.message, sizeof err.message, "image of %ux%u pixels exceeds the limit", unsigned(cinfo.image_width), unsigned(cinfo.image_height));
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
+  jpeg_start_decompress(&cinfo);
+  r.width = cinfo.output_width;
+  r.height = cinfo.output_height;
+  r.channels = cinfo.output_components;
+  const std::size_t stride = std::size_t(r.width) * r.channels;
+  r.raw.resize(stride * r.height);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW row = r.raw.data() + std::size_t(cinfo.output_scanline) * stride;
+    jpeg_read_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  return true;
+}
+
+}  // namespace
+
+Scan read_jpeg(const std::string& path, const ReadOptions& options) {
+  const std::string bytes = read_file_bytes(path);
+  if (bytes.size() < 3 || static_cast<uint8_t>(bytes[0]) != 0xFF || static_cast<uint8_t>(bytes[1]) != 0xD8)
+    throw Error(path, "not a JPEG file (no SOI marker)");
+  jpeg_decompress_struct cinfo;
+  JpegError err;
+  JpegResult r;
+  if (!decode(bytes, options.max_voxel_bytes, cinfo, err, r)) throw Error(path, std::string("invalid JPEG: ") + err.message);
+  if (err.truncated) throw Error(path, "truncated JPEG data");
+  if (r.channels != 1 && r.channels != 3) throw Error(path, "unexpected JPEG component count " + std::to_string(r.channels));
+  std::vector<uint32_t> samples(r.raw.begin(), r.raw.end());
+  Scan s = detail::gray_image_scan(samples, r.height, r.width, r.channels, path, "jpeg",
+                                   r.channels == 1 ? "uint8 gray" : "uint8 rgb");
+  s.modality = options.modality;
+  return s;
+}
+
+}  // namespace raddiag::io

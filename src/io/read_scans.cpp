@@ -1,0 +1,97 @@
+#include "io/read_scans.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "io/dicom_reader.h"
+#include "io/file_format.h"
+#include "io/image_reader.h"
+#include "io/nifti_reader.h"
+#include "io/npy_scan.h"
+#include "util/error.h"
+
+namespace raddiag::io {
+
+namespace fs = std::filesystem;
+
+Scan read_scan_file(const std::string& path, const ReadOptions& options) {
+  switch (detect_format(path)) {
+    case FileFormat::kNifti: return read_nifti(path, options);
+    case FileFormat::kDicom: return read_dicom_file(path, options);
+    case FileFormat::kPng: return read_png(path, options);
+    case FileFormat::kJpeg: return read_jpeg(path, options);
+    case FileFormat::kNpy: return read_npy_scan(path, options);
+    default: break;
+  }
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path, "no such file");
+  throw Error(path, "not a recognised image format (expected DICOM, NIfTI, PNG, JPEG or .npy)");
+}
+
+ReadReport read_path(const std::string& path, const ReadOptions& options) {
+  ReadReport report;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    if (detect_format(path) == FileFormat::kDicom) {
+      report.scans.push_back(read_dicom_file(path, options));
+    } else {
+      report.scans.push_back(read_scan_file(path, options));
+    }
+    return report;
+  }
+  std::vector<std::string> files;
+  auto add = [&](const fs::directory_entry& e) {
+    std::error_code ec2;
+    if (e.is_regular_file(ec2)) files.push_back(e.path().string());
+  };
+  if (options.recursive) {
+    for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec), end; !ec && it != end; it.increment(ec)) add(*it);
+  } else {
+    for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) add(*it);
+  }
+  if (ec) throw Error(path, "cannot list the directory: " + ec.message());
+  std::sort(files.begin(), files.end());
+
+  std::vector<std::string> dicom;
+  std::vector<std::pair<std::string, Scan>> singles;
+  for (const auto& f : files) {
+    const FileFormat fmt = detect_format(f);
+    if (fmt == FileFormat::kDicom) {
+      dicom.push_back(f);
+      continue;
+    }
+    if (fmt == FileFormat::kUnknown) {
+      // The data half of a NIfTI/Analyze .hdr/.img pair is read through its .hdr.
+      const fs::path p(f);
+      if (p.extension() == ".img" && fs::exists(fs::path(p).replace_extension(".hdr"), ec)) continue;
+      report.skipped.push_back({f, "not a recognised image format"});
+      continue;
+    }
+    try {
+      singles.emplace_back(f, read_scan_file(f, options));
+    } catch (const Error& e) {
+      report.skipped.push_back({f, e.reason()});
+    }
+  }
+  std::vector<Scan> series = read_dicom_files(dicom, options, &report.skipped);
+
+  // Merge into path order: each scan is keyed by its first file.
+  std::vector<std::pair<std::string, Scan>> all = std::move(singles);
+  for (auto& s : series) {
+    std::string key = s.source.files.empty() ? s.source.path : *std::min_element(s.source.files.begin(), s.source.files.end());
+    all.emplace_back(key, std::move(s));
+  }
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [k, s] : all) report.scans.push_back(std::move(s));
+  std::sort(report.skipped.begin(), report.skipped.end(), [](const SkippedFile& a, const SkippedFile& b) { return a.path < b.path; });
+  return report;
+}
+
+std::vector<Scan> read_scans(const std::string& path, const ReadOptions& options, std::vector<SkippedFile>* skipped) {
+  ReadReport r = read_path(path, options);
+  if (skipped) skipped->insert(skipped->end(), r.skipped.begin(), r.skipped.end());
+  return std::move(r.scans);
+}
+
+}  // namespace raddiag::io

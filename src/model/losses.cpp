@@ -1,0 +1,66 @@
+#include "model/losses.h"
+
+#include "util/error.h"
+
+namespace raddiag::model {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor multilabel_loss(const torch::Tensor& logits, const torch::Tensor& labels) {
+  return F::binary_cross_entropy_with_logits(logits.clamp(-60, 60), labels.to(logits.scalar_type()));
+}
+
+torch::Tensor gaussian_attention_target(const torch::Tensor& centers, const torch::Tensor& cutoffs, int64_t length,
+                                        double std_dev_fraction) {
+  const double sigma = static_cast<double>(length) * std_dev_fraction;
+  auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(centers.device());
+  auto i = torch::arange(length, opts).unsqueeze(0);           // [1, L]
+  auto c = centers.to(torch::kFloat32).reshape({-1, 1});       // [M, 1]
+  auto g = torch::exp(-0.5 * ((i - c) / sigma).pow(2));
+  g = g * (i < cutoffs.to(torch::kFloat32).reshape({-1, 1})).to(torch::kFloat32);
+  return (g / g.sum(1, true)).clamp_min(1e-5);
+}
+
+torch::Tensor kl_gaussian_attention_loss(const torch::Tensor& scores, const torch::Tensor& centers,
+                                         const torch::Tensor& cutoffs, double std_dev_fraction) {
+  if (scores.dim() != 2 || centers.numel() != scores.size(0) || cutoffs.numel() != scores.size(0))
+    throw Error("attention loss", "expected scores [M, L], centers [M], cutoffs [M]");
+  const int64_t M = scores.size(0);
+  if (M == 0) return torch::zeros({}, scores.options());
+  auto t = gaussian_attention_target(centers, cutoffs, scores.size(1), std_dev_fraction).to(scores.scalar_type());
+  auto p = torch::softmax(scores, 1).clamp_min(1e-5);
+  auto lt = t.log(), lp = p.log();
+  return 0.5 * ((t * (lt - lp)).sum() + (p * (lp - lt)).sum()) / static_cast<double>(M);
+}
+
+torch::Tensor weighted_bce_loss(const torch::Tensor& logits, const torch::Tensor& labels,
+                                const torch::Tensor& pos_weight) {
+  auto o = F::BinaryCrossEntropyWithLogitsFuncOptions();
+  if (pos_weight.defined()) o.pos_weight(pos_weight.to(logits.options()));
+  return F::binary_cross_entropy_with_logits(logits.clamp(-60, 60), labels.to(logits.scalar_type()), o);
+}
+
+torch::Tensor focal_loss(const torch::Tensor& logits, const torch::Tensor& labels, double gamma, double alpha) {
+  auto y = labels.to(logits.scalar_type());
+  // log p_t computed stably from the logits: log sigmoid(z) for y=1, log sigmoid(-z) for y=0.
+  auto z = logits.clamp(-60, 60);
+  auto log_pt = y * F::logsigmoid(z) + (1 - y) * F::logsigmoid(-z);
+  auto pt = log_pt.exp();
+  auto alpha_t = y * alpha + (1 - y) * (1 - alpha);
+  return (-alpha_t * (1 - pt).pow(gamma) * log_pt).mean();
+}
+
+torch::Tensor asymmetric_loss(const torch::Tensor& logits, const torch::Tensor& labels, double gamma_neg,
+                              double gamma_pos, double clip, double eps) {
+  auto y = labels.to(logits.scalar_type());
+  auto p = torch::sigmoid(logits);
+  auto p_neg = clip > 0 ? (1 - p + clip).clamp_max(1) : 1 - p;  // shifted negative probability
+  auto loss = y * p.clamp_min(eps).log() + (1 - y) * p_neg.clamp_min(eps).log();
+  // The focusing weight is treated as a constant (no gradient through it), as in the reference ASL.
+  auto pt = (p * y + p_neg * (1 - y)).detach();
+  auto gamma = y * gamma_pos + (1 - y) * gamma_neg;
+  loss = loss * (1 - pt).pow(gamma);
+  return -loss.mean();
+}
+
+}  // namespace raddiag::model

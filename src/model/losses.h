@@ -1,0 +1,34 @@
+#pragma once
+// Losses of the official code (reference 4) plus the usual alternatives for long-tailed multi-label
+// training. All return a scalar (mean reduction unless stated).
+#include <torch/torch.h>
+
+namespace raddiag::model {
+
+// Official MultiLabelLoss: BCEWithLogits(clamp(logits, -60, 60), labels), mean over all B*C elements.
+torch::Tensor multilabel_loss(const torch::Tensor& logits, const torch::Tensor& labels);
+
+// Official KLwithGaussian(length, std_dev_fraction 1/16) attention loss (reference 4.2).
+// scores [M, L] CLS pre-softmax scores (masked slices -1e9), centers [M] key slice, cutoffs [M] valid
+// slice count. Symmetric KL between clamp(softmax(scores), 1e-5) and the clamped (not renormalised)
+// Gaussian target with sigma = L / 16, divided by M.
+torch::Tensor kl_gaussian_attention_loss(const torch::Tensor& scores, const torch::Tensor& centers,
+                                         const torch::Tensor& cutoffs, double std_dev_fraction = 1.0 / 16);
+// The target of that loss, [M, L] (exposed for tests).
+torch::Tensor gaussian_attention_target(const torch::Tensor& centers, const torch::Tensor& cutoffs, int64_t length,
+                                        double std_dev_fraction = 1.0 / 16);
+
+// BCE with logits with a per-class positive weight [C] (undefined = none); clamps like the official loss.
+torch::Tensor weighted_bce_loss(const torch::Tensor& logits, const torch::Tensor& labels,
+                                const torch::Tensor& pos_weight);
+
+// Official BCEFocalLoss: -alpha_t (1-p_t)^gamma log p_t, alpha_t = y*alpha + (1-y)(1-alpha), mean.
+torch::Tensor focal_loss(const torch::Tensor& logits, const torch::Tensor& labels, double gamma = 2.0,
+                         double alpha = 0.9);
+
+// Asymmetric loss (Ridnik et al. 2021), as the official AsymmetricLoss: negatives use the probability
+// shifted by `clip`; returns -mean over elements. Does not touch the global grad mode.
+torch::Tensor asymmetric_loss(const torch::Tensor& logits, const torch::Tensor& labels, double gamma_neg = 4.0,
+                              double gamma_pos = 1.0, double clip = 0.05, double eps = 1e-8);
+
+}  // namespace raddiag::model

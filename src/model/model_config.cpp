@@ -1,0 +1,243 @@
+#include "model/model_config.h"
+
+#include <set>
+
+#include "util/error.h"
+
+namespace raddiag::model {
+
+namespace {
+
+const char* kSubject = "model config";
+
+[[noreturn]] void fail(const std::string& reason) { throw Error(kSubject, reason); }
+
+void require(bool ok, const std::string& reason) {
+  if (!ok) fail(reason);
+}
+
+// Reads j[key] into out when present, with a clear error when the type is wrong.
+template <typename T>
+void read_opt(const nlohmann::json& j, const std::string& path, const char* key, T& out) {
+  if (!j.contains(key)) return;
+  try {
+    out = j.at(key).get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    fail(path + "." + key + ": wrong type (" + e.what() + ")");
+  }
+}
+
+void reject_unknown(const nlohmann::json& j, const std::string& path, const std::set<std::string>& known) {
+  if (!j.is_object()) fail(path + ": expected a JSON object");
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!known.count(it.key())) fail(path + ": unknown key '" + it.key() + "'");
+}
+
+nlohmann::json transformer_json(const TransformerConfig& t) {
+  return {{"layers", t.layers}, {"heads", t.heads}, {"d_ff", t.d_ff}};
+}
+
+TransformerConfig transformer_from(const nlohmann::json& j, const std::string& path, TransformerConfig t) {
+  reject_unknown(j, path, {"layers", "heads", "d_ff"});
+  read_opt(j, path, "layers", t.layers);
+  read_opt(j, path, "heads", t.heads);
+  read_opt(j, path, "d_ff", t.d_ff);
+  return t;
+}
+
+void validate_transformer(const TransformerConfig& t, int64_t hidden, const std::string& path) {
+  require(t.layers >= 1, path + ".layers must be >= 1");
+  require(t.heads >= 1, path + ".heads must be >= 1");
+  require(hidden % t.heads == 0,
+          path + ".heads (" + std::to_string(t.heads) + ") must divide hidden (" + std::to_string(hidden) + ")");
+  require(t.d_ff >= 1, path + ".d_ff must be >= 1");
+}
+
+}  // namespace
+
+BackboneConfig backbone_preset(const std::string& type) {
+  BackboneConfig b;
+  b.type = type;
+  b.widths = {64, 128, 256, 512};
+  if (type == "resnet18") {
+    b.block = "basic";
+    b.layers = {2, 2, 2, 2};
+  } else if (type == "resnet34") {
+    b.block = "basic";
+    b.layers = {3, 4, 6, 3};
+  } else if (type == "resnet50") {
+    b.block = "bottleneck";
+    b.layers = {3, 4, 6, 3};
+  } else if (type != "custom" && type != "vit") {
+    fail("backbone.type '" + type + "' is not one of resnet18, resnet34, resnet50, custom, vit");
+  }
+  return b;
+}
+
+int64_t BackboneConfig::resnet_out_dim() const {
+  if (widths.empty()) return 0;
+  return widths.back() * (block == "bottleneck" ? 4 : 1);
+}
+
+void ModelConfig::validate() const {
+  const auto& b = backbone;
+  if (b.type == "resnet18" || b.type == "resnet34" || b.type == "resnet50") {
+    BackboneConfig p = backbone_preset(b.type);
+    require(p.block == b.block && p.layers == b.layers && p.widths == b.widths,
+            "backbone.type '" + b.type + "' fixes block/layers/widths; use type 'custom' to change them");
+  } else if (b.type != "custom" && b.type != "vit") {
+    backbone_preset(b.type);  // throws the explanatory error
+  }
+  require(hidden >= 1, "hidden must be >= 1");
+  if (b.is_resnet()) {
+    require(b.block == "basic" || b.block == "bottleneck", "backbone.block must be 'basic' or 'bottleneck'");
+    require(b.layers.size() == 4 && b.widths.size() == 4, "backbone.layers and backbone.widths need 4 entries");
+    for (size_t i = 0; i < 4; ++i)
+      require(b.layers[i] >= 1 && b.widths[i] >= 1, "backbone.layers/widths entries must be >= 1");
+    require(b.unused_fc_classes >= 1, "backbone.unused_fc_classes must be >= 1");
+    // The official model feeds the pooled feature straight into the slice aggregator (no projection).
+    require(b.resnet_out_dim() == hidden, "backbone output width " + std::to_string(b.resnet_out_dim()) +
+                                              " must equal hidden " + std::to_string(hidden));
+  } else {
+    const auto& v = b.vit;
+    require(v.patch_size >= 1 && size % v.patch_size == 0, "backbone.vit.patch_size must divide size");
+    require(v.layers >= 1 && v.heads >= 1 && v.head_dim >= 1 && v.mlp_dim >= 1,
+            "backbone.vit layers/heads/head_dim/mlp_dim must be >= 1");
+    require(hidden % 2 == 0, "hidden must be even for the ViT's row/column position embedding");
+    require(v.dropout >= 0 && v.dropout < 1, "backbone.vit.dropout must be in [0,1)");
+  }
+  validate_transformer(aggregator, hidden, "aggregator");
+  require(fusion.mode == "early" || fusion.mode == "late", "fusion.mode must be 'early' or 'late'");
+  if (fusion.mode == "early") {
+    validate_transformer(fusion.transformer, hidden, "fusion");
+    require(fusion.n_mod >= 2, "fusion.n_mod must be >= 2 (id 0 is the empty slot)");
+  }
+  require(head.type == "mlp" || head.type == "knowledge", "head.type must be 'mlp' or 'knowledge'");
+  require(head.num_classes >= 1, "head.num_classes must be >= 1");
+  require(head.text_dim >= 1, "head.text_dim must be >= 1");
+  require(attention_loss_weight >= 0, "attention_loss_weight must be >= 0");
+  require(size >= 8, "size must be >= 8");
+  require(depth >= 1, "depth must be >= 1");
+  require(n_image >= 1, "n_image must be >= 1");
+  require(fusion.mode == "early" || n_image == 1, "fusion.mode 'late' takes exactly one scan (n_image 1)");
+}
+
+nlohmann::json ModelConfig::to_json() const {
+  const auto& b = backbone;
+  nlohmann::json vit = {{"patch_size", b.vit.patch_size}, {"layers", b.vit.layers}, {"heads", b.vit.heads},
+                        {"head_dim", b.vit.head_dim},     {"mlp_dim", b.vit.mlp_dim}, {"dropout", b.vit.dropout}};
+  return {
+      {"backbone",
+       {{"type", b.type}, {"block", b.block}, {"layers", b.layers}, {"widths", b.widths},
+        {"unused_fc_classes", b.unused_fc_classes}, {"vit", vit}}},
+      {"hidden", hidden},
+      {"aggregator", transformer_json(aggregator)},
+      {"fusion", {{"mode", fusion.mode}, {"transformer", transformer_json(fusion.transformer)}, {"n_mod", fusion.n_mod}}},
+      {"head", {{"type", head.type}, {"num_classes", head.num_classes}, {"text_dim", head.text_dim}}},
+      {"attention_loss_weight", attention_loss_weight},
+      {"size", size},
+      {"depth", depth},
+      {"n_image", n_image},
+      {"train_all_slices", train_all_slices},
+  };
+}
+
+ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
+  ModelConfig c;
+  reject_unknown(j, "config", {"backbone", "hidden", "aggregator", "fusion", "head", "attention_loss_weight", "size",
+                               "depth", "n_image", "train_all_slices"});
+  if (j.contains("backbone")) {
+    const auto& jb = j.at("backbone");
+    reject_unknown(jb, "backbone", {"type", "block", "layers", "widths", "unused_fc_classes", "vit"});
+    std::string type = c.backbone.type;
+    read_opt(jb, "backbone", "type", type);
+    c.backbone = backbone_preset(type);
+    read_opt(jb, "backbone", "block", c.backbone.block);
+    read_opt(jb, "backbone", "layers", c.backbone.layers);
+    read_opt(jb, "backbone", "widths", c.backbone.widths);
+    read_opt(jb, "backbone", "unused_fc_classes", c.backbone.unused_fc_classes);
+    if (jb.contains("vit")) {
+      const auto& jv = jb.at("vit");
+      reject_unknown(jv, "backbone.vit", {"patch_size", "layers", "heads", "head_dim", "mlp_dim", "dropout"});
+      auto& v = c.backbone.vit;
+      read_opt(jv, "backbone.vit", "patch_size", v.patch_size);
+      read_opt(jv, "backbone.vit", "layers", v.layers);
+      read_opt(jv, "backbone.vit", "heads", v.heads);
+      read_opt(jv, "backbone.vit", "head_dim", v.head_dim);
+      read_opt(jv, "backbone.vit", "mlp_dim", v.mlp_dim);
+      read_opt(jv, "backbone.vit", "dropout", v.dropout);
+    }
+  }
+  read_opt(j, "config", "hidden", c.hidden);
+  if (j.contains("aggregator")) c.aggregator = transformer_from(j.at("aggregator"), "aggregator", c.aggregator);
+  if (j.contains("fusion")) {
+    const auto& jf = j.at("fusion");
+    reject_unknown(jf, "fusion", {"mode", "transformer", "n_mod"});
+    read_opt(jf, "fusion", "mode", c.fusion.mode);
+    read_opt(jf, "fusion", "n_mod", c.fusion.n_mod);
+    if (jf.contains("transformer"))
+      c.fusion.transformer = transformer_from(jf.at("transformer"), "fusion.transformer", c.fusion.transformer);
+  }
+  if (j.contains("head")) {
+    const auto& jh = j.at("head");
+    reject_unknown(jh, "head", {"type", "num_classes", "text_dim"});
+    read_opt(jh, "head", "type", c.head.type);
+    read_opt(jh, "head", "num_classes", c.head.num_classes);
+    read_opt(jh, "head", "text_dim", c.head.text_dim);
+  }
+  read_opt(j, "config", "attention_loss_weight", c.attention_loss_weight);
+  read_opt(j, "config", "size", c.size);
+  read_opt(j, "config", "depth", c.depth);
+  read_opt(j, "config", "n_image", c.n_image);
+  read_opt(j, "config", "train_all_slices", c.train_all_slices);
+  c.validate();
+  return c;
+}
+
+ModelConfig ModelConfig::released() {
+  ModelConfig c;  // the defaults are the released early-fusion model
+  c.validate();
+  return c;
+}
+
+ModelConfig ModelConfig::from_parity_config(const nlohmann::json& j) {
+  const std::string subject = "official parity config";
+  auto get = [&](const nlohmann::json& o, const char* key) -> const nlohmann::json& {
+    if (!o.is_object() || !o.contains(key)) throw Error(subject, std::string("missing field '") + key + "'");
+    return o.at(key);
+  };
+  try {
+    if (get(j, "format").get<std::string>() != "raddiag-official-parity/1")
+      throw Error(subject, "format is '" + j.at("format").get<std::string>() + "', expected raddiag-official-parity/1");
+    ModelConfig c;
+    const auto& jb = get(j, "backbone");
+    if (get(jb, "type").get<std::string>() != "resnet") throw Error(subject, "only resnet backbones are described");
+    c.backbone = backbone_preset("custom");
+    c.backbone.block = get(jb, "block").get<std::string>();
+    c.backbone.layers = get(jb, "layers").get<std::vector<int64_t>>();
+    c.backbone.widths = get(jb, "widths").get<std::vector<int64_t>>();
+    // The unused fc keeps torchvision's 1000 ImageNet rows (see official-keys-reduced.tsv).
+    c.backbone.unused_fc_classes = 1000;
+    c.hidden = get(j, "hid_dim").get<int64_t>();
+    const int64_t d_ff = get(get(j, "transformer"), "d_ff").get<int64_t>();
+    const auto& ja = get(j, "slice_aggregator");
+    c.aggregator = {get(ja, "layers").get<int64_t>(), get(ja, "heads").get<int64_t>(), d_ff};
+    c.fusion.mode = get(j, "fuse").get<std::string>();
+    const auto& jf = get(j, "fusion");
+    c.fusion.transformer = {get(jf, "layers").get<int64_t>(), get(jf, "heads").get<int64_t>(), d_ff};
+    c.fusion.n_mod = get(jf, "mod_num").get<int64_t>();
+    c.head.type = "mlp";
+    c.head.num_classes = get(j, "num_classes").get<int64_t>();
+    c.size = get(j, "size").get<int64_t>();
+    c.depth = get(j, "depth").get<int64_t>();
+    c.n_image = get(j, "n_image").get<int64_t>();
+    if (ja.contains("positions") && ja.at("positions").get<int64_t>() != c.depth + 1)
+      throw Error(subject, "slice_aggregator.positions must be depth + 1");
+    c.validate();
+    return c;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(subject, std::string("wrong field type: ") + e.what());
+  }
+}
+
+}  // namespace raddiag::model

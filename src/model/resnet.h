@@ -1,0 +1,68 @@
+#pragma once
+// Slice encoder: a ResNet with exactly torchvision's module layout (conv1, bn1, layer1.0.conv1, ...,
+// layerK.0.downsample.{0,1}), so official `resnet2D.*` weights load by name. BasicBlock or Bottleneck
+// (v1.5: stride on the 3x3 conv). Returns the globally average-pooled feature [n, C].
+// The official `fc` (never called) is not a module parameter; the importer checks and skips it.
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace raddiag::model {
+
+struct ResNetOptions {
+  bool bottleneck = true;
+  std::vector<int64_t> layers{3, 4, 6, 3};
+  std::vector<int64_t> widths{64, 128, 256, 512};
+  int64_t out_dim() const { return widths.back() * (bottleneck ? 4 : 1); }
+};
+
+class BasicBlockImpl : public torch::nn::Module {
+ public:
+  BasicBlockImpl(int64_t in, int64_t planes, int64_t stride);
+  torch::Tensor forward(torch::Tensor x);
+  static constexpr int64_t kExpansion = 1;
+
+ private:
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  torch::nn::Sequential downsample{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+class BottleneckImpl : public torch::nn::Module {
+ public:
+  BottleneckImpl(int64_t in, int64_t planes, int64_t stride);
+  torch::Tensor forward(torch::Tensor x);
+  static constexpr int64_t kExpansion = 4;
+
+ private:
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  torch::nn::Sequential downsample{nullptr};
+};
+TORCH_MODULE(Bottleneck);
+
+class ResNetImpl : public torch::nn::Module {
+ public:
+  explicit ResNetImpl(const ResNetOptions& options);
+  // x: [n, 3, H, W] (the gray slice repeated to 3 channels, as the official code does) or [n, 1, H, W]:
+  // for identical channels conv1 is applied with its weight summed over the input channels, which is the
+  // same convolution at a third of the cost of the stem. Returns [n, out_dim].
+  torch::Tensor forward(torch::Tensor x);
+  const ResNetOptions& options() const { return options_; }
+  // Stores the conv weights in channels-last layout (inputs should then be channels-last too).
+  void set_channels_last(bool on);
+
+ private:
+  ResNetOptions options_;
+  torch::nn::Conv2d conv1{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr};
+  std::vector<torch::nn::Sequential> stages_;
+};
+TORCH_MODULE(ResNet);
+
+// Multiply-accumulates of the convolutions of one forward on one h x w slice (3-channel stem),
+// i.e. half the conventional FLOP count.
+int64_t resnet_macs(const ResNetOptions& o, int64_t h, int64_t w);
+
+}  // namespace raddiag::model

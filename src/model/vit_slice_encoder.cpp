@@ -1,0 +1,63 @@
+#include "model/vit_slice_encoder.h"
+
+#include <cmath>
+
+namespace raddiag::model {
+
+namespace F = torch::nn::functional;
+
+VitBlockImpl::VitBlockImpl(const VitSliceEncoderOptions& o)
+    : heads_(o.heads), head_dim_(o.head_dim), dropout_(o.dropout) {
+  const int64_t inner = o.heads * o.head_dim;
+  attn_norm = register_module("attn_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden})));
+  to_qkv = register_module("to_qkv", torch::nn::Linear(torch::nn::LinearOptions(o.hidden, 3 * inner).bias(false)));
+  to_out = register_module("to_out", torch::nn::Linear(inner, o.hidden));
+  mlp_norm = register_module("mlp_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden})));
+  mlp_in = register_module("mlp_in", torch::nn::Linear(o.hidden, o.mlp_dim));
+  mlp_out = register_module("mlp_out", torch::nn::Linear(o.mlp_dim, o.hidden));
+}
+
+torch::Tensor VitBlockImpl::forward(torch::Tensor x) {
+  const int64_t n = x.size(0), L = x.size(1);
+  auto qkv = to_qkv(attn_norm(x)).view({n, L, 3, heads_, head_dim_}).permute({2, 0, 3, 1, 4});
+  auto attn = torch::softmax(torch::matmul(qkv[0], qkv[1].transpose(-2, -1)) / std::sqrt(double(head_dim_)), -1);
+  auto ctx = torch::matmul(attn, qkv[2]).transpose(1, 2).reshape({n, L, heads_ * head_dim_});
+  x = x + F::dropout(to_out(ctx), F::DropoutFuncOptions().p(dropout_).training(is_training()));
+  auto h = F::dropout(torch::gelu(mlp_in(mlp_norm(x))), F::DropoutFuncOptions().p(dropout_).training(is_training()));
+  return x + F::dropout(mlp_out(h), F::DropoutFuncOptions().p(dropout_).training(is_training()));
+}
+
+VitSliceEncoderImpl::VitSliceEncoderImpl(const VitSliceEncoderOptions& o) : o_(o) {
+  const int64_t patch_dim = o.patch_size * o.patch_size, grid = o.image_size / o.patch_size;
+  patch_norm = register_module("patch_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({patch_dim})));
+  patch_embed = register_module("patch_embed", torch::nn::Linear(patch_dim, o.hidden));
+  embed_norm = register_module("embed_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden})));
+  row_embed = register_module("row_embed", torch::nn::Embedding(grid, o.hidden / 2));
+  col_embed = register_module("col_embed", torch::nn::Embedding(grid, o.hidden / 2));
+  torch::nn::init::uniform_(row_embed->weight);
+  torch::nn::init::uniform_(col_embed->weight);
+  cls_token = register_parameter("cls_token", torch::randn({1, 1, o.hidden}));
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.layers; ++i) blocks->push_back(VitBlock(o));
+  mlp_embed_in = register_module("mlp_embed_in", torch::nn::Linear(o.hidden, o.hidden));
+  mlp_embed_out = register_module("mlp_embed_out", torch::nn::Linear(o.hidden, o.hidden));
+}
+
+torch::Tensor VitSliceEncoderImpl::forward(torch::Tensor x) {
+  TORCH_CHECK(x.dim() == 4 && x.size(2) == o_.image_size && x.size(3) == o_.image_size,
+              "ViT slice encoder expects [n, c, ", o_.image_size, ", ", o_.image_size, "], got ", x.sizes());
+  const int64_t n = x.size(0), p = o_.patch_size, g = o_.image_size / p;
+  // [n, S, S] -> [n, g*g, p*p]: patch (i, j) row-major, pixels row-major inside the patch.
+  auto patches = x.select(1, 0).reshape({n, g, p, g, p}).permute({0, 1, 3, 2, 4}).reshape({n, g * g, p * p});
+  auto t = embed_norm(patch_embed(patch_norm(patches)));
+  auto idx = torch::arange(g, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+  auto rows = row_embed(idx).unsqueeze(1).expand({g, g, o_.hidden / 2});
+  auto cols = col_embed(idx).unsqueeze(0).expand({g, g, o_.hidden / 2});
+  t = t + torch::cat({rows, cols}, -1).reshape({1, g * g, o_.hidden});
+  t = torch::cat({cls_token.expand({n, 1, o_.hidden}), t}, 1);
+  t = F::dropout(t, F::DropoutFuncOptions().p(o_.dropout).training(is_training()));
+  for (const auto& b : *blocks) t = b->as<VitBlock>()->forward(t);
+  return mlp_embed_out(torch::gelu(mlp_embed_in(t.select(1, 0))));
+}
+
+}  // namespace raddiag::model

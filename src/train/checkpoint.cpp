@@ -1,0 +1,113 @@
+#include "train/checkpoint.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <sstream>
+
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+namespace raddiag::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::vector<at::Generator> global_generators() {
+  std::vector<at::Generator> gens{at::detail::getDefaultCPUGenerator()};
+  if (torch::cuda::is_available())
+    for (size_t i = 0; i < torch::cuda::device_count(); ++i)
+      gens.push_back(at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i))));
+  return gens;
+}
+
+void save_archive(const std::string& path, const std::function<void(torch::serialize::OutputArchive&)>& fill) {
+  write_file_atomically(path, [&](const std::string& tmp) {
+    torch::serialize::OutputArchive archive;
+    fill(archive);
+    archive.save_to(tmp);
+  });
+}
+}  // namespace
+
+void save_global_rng(torch::serialize::OutputArchive& archive) {
+  auto gens = global_generators();
+  for (size_t i = 0; i < gens.size(); ++i) {
+    std::lock_guard<std::mutex> lock(gens[i].mutex());
+    archive.write("generator_" + std::to_string(i), gens[i].get_state(), /*is_buffer=*/true);
+  }
+  archive.write("num_generators", torch::tensor(static_cast<int64_t>(gens.size())), true);
+}
+
+void load_global_rng(torch::serialize::InputArchive& archive, const std::string& source) {
+  torch::Tensor n;
+  if (!archive.try_read("num_generators", n)) throw Error(source, "no generator states");
+  auto gens = global_generators();
+  const int64_t saved = n.item<int64_t>();
+  // A checkpoint from a CUDA machine resumed on CPU restores the CPU generator only (and vice versa).
+  for (int64_t i = 0; i < std::min<int64_t>(saved, static_cast<int64_t>(gens.size())); ++i) {
+    torch::Tensor state;
+    if (!archive.try_read("generator_" + std::to_string(i), state)) throw Error(source, "missing generator " + std::to_string(i));
+    std::lock_guard<std::mutex> lock(gens[i].mutex());
+    gens[i].set_state(state);
+  }
+}
+
+void save_checkpoint(const std::string& dir, torch::nn::Module& module, torch::optim::Optimizer* optimizer,
+                     const nlohmann::json& state, bool save_rng) {
+  const fs::path final_dir(dir);
+  std::random_device rd;
+  std::ostringstream tmp_name;
+  tmp_name << final_dir.filename().string() << ".tmp." << ::getpid() << "." << std::hex << rd();
+  const fs::path tmp = final_dir.parent_path() / tmp_name.str();
+  std::error_code ec;
+  fs::create_directories(tmp, ec);
+  if (ec) throw Error(tmp.string(), "cannot create checkpoint directory: " + ec.message());
+  try {
+    save_archive((tmp / "model.pt").string(), [&](auto& a) { module.save(a); });
+    if (optimizer) save_archive((tmp / "optimizer.pt").string(), [&](auto& a) { optimizer->save(a); });
+    if (save_rng) save_archive((tmp / "rng.pt").string(), [&](auto& a) { save_global_rng(a); });
+    // state.json last: its presence marks a complete checkpoint.
+    write_bytes_atomically((tmp / "state.json").string(), state.dump(2) + "\n");
+    if (fs::exists(final_dir)) fs::remove_all(final_dir);
+    fs::rename(tmp, final_dir, ec);
+    if (ec) throw Error(dir, "cannot move the checkpoint into place: " + ec.message());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+    throw;
+  }
+}
+
+nlohmann::json load_checkpoint(const std::string& dir, torch::nn::Module& module, torch::optim::Optimizer* optimizer,
+                               const LoadOptions& options) {
+  const fs::path d(dir);
+  const auto state_path = (d / "state.json").string();
+  if (!fs::exists(state_path)) throw Error(dir, "not a complete checkpoint (no state.json)");
+  nlohmann::json state;
+  try {
+    state = nlohmann::json::parse(read_file_bytes(state_path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(state_path, std::string("not valid JSON: ") + e.what());
+  }
+  auto load = [&](const std::string& file, const std::function<void(torch::serialize::InputArchive&)>& use) {
+    const auto p = (d / file).string();
+    if (!fs::exists(p)) throw Error(p, "missing from the checkpoint");
+    try {
+      torch::serialize::InputArchive archive;
+      archive.load_from(p);
+      use(archive);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error(p, std::string("cannot restore: ") + e.what());
+    }
+  };
+  load("model.pt", [&](auto& a) { module.load(a); });
+  if (options.optimizer && optimizer) load("optimizer.pt", [&](auto& a) { optimizer->load(a); });
+  if (options.rng) load("rng.pt", [&](auto& a) { load_global_rng(a, (d / "rng.pt").string()); });
+  return state;
+}
+
+}  // namespace raddiag::train

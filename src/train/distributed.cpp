@@ -1,0 +1,287 @@
+#include "train/distributed.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "util/error.h"
+
+#if __has_include(<gloo/context.h>)
+#define RADDIAG_HAVE_GLOO 1
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO
+#endif
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#else
+#define RADDIAG_HAVE_GLOO 0
+#endif
+
+extern char** environ;
+
+namespace raddiag::train {
+
+namespace {
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const long x = std::strtol(v, &end, 10);
+  if (errno || *end || x < 0 || x > 1 << 30) throw Error(std::string("environment variable ") + name, std::string("not a valid integer: '") + v + "'");
+  return static_cast<int>(x);
+}
+}  // namespace
+
+DistEnv DistEnv::from_environment() {
+  DistEnv e;
+  e.world_size = env_int("WORLD_SIZE", 1);
+  e.rank = env_int("RANK", 0);
+  e.local_rank = env_int("LOCAL_RANK", e.rank);
+  e.master_port = env_int("MASTER_PORT", 29500);
+  if (const char* a = std::getenv("MASTER_ADDR"); a && *a) e.master_addr = a;
+  if (e.world_size < 1) throw Error("WORLD_SIZE", "must be >= 1");
+  if (e.rank >= e.world_size) throw Error("RANK", std::to_string(e.rank) + " is not below WORLD_SIZE " + std::to_string(e.world_size));
+  if (e.master_port < 1 || e.master_port > 65535) throw Error("MASTER_PORT", "must be in 1..65535");
+  return e;
+}
+
+#if RADDIAG_HAVE_GLOO
+struct ProcessGroup::Impl {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  void wait(c10::intrusive_ptr<c10d::Work> work) {
+    if (!work->wait()) throw Error("distributed", "collective operation failed");
+  }
+};
+#else
+struct ProcessGroup::Impl {};
+#endif
+
+ProcessGroup::~ProcessGroup() = default;
+
+std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, std::chrono::milliseconds timeout) {
+  std::shared_ptr<ProcessGroup> g(new ProcessGroup());
+  g->rank_ = env.rank;
+  g->world_ = env.world_size;
+  g->impl_ = std::make_unique<Impl>();
+  if (env.world_size == 1) return g;  // single process: every collective is the identity
+#if RADDIAG_HAVE_GLOO
+  try {
+    c10d::TCPStoreOptions so;
+    so.port = static_cast<uint16_t>(env.master_port);
+    so.isServer = env.rank == 0;
+    so.numWorkers = static_cast<size_t>(env.world_size);
+    so.waitWorkers = true;
+    so.timeout = timeout;
+    g->impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+    // The transport device is this host's: GLOO_SOCKET_IFNAME when set (as torch.distributed), loopback
+    // for a single-machine run, else the address this host's name resolves to.
+    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    const bool loopback = env.master_addr == "127.0.0.1" || env.master_addr == "localhost";
+    opts->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
+                            : loopback        ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                              : c10d::ProcessGroupGloo::createDefaultDevice());
+    opts->threads = 2;
+    g->impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g->impl_->store, env.rank, env.world_size, opts);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error("distributed rendezvous at " + env.master_addr + ":" + std::to_string(env.master_port),
+                std::string(e.what()).substr(0, 400));
+  }
+  return g;
+#else
+  (void)timeout;
+  throw Error("distributed", "this build has no Gloo headers (install libgloo-dev and rebuild); only single-process training");
+#endif
+}
+
+void ProcessGroup::broadcast(torch::Tensor& t, int root) {
+  if (world_ == 1) return;
+#if RADDIAG_HAVE_GLOO
+  std::vector<at::Tensor> v{t};
+  c10d::BroadcastOptions o;
+  o.rootRank = root;
+  impl_->wait(impl_->pg->broadcast(v, o));
+#endif
+}
+
+void ProcessGroup::all_reduce_sum(torch::Tensor& t) {
+  if (world_ == 1) return;
+#if RADDIAG_HAVE_GLOO
+  std::vector<at::Tensor> v{t};
+  impl_->wait(impl_->pg->allreduce(v));
+#endif
+}
+
+void ProcessGroup::barrier() {
+  if (world_ == 1) return;
+#if RADDIAG_HAVE_GLOO
+  impl_->wait(impl_->pg->barrier());
+#endif
+}
+
+void ProcessGroup::broadcast_module(torch::nn::Module& module, int root) {
+  if (world_ == 1) return;
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> tensors;
+  for (auto& p : module.parameters()) tensors.push_back(p);
+  for (auto& b : module.buffers()) tensors.push_back(b);
+  for (auto& t : tensors) {
+    // Broadcast a contiguous copy, then write it back (parameters may be views or non-contiguous).
+    torch::Tensor c = t.detach().contiguous().clone();
+    broadcast(c, root);
+    t.detach().copy_(c);
+  }
+}
+
+void ProcessGroup::average_gradients(const std::vector<torch::Tensor>& params, size_t bucket_bytes) {
+  if (world_ == 1) return;
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  size_t i = 0;
+  while (i < grads.size()) {
+    // A bucket: consecutive gradients of one dtype and device, up to bucket_bytes (at least one).
+    size_t j = i, bytes = 0;
+    std::vector<torch::Tensor> flat;
+    while (j < grads.size() && grads[j].scalar_type() == grads[i].scalar_type() && grads[j].device() == grads[i].device() &&
+           (flat.empty() || bytes + grads[j].nbytes() <= bucket_bytes)) {
+      flat.push_back(grads[j].reshape({-1}));
+      bytes += grads[j].nbytes();
+      ++j;
+    }
+    torch::Tensor bucket = torch::cat(flat);
+    all_reduce_sum(bucket);
+    bucket.div_(static_cast<double>(world_));
+    int64_t off = 0;
+    for (size_t k = i; k < j; ++k) {
+      const int64_t n = grads[k].numel();
+      grads[k].copy_(bucket.narrow(0, off, n).view_as(grads[k]));
+      off += n;
+    }
+    i = j;
+  }
+}
+
+bool ProcessGroup::any(bool flag) {
+  if (world_ == 1) return flag;
+  torch::Tensor t = torch::tensor(flag ? 1.0f : 0.0f);
+  all_reduce_sum(t);
+  return t.item<float>() > 0;
+}
+
+std::vector<int64_t> ProcessGroup::all_gather(const std::vector<int64_t>& values) {
+  if (world_ == 1) return values;
+  const int64_t n = static_cast<int64_t>(values.size());
+  // Every rank writes its slice into a zero tensor; a sum all-reduce then assembles the whole.
+  torch::Tensor all = torch::zeros({world_ * n}, torch::kLong);
+  for (int64_t k = 0; k < n; ++k) all[rank_ * n + k] = values[k];
+  all_reduce_sum(all);
+  return std::vector<int64_t>(all.data_ptr<int64_t>(), all.data_ptr<int64_t>() + all.numel());
+}
+
+int find_free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw Error("find_free_port", std::strerror(errno));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const std::string err = std::strerror(errno);
+    ::close(fd);
+    throw Error("find_free_port", err);
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string current_executable() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error("/proc/self/exe", "cannot resolve the running executable: " + ec.message());
+  return p.string();
+}
+
+int launch_local(int nproc, const std::vector<std::string>& argv, int master_port) {
+  if (nproc < 1) throw Error("--nproc", "must be >= 1");
+  if (argv.empty()) throw Error("launch_local", "no program given");
+  const int port = master_port > 0 ? master_port : find_free_port();
+  std::map<std::string, std::string> base;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) base[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  std::vector<pid_t> pids;
+  for (int r = 0; r < nproc; ++r) {
+    auto env = base;
+    env["MASTER_ADDR"] = "127.0.0.1";
+    env["MASTER_PORT"] = std::to_string(port);
+    env["RANK"] = env["LOCAL_RANK"] = std::to_string(r);
+    env["WORLD_SIZE"] = env["LOCAL_WORLD_SIZE"] = std::to_string(nproc);
+    std::vector<std::string> env_strings;
+    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+    std::vector<char*> envp, args;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> argv_copy = argv;
+    for (auto& s : argv_copy) args.push_back(s.data());
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    const int rc = ::posix_spawn(&pid, argv_copy[0].c_str(), nullptr, nullptr, args.data(), envp.data());
+    if (rc != 0) {
+      for (pid_t p : pids) ::kill(p, SIGTERM);
+      for (pid_t p : pids) ::waitpid(p, nullptr, 0);
+      throw Error(argv[0], std::string("cannot start rank ") + std::to_string(r) + ": " + std::strerror(rc));
+    }
+    pids.push_back(pid);
+  }
+  // Ctrl-C reaches the children through the terminal's process group; the launcher itself only waits.
+  struct sigaction ignore {}, old_int {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &ignore, &old_int);
+  int result = 0;
+  size_t alive = pids.size();
+  while (alive > 0) {
+    bool reaped = false;
+    for (auto& q : pids) {
+      if (q <= 0) continue;
+      int status = 0;
+      const pid_t p = ::waitpid(q, &status, WNOHANG);  // only our children, never the caller's others
+      if (p == 0 || (p < 0 && errno == EINTR)) continue;
+      q = -1;
+      --alive;
+      reaped = true;
+      const int code = p < 0 ? 1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (code != 0 && result == 0) {
+        result = code;
+        for (pid_t other : pids)
+          if (other > 0) ::kill(other, SIGTERM);  // a failed rank would leave the others blocked in a collective
+      }
+    }
+    if (!reaped) ::usleep(20000);
+  }
+  ::sigaction(SIGINT, &old_int, nullptr);
+  return result;
+}
+
+}  // namespace raddiag::train

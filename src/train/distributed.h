@@ -1,0 +1,72 @@
+#pragma once
+// Data-parallel training over libtorch's c10d with the Gloo backend (CPU; Gloo also moves CUDA tensors).
+// Rendezvous uses the torchrun environment: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK;
+// rank 0 hosts the TCPStore. Parameters and buffers are broadcast from rank 0 at start; after every
+// backward the gradients are averaged across ranks in ~25 MB flat buckets (concatenate, all-reduce,
+// divide by the world size, copy back), which is what DDP does without its overlap with backward.
+// Debian's libtorch 1.13 exports ProcessGroupGloo and TCPStore from libtorch_cpu.so; the Gloo headers
+// come from libgloo-dev (scripts/install-deps.sh). Built without them, create() throws a clear error.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace raddiag::train {
+
+struct DistEnv {
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  // Reads the variables above; all absent = single process. Malformed values throw raddiag::Error.
+  static DistEnv from_environment();
+  bool distributed() const { return world_size > 1; }
+};
+
+class ProcessGroup {
+ public:
+  static std::shared_ptr<ProcessGroup> create(const DistEnv& env, std::chrono::milliseconds timeout = std::chrono::minutes(5));
+  ~ProcessGroup();
+
+  int rank() const { return rank_; }
+  int world_size() const { return world_; }
+  bool is_main() const { return rank_ == 0; }
+
+  // Copies rank `root`'s parameters and buffers into every rank's module.
+  void broadcast_module(torch::nn::Module& module, int root = 0);
+  // Averages the gradients of `params` over ranks. A parameter without a gradient on this rank counts
+  // as a zero gradient (and gets one), so all ranks always exchange the same buckets.
+  void average_gradients(const std::vector<torch::Tensor>& params, size_t bucket_bytes = size_t(25) << 20);
+  void all_reduce_sum(torch::Tensor& t);
+  void broadcast(torch::Tensor& t, int root = 0);
+  // True when `flag` is true on any rank (used to stop every rank at the same step).
+  bool any(bool flag);
+  // Every rank's values, concatenated in rank order (each rank must pass the same count).
+  std::vector<int64_t> all_gather(const std::vector<int64_t>& values);
+  void barrier();
+
+ private:
+  ProcessGroup() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int rank_ = 0;
+  int world_ = 1;
+};
+
+// An unused TCP port on 127.0.0.1 (bind to port 0 and read it back).
+int find_free_port();
+
+// Runs `nproc` copies of the program argv[0] with argv[1..] on this machine, each with MASTER_ADDR=127.0.0.1,
+// MASTER_PORT (a free port when master_port <= 0), RANK=LOCAL_RANK=i, WORLD_SIZE=LOCAL_WORLD_SIZE=nproc.
+// Waits for all; when one fails, the others are terminated. Returns 0 when every copy succeeded, else
+// the first non-zero exit status (128+signal for a killed process).
+int launch_local(int nproc, const std::vector<std::string>& argv, int master_port = 0);
+
+// The path of the running executable (/proc/self/exe), for launch_local.
+std::string current_executable();
+
+}  // namespace raddiag::train

@@ -1,0 +1,190 @@
+#include "train/optim.h"
+
+#include <ATen/autocast_mode.h>
+
+#include <cmath>
+
+#include "util/error.h"
+
+namespace raddiag::train {
+
+namespace {
+constexpr double kPi = 3.14159265358979323846;
+}
+
+nlohmann::json OptimOptions::to_json() const {
+  nlohmann::json groups_json = nlohmann::json::array();
+  for (const auto& g : groups) {
+    nlohmann::json r = {{"prefix", g.prefix}, {"lr_scale", g.lr_scale}, {"frozen", g.frozen}};
+    if (g.weight_decay) r["weight_decay"] = *g.weight_decay;
+    groups_json.push_back(r);
+  }
+  return {{"lr", lr},
+          {"beta1", beta1},
+          {"beta2", beta2},
+          {"eps", eps},
+          {"weight_decay", weight_decay},
+          {"groups", groups_json},
+          {"max_grad_norm", max_grad_norm},
+          {"grad_accum_steps", grad_accum_steps},
+          {"schedule", schedule},
+          {"warmup_ratio", warmup_ratio},
+          {"warmup_steps", warmup_steps},
+          {"precision", precision}};
+}
+
+OptimOptions OptimOptions::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw Error("optimizer options", "must be a JSON object");
+  OptimOptions o;
+  const auto known = o.to_json();
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!known.contains(it.key())) throw Error("optimizer option " + it.key(), "unknown key");
+  try {
+    o.lr = j.value("lr", o.lr);
+    o.beta1 = j.value("beta1", o.beta1);
+    o.beta2 = j.value("beta2", o.beta2);
+    o.eps = j.value("eps", o.eps);
+    o.weight_decay = j.value("weight_decay", o.weight_decay);
+    o.max_grad_norm = j.value("max_grad_norm", o.max_grad_norm);
+    o.grad_accum_steps = j.value("grad_accum_steps", o.grad_accum_steps);
+    o.schedule = j.value("schedule", o.schedule);
+    o.warmup_ratio = j.value("warmup_ratio", o.warmup_ratio);
+    o.warmup_steps = j.value("warmup_steps", o.warmup_steps);
+    o.precision = j.value("precision", o.precision);
+    if (j.contains("groups"))
+      for (const auto& g : j.at("groups")) {
+        ParamGroupRule r;
+        r.prefix = g.at("prefix").get<std::string>();
+        r.lr_scale = g.value("lr_scale", 1.0);
+        r.frozen = g.value("frozen", false);
+        if (g.contains("weight_decay")) r.weight_decay = g.at("weight_decay").get<double>();
+        o.groups.push_back(r);
+      }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("optimizer options", std::string("malformed: ") + e.what());
+  }
+  if (!(o.lr >= 0) || o.grad_accum_steps < 1 || !(o.warmup_ratio >= 0 && o.warmup_ratio <= 1))
+    throw Error("optimizer options", "need lr >= 0, grad_accum_steps >= 1, 0 <= warmup_ratio <= 1");
+  if (o.schedule != "cosine" && o.schedule != "linear" && o.schedule != "constant")
+    throw Error("optimizer option schedule", "unknown schedule '" + o.schedule + "' (cosine, linear, constant)");
+  if (o.precision != "fp32" && o.precision != "bf16" && o.precision != "fp16")
+    throw Error("optimizer option precision", "unknown precision '" + o.precision + "' (fp32, bf16)");
+  if (o.precision == "fp16")
+    throw Error("optimizer option precision", "fp16 needs a gradient scaler, which libtorch 1.13's C++ API lacks; use bf16");
+  return o;
+}
+
+OptimizerSetup make_adamw(torch::nn::Module& module, const OptimOptions& o) {
+  OptimizerSetup setup;
+  const size_t n_rules = o.groups.size();
+  std::vector<std::vector<torch::Tensor>> grouped(n_rules + 1);
+  for (auto& item : module.named_parameters(/*recurse=*/true)) {
+    size_t g = n_rules;  // default group
+    for (size_t r = 0; r < n_rules; ++r)
+      if (item.key().rfind(o.groups[r].prefix, 0) == 0) {
+        g = r;
+        break;
+      }
+    torch::Tensor p = item.value();
+    if ((g < n_rules && o.groups[g].frozen) || !p.requires_grad()) {
+      p.set_requires_grad(false);
+      setup.frozen_parameters += p.numel();
+      continue;
+    }
+    setup.trainable_parameters += p.numel();
+    grouped[g].push_back(p);
+    setup.parameters.push_back(p);
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  for (size_t g = 0; g <= n_rules; ++g) {
+    if (grouped[g].empty()) continue;
+    const double lr = g < n_rules ? o.lr * o.groups[g].lr_scale : o.lr;
+    const double wd = (g < n_rules && o.groups[g].weight_decay) ? *o.groups[g].weight_decay : o.weight_decay;
+    auto opts = std::make_unique<torch::optim::AdamWOptions>(lr);
+    opts->betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(wd);
+    groups.emplace_back(grouped[g], std::move(opts));
+    setup.base_lrs.push_back(lr);
+    setup.group_names.push_back(g < n_rules ? o.groups[g].prefix : "default");
+  }
+  if (groups.empty()) throw Error("optimizer", "the model has no trainable parameters");
+  torch::optim::AdamWOptions defaults(o.lr);
+  defaults.betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(o.weight_decay);
+  setup.optimizer = std::make_unique<torch::optim::AdamW>(std::move(groups), defaults);
+  return setup;
+}
+
+LrSchedule::LrSchedule(std::string kind, int64_t total_steps, int64_t warmup_steps)
+    : kind_(std::move(kind)), total_(total_steps), warmup_(warmup_steps) {
+  if (kind_ != "cosine" && kind_ != "linear" && kind_ != "constant") throw Error("schedule", "unknown kind '" + kind_ + "'");
+  if (total_ < 1) throw Error("schedule", "total steps must be >= 1");
+  if (warmup_ < 0) throw Error("schedule", "warm-up steps must be >= 0");
+}
+
+int64_t LrSchedule::warmup_from_ratio(double ratio, int64_t total_steps) {
+  return static_cast<int64_t>(std::ceil(ratio * static_cast<double>(total_steps)));
+}
+
+LrSchedule LrSchedule::from_options(const OptimOptions& o, int64_t total_steps) {
+  const int64_t w = o.warmup_steps >= 0 ? o.warmup_steps : warmup_from_ratio(o.warmup_ratio, total_steps);
+  return LrSchedule(o.schedule, total_steps, w);
+}
+
+double LrSchedule::factor(int64_t step) const {
+  if (step < warmup_) return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup_));
+  const double progress =
+      static_cast<double>(step - warmup_) / static_cast<double>(std::max<int64_t>(1, total_ - warmup_));
+  if (kind_ == "cosine") return std::max(0.0, 0.5 * (1.0 + std::cos(kPi * progress)));
+  if (kind_ == "linear") return std::max(0.0, 1.0 - progress);
+  return 1.0;
+}
+
+void LrSchedule::apply(torch::optim::Optimizer& opt, const std::vector<double>& base_lrs, int64_t step) const {
+  auto& groups = opt.param_groups();
+  if (groups.size() != base_lrs.size()) throw Error("schedule", "optimizer groups and base learning rates differ in number");
+  const double f = factor(step);
+  for (size_t g = 0; g < groups.size(); ++g) groups[g].options().set_lr(base_lrs[g] * f);
+}
+
+double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : params)
+    if (p.grad().defined()) norms.push_back(p.grad().detach().to(torch::kDouble).norm(2));
+  if (norms.empty()) return 0.0;
+  const double total = torch::stack(norms).norm(2).item<double>();
+  if (max_norm > 0 && total > max_norm) {
+    const double coef = max_norm / (total + 1e-6);  // as torch.nn.utils.clip_grad_norm_
+    for (const auto& p : params)
+      if (p.grad().defined()) p.grad().mul_(coef);
+  }
+  return total;
+}
+
+double current_lr(const torch::optim::Optimizer& opt) {
+  if (opt.param_groups().empty()) return 0.0;
+  return opt.param_groups().front().options().get_lr();
+}
+
+std::string AutocastScope::effective(const std::string& precision, const torch::Device& device) {
+  if (precision == "bf16" && device.is_cuda()) return "bf16 autocast (cuda)";
+  return "fp32";
+}
+
+AutocastScope::AutocastScope(const std::string& precision, const torch::Device& device) {
+  if (precision != "bf16" || !device.is_cuda()) return;
+  prev_enabled_ = at::autocast::is_enabled();
+  prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  at::autocast::set_enabled(true);
+  at::autocast::increment_nesting();
+  active_ = true;
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  at::autocast::set_enabled(prev_enabled_);
+  at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+}
+
+}  // namespace raddiag::train

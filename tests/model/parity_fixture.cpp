@@ -1,0 +1,72 @@
+#include "model/parity_fixture.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "test_support.h"
+#include "util/atomic_file.h"
+#include "util/npy.h"
+
+namespace raddiag::test {
+
+std::string parity_dir() { return shared_data() + "/official-parity"; }
+
+torch::Tensor load_npy_tensor(const std::string& path) {
+  auto a = npy::read(path);
+  std::vector<int64_t> shape = a.shape;
+  if (a.dtype == npy::DType::kInt64 || a.dtype == npy::DType::kInt32 || a.dtype == npy::DType::kUInt8) {
+    auto v = a.to_int64();
+    auto t = torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kLong).clone();
+    if (a.fortran_order) {
+      std::vector<int64_t> rev(shape.rbegin(), shape.rend());
+      std::vector<int64_t> perm;
+      for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) perm.push_back(i);
+      return t.view(rev).permute(perm).contiguous();
+    }
+    return t.view(shape);
+  }
+  auto v = a.to_float32();
+  auto t = torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kFloat32).clone();
+  if (a.fortran_order) {
+    std::vector<int64_t> rev(shape.rbegin(), shape.rend());
+    std::vector<int64_t> perm;
+    for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) perm.push_back(i);
+    return t.view(rev).permute(perm).contiguous();
+  }
+  return t.view(shape);
+}
+
+const std::map<std::string, torch::Tensor>& parity_state() {
+  static std::map<std::string, torch::Tensor> state = [] {
+    // libtorch 1.13 cannot unpickle the official OrderedDict; Debian's python torch re-saves it as a dict.
+    const std::string dir = scratch_dir("parity_state");
+    const std::string plain = dir + "/plain.pt";
+    run_python_script("plain_state_dict.py", {parity_dir() + "/state_dict.bin", plain});
+    const std::string bytes = read_file_bytes(plain);
+    std::vector<char> buf(bytes.begin(), bytes.end());
+    auto iv = torch::pickle_load(buf);
+    std::map<std::string, torch::Tensor> out;
+    for (const auto& kv : iv.toGenericDict()) out[kv.key().toStringRef()] = kv.value().toTensor();
+    return out;
+  }();
+  return state;
+}
+
+model::ModelConfig parity_config() {
+  std::ifstream f(parity_dir() + "/config.json");
+  return model::ModelConfig::from_parity_config(nlohmann::json::parse(f));
+}
+
+data::CaseBatch parity_inputs(const std::string& dir) {
+  data::CaseBatch b;
+  b.images = load_npy_tensor(dir + "/expected_inputs_images.npy");
+  b.mods = load_npy_tensor(dir + "/expected_inputs_mods.npy");
+  b.marks = load_npy_tensor(dir + "/expected_inputs_marks.npy");
+  b.keys = load_npy_tensor(dir + "/expected_inputs_keys.npy");
+  b.labels = load_npy_tensor(dir + "/expected_inputs_labels.npy");
+  return b;
+}
+
+}  // namespace raddiag::test

@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include "model/model_config.h"
+#include "model/parity_fixture.h"
+#include "util/error.h"
+
+using namespace raddiag;
+using model::ModelConfig;
+
+TEST(ModelConfig, ReleasedPresetIsTheOfficialEarlyModel) {
+  auto c = ModelConfig::released();
+  EXPECT_EQ(c.backbone.type, "resnet50");
+  EXPECT_EQ(c.backbone.block, "bottleneck");
+  EXPECT_EQ(c.backbone.layers, (std::vector<int64_t>{3, 4, 6, 3}));
+  EXPECT_EQ(c.hidden, 2048);
+  EXPECT_EQ(c.head.num_classes, 5569);
+  EXPECT_EQ(c.fusion.mode, "early");
+  EXPECT_EQ(c.fusion.transformer.layers, 2);
+  EXPECT_EQ(c.fusion.transformer.heads, 4);
+  EXPECT_EQ(c.aggregator.heads, 1);
+  EXPECT_EQ(c.depth, 32);
+  EXPECT_EQ(c.size, 256);
+  EXPECT_DOUBLE_EQ(c.attention_loss_weight, 0.001);
+}
+
+TEST(ModelConfig, ParityConfigIsRead) {
+  auto c = test::parity_config();
+  EXPECT_EQ(c.backbone.block, "basic");
+  EXPECT_EQ(c.backbone.layers, (std::vector<int64_t>{1, 1, 1, 1}));
+  EXPECT_EQ(c.hidden, 512);
+  EXPECT_EQ(c.aggregator.d_ff, 512);
+  EXPECT_EQ(c.fusion.transformer.heads, 4);
+  EXPECT_EQ(c.head.num_classes, 1000);
+  EXPECT_EQ(c.depth, 8);
+  EXPECT_EQ(c.size, 64);
+  EXPECT_THROW(ModelConfig::from_parity_config({{"format", "something-else"}}), Error);
+}
+
+TEST(ModelConfig, JsonRoundTrip) {
+  for (auto c : {ModelConfig::released(), test::parity_config()}) {
+    auto j = c.to_json();
+    auto back = ModelConfig::from_json(j);
+    EXPECT_EQ(back.to_json(), j);
+  }
+}
+
+TEST(ModelConfig, ValidationNamesTheField) {
+  auto expect_error = [](nlohmann::json j, const std::string& needle) {
+    try {
+      ModelConfig::from_json(j);
+      ADD_FAILURE() << "accepted " << j.dump();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  auto j = ModelConfig::released().to_json();
+  auto bad = j;
+  bad["hidden"] = 1000;
+  expect_error(bad, "must equal hidden");
+  bad = j;
+  bad["fusion"]["transformer"]["heads"] = 3;
+  expect_error(bad, "fusion.heads");
+  bad = j;
+  bad["head"]["type"] = "svm";
+  expect_error(bad, "head.type");
+  bad = j;
+  bad["backbone"]["type"] = "resnet101";
+  expect_error(bad, "resnet101");
+  bad = j;
+  bad["backbone"]["layers"] = {1, 1, 1, 1};
+  expect_error(bad, "use type 'custom'");
+  bad = j;
+  bad["typo_field"] = 1;
+  expect_error(bad, "typo_field");
+  bad = j;
+  bad["depth"] = "thirty-two";
+  expect_error(bad, "depth");
+  // A custom backbone and a ViT are fine when consistent.
+  auto ok = j;
+  ok["backbone"] = {{"type", "custom"}, {"block", "basic"}, {"layers", {1, 1, 1, 1}}, {"widths", {8, 16, 32, 64}}};
+  ok["hidden"] = 64;
+  EXPECT_NO_THROW(ModelConfig::from_json(ok));
+  ok["backbone"] = {{"type", "vit"}};
+  EXPECT_NO_THROW(ModelConfig::from_json(ok));
+}

@@ -1,0 +1,125 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "test_support.h"
+#include "train/distributed.h"
+#include "train/trainer.h"
+#include "train_test_support.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+using namespace raddiag;
+using namespace raddiag::train;
+
+namespace {
+constexpr int64_t kSteps = 4;
+constexpr int kPerRankBatch = 2;
+
+// The same training job for every rank (and for the single-process reference, with world 1): 16 cases
+// in sequential order, rank r taking r, r+W, ... (DistributedSampler), AdamW, clipping, cosine.
+std::vector<torch::Tensor> train_job(const std::shared_ptr<ProcessGroup>& group, int batch, const std::string& run_dir) {
+  const int rank = group ? group->rank() : 0, world = group ? group->world_size() : 1;
+  // Different initial weights on every rank: the broadcast from rank 0 must make them equal.
+  seed_everything(500 + rank);
+  test::TinyNet net(3, /*dropout=*/0.0);
+  if (rank == 0) {
+    seed_everything(500);
+    net = test::TinyNet(3, 0.0);
+  }
+  auto source = std::make_shared<test::RandomCaseSource>();
+  source->use_rng = false;
+  std::shared_ptr<const data::Sampler> sampler = std::make_shared<data::ShuffledSampler>(source->n, 1, false);
+  if (world > 1) sampler = std::make_shared<data::DistributedSampler>(sampler, rank, world);
+  data::LoaderOptions lo;
+  lo.batch_size = batch;
+  lo.workers = 1;
+  data::CaseLoader loader(source, sampler, lo);
+  OptimOptions oo;
+  oo.lr = 1e-2;
+  oo.max_grad_norm = 0.05;  // active: clipping must happen after the gradients are averaged
+  auto optim = make_adamw(*net, oo);
+  TrainerOptions to;
+  to.total_steps = kSteps;
+  to.progress = false;
+  StepFn step = [&](const data::CaseBatch& b) -> LossDict {
+    return {{"loss", torch::binary_cross_entropy_with_logits(net->forward(b.images), b.labels)}};
+  };
+  Trainer trainer(*net, step, loader, optim, oo, to, run_dir, {}, group);
+  trainer.run();
+  std::vector<torch::Tensor> out;
+  for (auto& p : net->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+}  // namespace
+
+// Not a test on its own: the body of one rank, started by DistributedParity below through launch_local.
+TEST(DistributedWorker, Rank) {
+  const char* out = std::getenv("RADDIAG_TEST_DDP_OUT");
+  if (!out) GTEST_SKIP() << "runs only as a rank launched by DistributedParity";
+  const auto env = DistEnv::from_environment();
+  auto group = ProcessGroup::create(env, std::chrono::seconds(60));
+  ASSERT_EQ(group->world_size(), 2);
+  // Bucketed averaging with tiny buckets (several buckets, mixed sizes): (1 + 2) / 2 everywhere.
+  std::vector<torch::Tensor> ps = {torch::zeros({3}, torch::requires_grad()), torch::zeros({5, 2}, torch::requires_grad()),
+                                   torch::zeros({1}, torch::requires_grad())};
+  for (auto& p : ps) p.mutable_grad() = torch::full_like(p, float(env.rank + 1));
+  group->average_gradients(ps, /*bucket_bytes=*/16);
+  for (auto& p : ps) EXPECT_TRUE(torch::allclose(p.grad(), torch::full_like(p, 1.5f)));
+  EXPECT_TRUE(group->any(env.rank == 1));
+  EXPECT_FALSE(group->any(false));
+  EXPECT_EQ(group->all_gather({env.rank * 10, 7}), (std::vector<int64_t>{0, 7, 10, 7}));
+
+  auto params = train_job(group, kPerRankBatch, std::string(out) + "/run");
+  torch::save(params, std::string(out) + "/rank" + std::to_string(env.rank) + ".pt");
+}
+
+TEST(DistributedParity, TwoProcessesMatchOneWithDoubleBatch) {
+  const std::string dir = test::scratch_dir("ddp");
+  ::setenv("RADDIAG_TEST_DDP_OUT", dir.c_str(), 1);
+  const int rc = launch_local(2, {current_executable(), "--gtest_filter=DistributedWorker.Rank"});
+  ::unsetenv("RADDIAG_TEST_DDP_OUT");
+  ASSERT_EQ(rc, 0) << "a rank failed";
+  auto single = train_job(nullptr, 2 * kPerRankBatch, test::scratch_dir("ddp_single"));
+  for (int r = 0; r < 2; ++r) {
+    std::vector<torch::Tensor> got;
+    torch::load(got, dir + "/rank" + std::to_string(r) + ".pt");
+    ASSERT_EQ(got.size(), single.size());
+    float worst = 0;
+    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, (got[i] - single[i]).abs().max().item<float>());
+    std::printf("rank %d: max |2 ranks x batch %d - 1 process x batch %d| = %g\n", r, kPerRankBatch, 2 * kPerRankBatch, worst);
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_TRUE(torch::allclose(got[i], single[i], 1e-5, 1e-5))
+          << "rank " << r << " parameter " << i << " max diff " << (got[i] - single[i]).abs().max().item<float>();
+  }
+  // Only rank 0 wrote the run folder, including the final checkpoint with both ranks' positions.
+  RunDir run(dir + "/run", false);
+  EXPECT_EQ(run.checkpoint_steps(), (std::vector<int64_t>{kSteps}));
+  auto state = nlohmann::json::parse(read_file_bytes(run.checkpoint_path(kSteps) + "/state.json"));
+  EXPECT_EQ(state["loader_positions"].size(), 2u);
+  EXPECT_EQ(state["world_size"], 2);
+}
+
+TEST(Distributed, EnvironmentAndLauncher) {
+  ::setenv("WORLD_SIZE", "4", 1);
+  ::setenv("RANK", "2", 1);
+  ::setenv("MASTER_PORT", "1234", 1);
+  auto e = DistEnv::from_environment();
+  EXPECT_EQ(e.world_size, 4);
+  EXPECT_EQ(e.rank, 2);
+  EXPECT_EQ(e.local_rank, 2);
+  EXPECT_EQ(e.master_port, 1234);
+  ::setenv("RANK", "x", 1);
+  EXPECT_THROW(DistEnv::from_environment(), Error);
+  ::setenv("RANK", "4", 1);
+  EXPECT_THROW(DistEnv::from_environment(), Error);
+  ::unsetenv("WORLD_SIZE");
+  ::unsetenv("RANK");
+  ::unsetenv("MASTER_PORT");
+  EXPECT_FALSE(DistEnv::from_environment().distributed());
+  // The launcher sets the variables for each copy and reports the first failure.
+  EXPECT_EQ(launch_local(3, {"/bin/sh", "-c", "test \"$WORLD_SIZE\" = 3 && test -n \"$MASTER_PORT\" && test \"$RANK\" = \"$LOCAL_RANK\""}), 0);
+  EXPECT_EQ(launch_local(2, {"/bin/sh", "-c", "exit $((RANK * 3))"}), 3);
+  EXPECT_GT(find_free_port(), 0);
+}
