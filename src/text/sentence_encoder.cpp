@@ -5,16 +5,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/safetensors.h"
+#include "model/tensor_file.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
 namespace raddiag::text {
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-namespace {
-const char* kOwnWeights = "text_encoder.pt";
-}
 
 Pooling parse_pooling(const std::string& name) {
   if (name == "mean") return Pooling::kMean;
@@ -32,23 +30,9 @@ torch::Tensor pool_hidden_states(const torch::Tensor& hidden, const torch::Tenso
 
 std::map<std::string, torch::Tensor> read_text_encoder_weights(const std::string& path) {
   if (!fs::exists(path)) throw Error(path, "weight file not found");
-  if (fs::path(path).filename() == kOwnWeights) {
-    torch::serialize::InputArchive ar;
-    try {
-      ar.load_from(path);
-    } catch (const c10::Error& e) {
-      throw Error(path, std::string("unreadable weight archive: ") + e.what_without_backtrace());
-    }
-    std::map<std::string, torch::Tensor> out;
-    for (const auto& key : ar.keys()) {
-      torch::Tensor t;
-      if (ar.try_read(key, t)) out[key] = t;
-    }
-    if (out.empty()) throw Error(path, "weight archive holds no tensors");
-    return out;
-  }
-  throw Error(path, "this build reads only " + std::string(kOwnWeights) +
-                        " weights (safetensors / torch.save readers are not linked yet)");
+  auto file = model::read_tensor_file(path);  // torch.save ZIP or safetensors, detected from the bytes
+  if (file.tensors.size() == 0) throw Error(path, "holds no tensors");
+  return std::move(file.tensors.tensors);
 }
 
 SentenceEncoder::SentenceEncoder(std::shared_ptr<TextTransformerImpl> model, WordPieceTokenizer tokenizer,
@@ -84,13 +68,13 @@ SentenceEncoder SentenceEncoder::load(const std::string& dir) {
   auto tokenizer = WordPieceTokenizer::from_folder(dir, config.model_type == "mpnet" ? "mpnet" : "bert");
 
   std::string weights_path;
-  for (const char* name : {"model.safetensors", "pytorch_model.bin", kOwnWeights}) {
+  for (const char* name : {"model.safetensors", "pytorch_model.bin"}) {
     if (fs::exists(d / name)) {
       weights_path = (d / name).string();
       break;
     }
   }
-  if (weights_path.empty()) throw Error(dir, "no weights (model.safetensors, pytorch_model.bin or text_encoder.pt)");
+  if (weights_path.empty()) throw Error(dir, "no weights (model.safetensors or pytorch_model.bin)");
 
   Pooling pooling = Pooling::kMean;
   bool normalize = true;
@@ -124,9 +108,10 @@ void SentenceEncoder::save(const std::string& dir) const {
   const fs::path d(dir);
   write_bytes_atomically((d / "config.json").string(), model_->config().to_json().dump(2) + "\n");
   tokenizer_.save(dir);
-  torch::serialize::OutputArchive ar;
-  for (const auto& [k, v] : hf_state_dict(*model_)) ar.write(k, v);
-  write_file_atomically((d / kOwnWeights).string(), [&](const std::string& tmp) { ar.save_to(tmp); });
+  model::NamedTensors tensors;
+  for (const auto& [k, v] : hf_state_dict(*model_)) tensors.add(k, v);
+  // "format": "pt" is what Hugging Face transformers expects in a model.safetensors.
+  model::write_safetensors((d / "model.safetensors").string(), tensors, {{"format", "pt"}});
   const json extra = {{"pooling", pooling_name(pooling_)}, {"normalize", normalize_}};
   write_bytes_atomically((d / "raddiag_text.json").string(), extra.dump(2) + "\n");
 }

@@ -6,7 +6,7 @@
 // Model folder layout (Hugging Face compatible):
 //   config.json                       BertModel / MPNetModel configuration (model_type bert|mpnet)
 //   tokenizer.json | vocab.txt        tokeniser (+ tokenizer_config.json)
-//   model.safetensors | pytorch_model.bin | text_encoder.pt   weights, HF key names
+//   model.safetensors | pytorch_model.bin  weights, HF key names (any prefix such as "bert." is stripped)
 //   1_Pooling/config.json (optional)  sentence-transformers pooling choice
 //   raddiag_text.json (optional)      {"pooling": "mean"|"cls", "normalize": true}, written by save()
 #include <memory>
@@ -26,8 +26,8 @@ const char* pooling_name(Pooling p);
 // hidden [B, L, D], attention_mask [B, L] -> [B, D]. Mean: Σ h·m / max(Σ m, 1e-9).
 torch::Tensor pool_hidden_states(const torch::Tensor& hidden, const torch::Tensor& attention_mask, Pooling pooling);
 
-// Reads a weight file into HF-named tensors: .safetensors, torch.save .bin/.pt (ZIP), or our own
-// text_encoder.pt archive. Throws raddiag::Error naming the file.
+// Reads a weight file into HF-named tensors: safetensors or torch.save (ZIP), detected from the bytes.
+// Throws raddiag::Error naming the file.
 std::map<std::string, torch::Tensor> read_text_encoder_weights(const std::string& path);
 
 class SentenceEncoder {
@@ -41,7 +41,8 @@ class SentenceEncoder {
   // Loads a model folder (see above). Throws raddiag::Error for a missing/malformed config, tokeniser
   // or weights, missing keys and shape mismatches; the model is left in eval mode.
   static SentenceEncoder load(const std::string& dir);
-  // Writes config.json, vocab.txt, tokenizer_config.json, text_encoder.pt and raddiag_text.json.
+  // Writes config.json, vocab.txt, tokenizer_config.json, model.safetensors (loadable by HF
+  // transformers as BertModel/MPNetModel) and raddiag_text.json, each file atomically.
   void save(const std::string& dir) const;
 
   // Embeddings [B, D] (on the model's device); gradients flow when enabled.

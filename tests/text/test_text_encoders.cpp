@@ -86,6 +86,27 @@ void check_against_reference(const std::string& kind) {
   EXPECT_NEAR(e.norm(2, 1)[0].item<float>(), 1.0f, 1e-5);
 }
 
+// The HF model folder as Python wrote it (pytorch_model.bin via torch.save; BERT keys prefixed with
+// "bert." plus pooler and position_ids extras) loads through SentenceEncoder::load.
+void check_hf_folder(const std::string& kind) {
+  if (!test::python_has({"torch", "numpy"})) GTEST_SKIP() << "Debian python lacks torch/numpy";
+  const auto& dir = reference(kind);
+  auto enc = SentenceEncoder::load(dir + "/model");
+  const auto ids = load_npy(dir + "/input_ids.npy");
+  const auto mask = load_npy(dir + "/attention_mask.npy");
+  torch::NoGradGuard ng;
+  TokenBatch batch{ids, mask, torch::zeros_like(ids)};
+  EXPECT_LT(max_abs_diff(enc.embed_tokens(batch), load_npy(dir + "/mean_norm.npy")), 1e-5);
+  // Saved as model.safetensors and read back.
+  const auto saved = test::scratch_dir("st_" + kind);
+  enc.save(saved);
+  EXPECT_TRUE(fs::exists(saved + "/model.safetensors"));
+  EXPECT_LT(max_abs_diff(SentenceEncoder::load(saved).embed_tokens(batch), load_npy(dir + "/mean_norm.npy")), 1e-5);
+}
+
+TEST(TextEncoders, BertHuggingFaceFolder) { check_hf_folder("bert"); }
+TEST(TextEncoders, MPNetHuggingFaceFolder) { check_hf_folder("mpnet"); }
+
 TEST(TextEncoders, BertMatchesHuggingFaceSemantics) { check_against_reference("bert"); }
 TEST(TextEncoders, MPNetMatchesHuggingFaceSemantics) { check_against_reference("mpnet"); }
 
@@ -155,8 +176,8 @@ TEST(TextEncoders, BadWeightsAndConfigsGiveClearErrors) {
   std::ofstream(bad + "/config.json") << config.to_json().dump();
   fs::copy_file(dir + "/model/vocab.txt", bad + "/vocab.txt");
   expect_error([&] { SentenceEncoder::load(bad); }, "no weights");
-  std::ofstream(bad + "/text_encoder.pt") << "not an archive";
-  expect_error([&] { SentenceEncoder::load(bad); }, "unreadable weight archive");
+  std::ofstream(bad + "/model.safetensors") << "not a weight file";
+  expect_error([&] { SentenceEncoder::load(bad); }, "model.safetensors");
 }
 
 }  // namespace
