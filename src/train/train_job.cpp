@@ -11,7 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "data/augment.h"
-#include "data/case_list_source.h"
+#include "data/case_dataset.h"
 #include "data/case_loader.h"
 #include "data/case_sources.h"
 #include "data/samplers.h"
@@ -182,8 +182,9 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   pre.size = mcfg.size;
   pre.depth = mcfg.depth;
   pre.level = level;
-  const bool late = mcfg.fusion.mode == "late";
-  pre.n_image = late ? 1 : mcfg.n_image;
+  // The training dataset (data::CaseDataset) builds early-fusion tensors only.
+  if (mcfg.fusion.mode == "late") throw Error("model", "training a late-fusion model is not supported yet (early only)");
+  pre.n_image = mcfg.n_image;
   pre.validate();
 
   RunDir run(opt.run_dir, main_rank);
@@ -199,10 +200,13 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   net->to(torch::Device(device));
   net->train();
 
-  auto source = std::make_shared<data::CaseListSource>(train_cases, vocab, pre, late);
-  const std::vector<int64_t> counts = source->class_counts();
+  auto source = std::make_shared<data::CaseDataset>(train_cases, vocab, pre, cfg.seed);
+  std::vector<int64_t> counts(vocab.size(), 0);
   std::vector<std::vector<int64_t>> labels;
-  for (int64_t i = 0; i < source->size(); ++i) labels.push_back(source->labels_of(i));
+  for (int64_t i = 0; i < source->size(); ++i) {
+    labels.push_back(source->labels_of(i));
+    for (int64_t c : labels.back()) ++counts[static_cast<std::size_t>(c)];
+  }
   std::shared_ptr<const data::Sampler> sampler = data::make_sampler(cfg.sampler, source->size(), labels, cfg.seed);
   if (group && group->world_size() > 1)
     sampler = std::make_shared<data::DistributedSampler>(sampler, group->rank(), group->world_size());

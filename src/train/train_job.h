@@ -1,6 +1,6 @@
 #pragma once
 // One complete training run from a RunConfig (`raddiag train`): cases -> vocabulary -> train/val split
-// -> CaseListSource + sampler + augmenting loader -> RadDiagModel -> AdamW + schedule -> Trainer, with a
+// -> data::CaseDataset + sampler + augmenting loader -> RadDiagModel -> AdamW + schedule -> Trainer, with a
 // validation callback (macro AUC through the inference path, serve::Predictor), and at the end
 // <run>/model.raddiag from the best checkpoint by validation AUC: config, preprocessing, classes,
 // max-F1 thresholds chosen on the validation set, and a model card with the provenance.
