@@ -21,22 +21,23 @@
 using namespace raddiag;
 namespace fs = std::filesystem;
 
-namespace {
+namespace evaluate_test {  // named: unity builds put several test files in one unit
 
-std::string brain() { return test::shared_data() + "/real/brain_tumor_mri"; }
+std::string eval_brain() { return test::shared_data() + "/real/brain_tumor_mri"; }
 
-nlohmann::json read_json(const std::string& path) {
+nlohmann::json eval_read_json(const std::string& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
 }
 
-}  // namespace
+}  // namespace evaluate_test
+using namespace evaluate_test;
 
 TEST(Evaluate, WritesReportsMatchingMetricsAndStoresThresholds) {
   const std::string dir = test::scratch_dir("evaluate");
   // A tiny model over the brain set's classes (names from labels.csv, in first-appearance order).
   std::vector<std::string> classes;
-  const auto rows = data::read_labels_csv(brain() + "/labels.csv");
+  const auto rows = data::read_labels_csv(eval_brain() + "/labels.csv");
   for (const auto& [id, labels] : rows)
     for (const auto& l : labels)
       if (std::find(classes.begin(), classes.end(), l) == classes.end()) classes.push_back(l);
@@ -54,18 +55,18 @@ TEST(Evaluate, WritesReportsMatchingMetricsAndStoresThresholds) {
   const std::string cli = test::shell_quote(test::cli_path());
   std::string log;
   ASSERT_EQ(test::run_command(cli + " evaluate --quiet --bootstrap 20 --store-thresholds --model " + model_path +
-                                  " --manifest " + brain() + " --out " + dir + "/eval",
+                                  " --manifest " + eval_brain() + " --out " + dir + "/eval",
                               &log),
             0)
       << log;
   for (const char* f : {"metrics.json", "per_class.csv", "thresholds.json", "report.html"})
     EXPECT_TRUE(fs::exists(dir + "/eval/" + f)) << f;
-  const auto metrics = read_json(dir + "/eval/metrics.json");
+  const auto metrics = eval_read_json(dir + "/eval/metrics.json");
   EXPECT_EQ(metrics.at("n_cases").get<int64_t>(), 40);
   EXPECT_EQ(metrics.at("n_classes").get<int64_t>(), 4);
 
   // Independent path: predict -> logits .npy; labels from labels.csv here; metrics on both.
-  ASSERT_EQ(test::run_command(cli + " predict --quiet --model " + model_path + " --manifest " + brain() + " --out " +
+  ASSERT_EQ(test::run_command(cli + " predict --quiet --model " + model_path + " --manifest " + eval_brain() + " --out " +
                                   dir + "/logits.npy",
                               &log),
             0)
@@ -79,13 +80,13 @@ TEST(Evaluate, WritesReportsMatchingMetricsAndStoresThresholds) {
                               &log),
             0)
       << log;
-  const auto independent = read_json(dir + "/m.json");
+  const auto independent = eval_read_json(dir + "/m.json");
   EXPECT_NEAR(metrics["macro"]["auc"].get<double>(), independent["macro"]["auc"].get<double>(), 1e-9);
   EXPECT_NEAR(metrics["macro"]["ap"].get<double>(), independent["macro"]["ap"].get<double>(), 1e-9);
 
   // Thresholds stored in the model file are those of thresholds.json (chosen on the test set here).
   const auto stored = model::load_model_file(model_path).thresholds;
-  const auto tj = read_json(dir + "/eval/thresholds.json").at("classes");
+  const auto tj = eval_read_json(dir + "/eval/thresholds.json").at("classes");
   ASSERT_EQ(stored.size(), 4u);
   ASSERT_EQ(tj.size(), 4u);
   for (std::size_t c = 0; c < 4; ++c) {

@@ -19,7 +19,7 @@
 using namespace raddiag;
 namespace fs = std::filesystem;
 
-namespace {
+namespace train_job_test {  // named: unity builds put several test files in one unit
 
 std::string brain() { return test::shared_data() + "/real/brain_tumor_mri"; }
 
@@ -52,7 +52,8 @@ std::map<std::string, torch::Tensor> weights(const std::string& model_file) {
   return model::model_state(model::load_model_file(model_file).model);
 }
 
-}  // namespace
+}  // namespace train_job_test
+using namespace train_job_test;
 
 TEST(TrainJob, ShortRunWritesModelCheckpointsAndLog) {
   const std::string dir = test::scratch_dir("train_job_run");
