@@ -8,7 +8,7 @@
 
 namespace raddiag::cli {
 namespace {
-Registrar reg({"evaluate", "evaluate a model on a labelled test set: metrics.json, per_class.csv, thresholds.json, report.html",
+Registrar register_evaluate({"evaluate", "evaluate a model on a labelled test set: metrics.json, per_class.csv, thresholds.json, report.html",
                [](CLI::App& sub) {
   auto o = std::make_shared<serve::EvaluateOptions>();
   auto json_out = std::make_shared<bool>(false);

@@ -10,7 +10,7 @@
 
 namespace raddiag::cli {
 namespace {
-Registrar reg({"train", "train a model from a run config (JSON); --resume continues a run folder", [](CLI::App& sub) {
+Registrar register_train({"train", "train a model from a run config (JSON); --resume continues a run folder", [](CLI::App& sub) {
   struct Args {
     std::string config, out, resume, device;
     // Overrides; negative = not given.
