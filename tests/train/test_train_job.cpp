@@ -12,7 +12,9 @@
 #include "data/folder_dataset.h"
 #include "model/model_file.h"
 #include "test_support.h"
+#include "train/checkpoint.h"
 #include "train/run_config.h"
+#include "train/run_dir.h"
 #include "train/train_job.h"
 #include "util/error.h"
 
@@ -50,6 +52,23 @@ int run_train(const std::string& args, std::string* log) {
 
 std::map<std::string, torch::Tensor> weights(const std::string& model_file) {
   return model::model_state(model::load_model_file(model_file).model);
+}
+
+// The weights of a run's checkpoint at `step` (the saved model.raddiag is the best one, which may be earlier).
+std::map<std::string, torch::Tensor> checkpoint_weights(const std::string& run, int64_t step) {
+  auto m = model::build_model(train::resolve_model_config("tiny", 4));
+  train::LoadOptions lo;
+  lo.optimizer = false;
+  lo.rng = false;
+  train::load_checkpoint(train::RunDir(run, false).checkpoint_path(step), *m, nullptr, lo);
+  return model::model_state(m);
+}
+
+float max_diff(const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float d = 0;
+  for (const auto& [name, t] : a) d = std::max(d, (t - b.at(name)).abs().max().item<float>());
+  return d;
 }
 
 }  // namespace train_job_test
@@ -109,12 +128,10 @@ TEST(TrainJob, ResumeEqualsUninterruptedRun) {
   ASSERT_EQ(run_train("--config " + cfg + " --out " + dir + "/full", &log), 0) << log;
   ASSERT_EQ(run_train("--config " + cfg + " --out " + dir + "/split --steps 2", &log), 0) << log;
   ASSERT_EQ(run_train("--resume " + dir + "/split --steps 4", &log), 0) << log;
-  const auto a = weights(dir + "/full/model.raddiag");
-  const auto b = weights(dir + "/split/model.raddiag");
-  ASSERT_EQ(a.size(), b.size());
-  float max_diff = 0;
-  for (const auto& [name, t] : a) max_diff = std::max(max_diff, (t - b.at(name)).abs().max().item<float>());
-  EXPECT_EQ(max_diff, 0.0f);
+  // The last checkpoint (after the resumed steps) and the saved best model are identical.
+  EXPECT_EQ(max_diff(checkpoint_weights(dir + "/full", 4), checkpoint_weights(dir + "/split", 4)), 0.0f);
+  EXPECT_GT(max_diff(checkpoint_weights(dir + "/split", 2), checkpoint_weights(dir + "/split", 4)), 0.0f);
+  EXPECT_EQ(max_diff(weights(dir + "/full/model.raddiag"), weights(dir + "/split/model.raddiag")), 0.0f);
   const auto ia = model::read_model_file_info(dir + "/full/model.raddiag");
   const auto ib = model::read_model_file_info(dir + "/split/model.raddiag");
   EXPECT_EQ(ia.at("thresholds"), ib.at("thresholds"));
