@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "data/scan_loader.h"
+#include "io/read_scans.h"
 #include "model/runtime.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -17,15 +19,19 @@ Predictor::Predictor(model::ModelBundle bundle, const std::string& device)
   preprocess_.size = bundle_.config.size;
   preprocess_.depth = bundle_.config.depth;
   preprocess_.n_image = bundle_.config.fusion.mode == "late" ? 1 : bundle_.config.n_image;
+  // Cases name DICOM/NIfTI/PNG/JPEG files too: the data layer reads them through the io layer.
+  if (!data::has_scan_reader())
+    data::set_scan_reader([](const std::string& path) { return io::read_scans(path); });
   bundle_.model->to(device_);
   bundle_.model->eval();
 }
 
-data::CaseTensors Predictor::case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report) const {
+data::CaseTensors Predictor::case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report,
+                                          const data::ImageLoader& loader) const {
   std::mt19937_64 rng(seed);
   if (bundle_.config.fusion.mode == "late")
-    return data::make_single_image_tensors(c, &vocab_, preprocess_, rng, data::default_image_loader, report);
-  return data::make_case_tensors(c, &vocab_, preprocess_, rng, data::default_image_loader, nullptr, report);
+    return data::make_single_image_tensors(c, &vocab_, preprocess_, rng, loader, report);
+  return data::make_case_tensors(c, &vocab_, preprocess_, rng, loader, nullptr, report);
 }
 
 model::ModelOutput Predictor::run(const data::CaseBatch& batch) {
