@@ -1,4 +1,5 @@
 // raddiag diagnose: a study folder (or files) in, a findings report out (docs/diagnose-json.md).
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -50,14 +51,18 @@ Registrar reg({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG/npy files or 
   sub.add_option("--top-k", a->top_k, "findings to report (default 10)");
   sub.add_option("--json", a->json, "write the report as JSON to this file ('-' = stdout)");
   sub.add_option("--saliency", a->saliency, "write Grad-CAM overlays and attention curves to this folder");
-  sub.add_option("--saliency-class", a->saliency_classes, "class (name or index) to explain (repeatable; default: the top finding)");
+  sub.add_option("--saliency-class", a->saliency_classes, "class (name or index) to explain (repeatable; default: the top finding)")
+      ->allow_extra_args(false);
   sub.add_option("--modality", a->study_options.modality,
-                 "modality of inputs that do not record one (M), or of one input (PATH=M); repeatable");
-  sub.add_option("--plane", a->study_options.plane, "plane of inputs (P or PATH=P); repeatable");
+                 "modality of inputs that do not record one (M), or of one input (PATH=M); repeatable")
+      ->allow_extra_args(false);
+  sub.add_option("--plane", a->study_options.plane, "plane of inputs (P or PATH=P); repeatable")->allow_extra_args(false);
   sub.add_option("--device", a->device, "cpu, cuda or cuda:N");
   sub.add_option("--threads", a->threads, "intra-op threads (0 = all cores)");
   sub.add_option("--seed", a->seed, "seed of the preprocessing's random choices (as predict --seed)");
   return std::function<int()>([a] {
+    // With the JSON on stdout, log lines must not mix into it.
+    if (a->json == "-") spdlog::set_default_logger(spdlog::stderr_color_mt("diagnose"));
     model::configure_threads(a->threads);
     if (a->top_k < 1) throw Error("--top-k", "must be at least 1");
     serve::Predictor predictor(model::load_model_file(a->model), a->device);

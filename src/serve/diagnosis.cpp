@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 
 #include "eval/icd_mapping.h"
 #include "model/safetensors.h"
@@ -14,7 +15,7 @@ namespace {
 
 // Gradient x input of each class logit w.r.t. the slot embeddings: how much each scan pushes the
 // logit. Fusion and head only (a few small matrix products), so it is cheap for every finding.
-torch::Tensor slot_relevance(model::RadDiagModel& m, const model::ModelOutput& out, const torch::Tensor& mods,
+torch::Tensor slot_relevance(model::RadDiagModel m, const model::ModelOutput& out, const torch::Tensor& mods,
                              const std::vector<int64_t>& classes) {
   torch::AutoGradMode grad(true);
   auto slots = out.slot_embeddings.detach().clone().requires_grad_(true);

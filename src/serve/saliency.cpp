@@ -1,6 +1,7 @@
 #include "serve/saliency.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -54,8 +55,10 @@ std::string attention_svg(const SlotUse& u, const std::string& title) {
   os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
   os << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   std::string t = title;
-  for (auto [from, to] : {std::pair<std::string, std::string>{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}}) {
-    for (std::size_t p = 0; (p = t.find(from, p)) != std::string::npos; p += to.size()) t.replace(p, from.size(), to);
+  static const std::pair<const char*, const char*> kEscapes[] = {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}};
+  for (const auto& [from, to] : kEscapes) {
+    const std::string f = from, r = to;
+    for (std::size_t p = 0; (p = t.find(f, p)) != std::string::npos; p += r.size()) t.replace(p, f.size(), r);
   }
   os << "<text x=\"" << L << "\" y=\"18\">" << t << "</text>\n";
   os << "<line x1=\"" << L << "\" y1=\"" << H - B << "\" x2=\"" << W - R << "\" y2=\"" << H - B << "\" stroke=\"black\"/>\n";
@@ -80,7 +83,7 @@ std::string attention_svg(const SlotUse& u, const std::string& title) {
 
 std::vector<torch::Tensor> grad_cam(Predictor& predictor, const data::CaseTensors& tensors,
                                     const std::vector<int64_t>& classes, torch::Tensor* logits_out) {
-  auto& model = predictor.bundle().model;
+  auto model = predictor.bundle().model;  // a holder copy: the same module, callable
   auto resnet = model->resnet();
   if (!resnet) throw Error("saliency", "Grad-CAM needs a ResNet slice encoder (this model has a ViT)");
   const auto& cfg = predictor.bundle().config;
