@@ -24,6 +24,16 @@ CaseTensors CaseDataset::get(std::size_t index, uint64_t epoch, PreprocessReport
   return make_case_tensors(cases_.at(index), vocabulary(), options_, rng, loader_, nullptr, report);
 }
 
+CaseTensors CaseDataset::get(int64_t index, CaseRng& rng) const {
+  std::mt19937_64 engine(rng.bits());
+  return make_case_tensors(cases_.at(static_cast<std::size_t>(index)), vocabulary(), options_, engine, loader_);
+}
+
+std::vector<int64_t> CaseDataset::labels_of(int64_t index) const {
+  if (!vocab_) return {};
+  return vocab_->encode(cases_.at(static_cast<std::size_t>(index)).labels(options_.level));
+}
+
 CaseBatch CaseDataset::batch(const std::vector<std::size_t>& indices, uint64_t epoch) const {
   std::vector<CaseTensors> items;
   items.reserve(indices.size());

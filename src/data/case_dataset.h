@@ -7,17 +7,19 @@
 #include <vector>
 
 #include "data/case.h"
+#include "data/case_source.h"
 #include "data/label_vocabulary.h"
 #include "data/preprocess.h"
 
 namespace raddiag::data {
 
-class CaseDataset {
+// Also a CaseSource for the threaded training loader (which hands each item its own CaseRng).
+class CaseDataset : public CaseSource {
  public:
   CaseDataset(std::vector<Case> cases, std::optional<LabelVocabulary> vocab, PreprocessOptions options, uint64_t seed = 42,
               ImageLoader loader = default_image_loader);
 
-  std::size_t size() const { return cases_.size(); }
+  int64_t size() const override { return static_cast<int64_t>(cases_.size()); }
   const Case& case_at(std::size_t i) const { return cases_.at(i); }
   const std::vector<Case>& cases() const { return cases_; }
   const LabelVocabulary* vocabulary() const { return vocab_ ? &*vocab_ : nullptr; }
@@ -25,6 +27,10 @@ class CaseDataset {
 
   // Early-fusion tensors of case `index` (thread-safe).
   CaseTensors get(std::size_t index, uint64_t epoch = 0, PreprocessReport* report = nullptr) const;
+  // CaseSource: tensors with the random choices drawn from `rng`; classes from the case-level labels.
+  CaseTensors get(int64_t index, CaseRng& rng) const override;
+  std::vector<int64_t> labels_of(int64_t index) const override;
+  std::string case_id(int64_t index) const override { return cases_.at(static_cast<std::size_t>(index)).id; }
   // Several cases stacked into a batch.
   CaseBatch batch(const std::vector<std::size_t>& indices, uint64_t epoch = 0) const;
 

@@ -27,7 +27,9 @@ namespace raddiag::data {
 int64_t to_rp3d_array(io::Scan& scan, int64_t key, int64_t size, int64_t depth, int64_t replicate_2d) {
   if (scan.dims[0] <= 0 || scan.dims[1] <= 0 || scan.dims[2] <= 0 || static_cast<int64_t>(scan.voxels.size()) != scan.numel())
     throw Error(scan.source.path, "scan has inconsistent dimensions");
-  if (scan.dims[2] == 1 && replicate_2d > 1) {
+  const bool two_d = scan.dims[2] == 1;
+  if (two_d && key < 0) key = 0;   // RP3D's 2D images carry key 0
+  if (two_d && replicate_2d > 1) {
     const std::size_t plane = scan.voxels.size();
     scan.voxels.resize(plane * static_cast<std::size_t>(replicate_2d));
     for (int64_t k = 1; k < replicate_2d; ++k) std::memcpy(scan.voxels.data() + plane * k, scan.voxels.data(), plane * sizeof(float));

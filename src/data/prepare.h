@@ -38,7 +38,8 @@ struct PrepareResult {
 PrepareResult prepare_dataset(const PrepareOptions& options);
 
 // Converts one loaded scan to the RP3D array layout in place (2D replication, in-plane resize, uniform
-// slice subsampling) and returns the key slice remapped into it. `key` < 0 means none: the middle slice.
+// slice subsampling) and returns the key slice remapped into it. `key` < 0 means none: the middle slice
+// (0 for 2D images, as RP3D's).
 int64_t to_rp3d_array(io::Scan& scan, int64_t key, int64_t size, int64_t depth, int64_t replicate_2d);
 
 }  // namespace raddiag::data

@@ -7,12 +7,15 @@
 #include "util/error.h"
 #include "util/npy.h"
 
+// The io layer's readers (DICOM, NIfTI, PNG, JPEG) are the default reader for non-.npy files.
+#include "io/read_scans.h"
+
 namespace raddiag::data {
 
 namespace {
 std::mutex g_reader_mutex;
 ScanReader& reader_slot() {
-  static ScanReader r;
+  static ScanReader r = [](const std::string& path) { return io::read_scans(path); };
   return r;
 }
 bool ends_with_ci(const std::string& s, const std::string& suffix) {

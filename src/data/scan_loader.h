@@ -1,7 +1,7 @@
 #pragma once
 // Loads one image file into an io::Scan. `.npy` arrays are read here directly (RP3D layout (H, W, D),
-// any memory order); every other format (DICOM, NIfTI, PNG, JPEG) goes through a reader hook that the
-// io layer's `io::read_scans` is plugged into, so the data layer does not depend on the readers.
+// any memory order); every other format (DICOM, NIfTI, PNG, JPEG) goes through a replaceable reader
+// hook, by default the io layer's `io::read_scans` (tests can plug in fakes).
 #include <functional>
 #include <string>
 #include <vector>
@@ -12,7 +12,8 @@ namespace raddiag::data {
 
 using ScanReader = std::function<std::vector<io::Scan>(const std::string& path)>;
 
-// Installs the reader used for non-.npy files (thread-safe; pass nullptr to remove it).
+// Installs the reader used for non-.npy files (thread-safe; pass nullptr to remove it). The default is
+// io::read_scans.
 void set_scan_reader(ScanReader reader);
 bool has_scan_reader();
 

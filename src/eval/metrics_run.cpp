@@ -146,6 +146,7 @@ MetricsRunResult run_metrics(const MetricsRunOptions& opt) {
       sections.push_back({"ICD-10-CM", &icd, &icd_curves, &code_level.codes});
     }
     write_report(sections, opt.report_dir + "/report.html");
+    write_curves_json(curves, opt.report_dir + "/curves.json");
     write_per_class_csv(r, opt.report_dir + "/per_class.csv", names.empty() ? nullptr : &names);
     write_thresholds_json(r, opt.report_dir + "/thresholds.json", names.empty() ? nullptr : &names);
   }

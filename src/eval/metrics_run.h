@@ -26,7 +26,7 @@ struct MetricsRunOptions {
   bool per_class = true;
   std::string label_dict;  // optional: class names (name -> index JSON)
   std::string icd_map;     // optional: also evaluate at ICD-10 level (needs label_dict)
-  std::string report_dir;  // optional: report.html, per_class.csv, thresholds.json
+  std::string report_dir;  // optional: report.html, per_class.csv, thresholds.json, curves.json
 };
 
 struct MetricsRunResult {

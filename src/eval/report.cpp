@@ -191,6 +191,19 @@ void write_per_class_csv(const EvaluationResult& r, const std::string& path, con
   write_bytes_atomically(path, s.str());
 }
 
+void write_curves_json(const ReportCurves& curves, const std::string& path) {
+  auto bands = [](const std::vector<CurveBand>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& b : v)
+      a.push_back({{"group", b.group}, {"n_classes", b.n_classes}, {"grid", b.grid}, {"p5", b.p5}, {"p50", b.p50},
+                   {"p95", b.p95}, {"lo", b.lo}, {"hi", b.hi}, {"classes", b.classes}});
+    return a;
+  };
+  nlohmann::json j = {{"format", "raddiag.curve_bands.v1"}, {"resamples", curves.resamples}, {"k", curves.k},
+                      {"seed", curves.seed}, {"roc", bands(curves.roc)}, {"pr", bands(curves.pr)}};
+  write_bytes_atomically(path, j.dump() + "\n");
+}
+
 void write_thresholds_json(const EvaluationResult& r, const std::string& path, const std::vector<std::string>* names) {
   nlohmann::json j;
   j["format"] = "raddiag.thresholds.v1";

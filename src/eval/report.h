@@ -34,6 +34,9 @@ void write_per_class_csv(const EvaluationResult& r, const std::string& path,
                          const std::vector<std::string>* class_names = nullptr);
 // {"format": "raddiag.thresholds.v1", "threshold_source", "rule", "classes": [{"index", "name", "threshold",
 // "source"}]}: the per-class decision thresholds (s >= threshold is positive), null when undefined.
+// The class-resampled ROC/PR bands as data: {"resamples", "k", "seed", "roc": [{"group", "n_classes",
+// "grid", "p5", "p50", "p95", "lo", "hi", "classes"}], "pr": [...]}.
+void write_curves_json(const ReportCurves& curves, const std::string& path);
 void write_thresholds_json(const EvaluationResult& r, const std::string& path,
                            const std::vector<std::string>* class_names = nullptr);
 

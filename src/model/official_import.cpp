@@ -153,7 +153,7 @@ ImportReport plan_import(const RadDiagModel& model, const std::map<std::string, 
   for (const auto& kv : state_in) all_prefixed = all_prefixed && kv.first.rfind("module.", 0) == 0;
   for (const auto& kv : state_in) state[all_prefixed ? kv.first.substr(7) : kv.first] = kv.second;
 
-  auto ours = model_state(model);
+  auto ours = live_tensors(model);
   ImportReport r;
   std::set<std::string> known;
   for (const auto& e : official_layout(model->config())) {

@@ -53,8 +53,10 @@ class RadDiagModelImpl : public torch::nn::Module {
   // Upper bound on slices per backbone call (0 = all in one call); bounds peak memory, exact either way.
   void set_slice_chunk(int64_t n) { slice_chunk_ = n; }
   int64_t slice_chunk() const { return slice_chunk_; }
-  // Conv weights (and the slices fed to them) in channels-last layout.
+  // Conv weights (and the slices fed to them) in channels-last layout: on by default (faster with
+  // mkldnn on CPU, see bench/bench_model.cpp); results equal to float rounding.
   void set_channels_last(bool on);
+  bool channels_last() const { return channels_last_; }
 
   KnowledgeHead knowledge_head() const { return knowledge_head_; }  // null unless head.type == knowledge
   ResNet resnet() const { return resnet_; }                          // null for a ViT backbone
@@ -82,8 +84,12 @@ TORCH_MODULE(RadDiagModel);
 // Builds a freshly initialised model (official init rules; seed with torch::manual_seed first).
 RadDiagModel build_model(const ModelConfig& config);
 
-// Every parameter and buffer by its name (our names, e.g. "backbone.layer1.0.conv1.weight").
+// Every parameter and buffer by its name (our names, e.g. "backbone.layer1.0.conv1.weight"), contiguous
+// row-major, for saving: conv weights are copies, so do not modify the result to change the model.
 std::map<std::string, torch::Tensor> model_state(const RadDiagModel& model);
+// The model's own parameter and buffer tensors by name (copy_ into them changes the model; conv weights
+// may be channels-last strided).
+std::map<std::string, torch::Tensor> live_tensors(const RadDiagModel& model);
 // Copies `state` into the model; throws raddiag::Error listing missing, unexpected and shape-mismatched
 // names (nothing is modified then).
 void load_model_state(RadDiagModel& model, const std::map<std::string, torch::Tensor>& state);

@@ -2,30 +2,19 @@
 
 #include <chrono>
 #include <ctime>
-#include <fstream>
 #include <sstream>
 
 #include "data/label_vocabulary.h"
 #include "data/preprocess.h"
 #include "model/model_file.h"
 #include "model/official_import.h"
-#include "model/safetensors.h"
-#include "model/torch_checkpoint.h"
+#include "model/tensor_file.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
 namespace raddiag::serve {
 
 using namespace raddiag::model;
-
-model::NamedTensors read_any_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot open checkpoint");
-  char magic[4] = {0, 0, 0, 0};
-  in.read(magic, 4);
-  if (magic[0] == 'P' && magic[1] == 'K') return read_torch_checkpoint(path);  // zip: torch.save
-  return read_safetensors(path).tensors;  // validates the header, errors name the file
-}
 
 model::ModelConfig load_architecture(const std::string& path) {
   if (path.empty()) return ModelConfig::released();
@@ -45,7 +34,7 @@ std::string import_official(const OfficialImportRequest& r) {
   if (static_cast<int64_t>(vocab.size()) != config.head.num_classes)
     throw Error(r.labels, "label dictionary has " + std::to_string(vocab.size()) + " classes but the architecture has " +
                               std::to_string(config.head.num_classes));
-  model::NamedTensors ckpt = read_any_checkpoint(r.checkpoint);
+  model::NamedTensors ckpt = model::read_tensor_file(r.checkpoint).tensors;
   ModelBundle bundle;
   bundle.config = config;
   bundle.model = build_model(config);

@@ -16,8 +16,6 @@ struct OfficialImportRequest {
   std::string name;
 };
 
-// Reads a checkpoint file of either format (decided by its content, not its name).
-model::NamedTensors read_any_checkpoint(const std::string& path);
 // "" -> released(); a parity config (format raddiag-official-parity/1) or our own config JSON.
 model::ModelConfig load_architecture(const std::string& path);
 // Runs the whole import; returns a human-readable summary. Throws raddiag::Error with the key

@@ -75,7 +75,7 @@ TEST(Prepare, ConvertsResumesAndReportsBadScans) {
     for (int64_t p = 0; p < 32 * 32; p += 13) ASSERT_EQ(got[p + 1024 * j], want[p + 1024 * kept[j]]);
   EXPECT_EQ(data::load_key_npy(cases[0].samples[0].images[0].key_path), 3);   // key 5 -> nearest kept slice 4 -> index 3
   EXPECT_EQ(npy::read(cases[0].samples[1].images[0].path).shape, (std::vector<int64_t>{32, 32, 3}));
-  EXPECT_EQ(data::load_key_npy(cases[0].samples[1].images[0].key_path), 1);   // no key: middle slice
+  EXPECT_EQ(data::load_key_npy(cases[0].samples[1].images[0].key_path), 1);   // no key: middle slice of 3
   EXPECT_EQ(data::load_key_npy(cases[1].samples[0].images[0].key_path), 2);   // key 6 of 12 -> slice 6 = idx 2 of 0 3 6 9
   // The early loader takes the prepared dataset without resampling.
   const auto vocab = data::LabelVocabulary::load_json(out + "/label_dict.json");

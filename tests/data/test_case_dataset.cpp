@@ -18,7 +18,7 @@ TEST(CaseDataset, ItemsAreDeterministicAndBatchMatchesOfficialJsonOrder) {
   o.depth = 8;
   o.visit_order = VisitOrder::kShuffle;   // random choices present, so determinism is meaningful
   CaseDataset ds(load_rp3d_cases(dir + "/cases.json"), LabelVocabulary::load_json(dir + "/label_dict.json"), o, 7);
-  ASSERT_EQ(ds.size(), 6u);
+  ASSERT_EQ(ds.size(), 6);
   // Same (seed, epoch, index) -> same tensors, whatever thread builds them.
   CaseTensors a, b;
   std::thread t1([&] { a = ds.get(5, 3); });

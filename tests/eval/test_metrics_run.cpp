@@ -97,4 +97,5 @@ TEST(MetricsRun, IcdLevelThroughAMappingFile) {
   const std::string html = read_file_bytes(o.report_dir + "/report.html");
   EXPECT_NE(html.find("ICD-10-CM"), std::string::npos);
   EXPECT_NE(html.find("Worst"), std::string::npos);
+  EXPECT_NE(read_file_bytes(o.report_dir + "/curves.json").find("\"roc\""), std::string::npos);
 }

@@ -7,6 +7,7 @@
 
 #include "eval/bootstrap.h"
 #include "eval/class_groups.h"
+#include "eval/curve_bands.h"
 #include "eval/multilabel_metrics.h"
 #include "util/error.h"
 
@@ -178,4 +179,35 @@ TEST(Multilabel, ValidationThresholdsAreUsedAndReported) {
   EXPECT_EQ(r.per_class_threshold_source[0], "validation");
   EXPECT_EQ(r.per_class_threshold_source[2], "self");
   EXPECT_TRUE(r.by_group.empty());
+}
+
+TEST(CurveBands, MedianOfDrawsAndPercentileClasses) {
+  ScoreMatrix s;
+  LabelMatrix l;
+  make_problem(2000, 12, 21, s, l, 1.5);
+  EvaluationOptions opt;
+  opt.curve_grid = 51;
+  ClassGroups g;
+  g.names = {"a", "b"};
+  g.of_class = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
+  const EvaluationResult r = evaluate(s, l, g, opt);
+  const ReportCurves c = class_resampled_bands(r, 1000, 10, 0);
+  ASSERT_EQ(c.roc.size(), 3u);  // all, a, b
+  for (const auto* bands : {&c.roc, &c.pr}) {
+    for (const CurveBand& b : *bands) {
+      ASSERT_EQ(b.p50.size(), 51u);
+      for (std::size_t i = 0; i < b.grid.size(); ++i) {
+        EXPECT_LE(b.lo[i], b.p50[i]);
+        EXPECT_GE(b.hi[i], b.p50[i]);
+      }
+    }
+  }
+  // The percentile classes are ordered by AUC, and the median of medians is near the median class.
+  const CurveBand& all = c.roc[0];
+  EXPECT_LE(r.per_class[all.classes[0]].auc, r.per_class[all.classes[1]].auc);
+  EXPECT_LE(r.per_class[all.classes[1]].auc, r.per_class[all.classes[2]].auc);
+  EXPECT_EQ(all.p50, std::vector<double>(r.curves[all.classes[1]].roc_tpr.begin(), r.curves[all.classes[1]].roc_tpr.end()));
+  // Group "a" draws only from its classes.
+  EXPECT_LT(c.roc[1].classes[1], 6);
+  EXPECT_GE(c.roc[2].classes[1], 6);
 }

@@ -3,10 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <iterator>
 
 #include "test_support.h"
-#include "util/atomic_file.h"
+#include "model/torch_checkpoint.h"
 #include "util/npy.h"
 
 namespace raddiag::test {
@@ -38,21 +37,12 @@ torch::Tensor load_npy_tensor(const std::string& path) {
   return t.view(shape);
 }
 
-const std::map<std::string, torch::Tensor>& parity_state() {
-  static std::map<std::string, torch::Tensor> state = [] {
-    // libtorch 1.13 cannot unpickle the official OrderedDict; Debian's python torch re-saves it as a dict.
-    const std::string dir = scratch_dir("parity_state");
-    const std::string plain = dir + "/plain.pt";
-    run_python_script("plain_state_dict.py", {parity_dir() + "/state_dict.bin", plain});
-    const std::string bytes = read_file_bytes(plain);
-    std::vector<char> buf(bytes.begin(), bytes.end());
-    auto iv = torch::pickle_load(buf);
-    std::map<std::string, torch::Tensor> out;
-    for (const auto& kv : iv.toGenericDict()) out[kv.key().toStringRef()] = kv.value().toTensor();
-    return out;
-  }();
-  return state;
+const model::NamedTensors& parity_checkpoint() {
+  static model::NamedTensors file = model::read_torch_checkpoint(parity_dir() + "/state_dict.bin");
+  return file;
 }
+
+const std::map<std::string, torch::Tensor>& parity_state() { return parity_checkpoint().tensors; }
 
 model::ModelConfig parity_config() {
   std::ifstream f(parity_dir() + "/config.json");

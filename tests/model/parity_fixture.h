@@ -7,13 +7,16 @@
 
 #include "data/case_tensors.h"
 #include "model/model_config.h"
+#include "model/named_tensors.h"
 
 namespace raddiag::test {
 
 std::string parity_dir();
 // A .npy file as a torch tensor (float32 or int64, C order).
 torch::Tensor load_npy_tensor(const std::string& path);
-// The fixture's official state_dict, name -> tensor (read once per process).
+// The fixture's official state_dict (an HF-Trainer-style OrderedDict file) through our torch.save
+// reader, read once per process; parity_state() is its name -> tensor map.
+const model::NamedTensors& parity_checkpoint();
 const std::map<std::string, torch::Tensor>& parity_state();
 model::ModelConfig parity_config();
 // expected_inputs_* of `dir` (parity_dir() or its json_order/) as one batch of all cases.

@@ -118,3 +118,15 @@ TEST(OfficialLayout, ReleasedModelHoldsExactlyTheUsedParameters) {
   for (const auto& p : m->parameters()) params += p.numel();
   EXPECT_NEAR(params / 1e6, 114.8, 0.05);
 }
+
+TEST(OfficialLayout, ParityCheckpointAliasesAreTheLayoutAliases) {
+  // The 24 shared tensors the checkpoint reader finds are exactly the template aliases of the layout.
+  const auto& file = test::parity_checkpoint();
+  const auto layout = model::official_layout(test::parity_config());
+  ASSERT_EQ(file.names.size(), layout.size());
+  for (size_t i = 0; i < layout.size(); ++i) {
+    EXPECT_EQ(file.names[i], layout[i].name);
+    auto it = file.alias_of.find(layout[i].name);
+    EXPECT_EQ(it == file.alias_of.end() ? "" : it->second, layout[i].alias_of) << layout[i].name;
+  }
+}

@@ -15,12 +15,16 @@ namespace {
 
 constexpr double kTol = 1e-4;  // the fixture's stated tolerance for a float32 reimplementation
 
+// Built and loaded once; the tests below only run it in eval mode.
 model::RadDiagModel parity_model() {
-  torch::manual_seed(0);
-  auto m = model::build_model(test::parity_config());
-  auto report = model::load_official_state(m, test::parity_state());
-  EXPECT_EQ(report.loaded + report.dead_checked, 190);
-  m->eval();
+  static model::RadDiagModel m = [] {
+    torch::manual_seed(0);
+    auto built = model::build_model(test::parity_config());
+    auto report = model::load_official_state(built, test::parity_state());
+    EXPECT_EQ(report.loaded + report.dead_checked, 190);
+    built->eval();
+    return built;
+  }();
   return m;
 }
 
