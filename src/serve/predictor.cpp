@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "data/scan_loader.h"
-#include "io/read_scans.h"
 #include "model/runtime.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -19,9 +17,6 @@ Predictor::Predictor(model::ModelBundle bundle, const std::string& device)
   preprocess_.size = bundle_.config.size;
   preprocess_.depth = bundle_.config.depth;
   preprocess_.n_image = bundle_.config.fusion.mode == "late" ? 1 : bundle_.config.n_image;
-  // Cases name DICOM/NIfTI/PNG/JPEG files too: the data layer reads them through the io layer.
-  if (!data::has_scan_reader())
-    data::set_scan_reader([](const std::string& path) { return io::read_scans(path); });
   bundle_.model->to(device_);
   bundle_.model->eval();
 }
