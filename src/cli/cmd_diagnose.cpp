@@ -16,7 +16,7 @@
 namespace raddiag::cli {
 namespace {
 
-void print_table(std::ostream& os, const serve::Study& study, const serve::Diagnosis& d) {
+void print_findings_table(std::ostream& os, const serve::Study& study, const serve::Diagnosis& d) {
   os << "rank  probability  decision@threshold  ICD-10-CM        disorder  [scan: key slice]\n";
   for (const auto& f : d.findings) {
     char head[96];
@@ -36,7 +36,7 @@ void print_table(std::ostream& os, const serve::Study& study, const serve::Diagn
   if (!d.thresholds_from_model) os << "note: the model stores no decision thresholds; 0.5 is used for every class\n";
 }
 
-Registrar reg({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG/npy files or folders): top findings, JSON report, saliency", [](CLI::App& sub) {
+Registrar diagnose_registrar({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG/npy files or folders): top findings, JSON report, saliency", [](CLI::App& sub) {
   struct Args {
     std::vector<std::string> study, saliency_classes;
     std::string model, json, saliency, device = "cpu";
@@ -100,7 +100,7 @@ Registrar reg({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG/npy files or 
     std::ostream& table = a->json == "-" ? std::cerr : std::cout;
     for (const auto& w : report["warnings"]) table << "warning: " << w.get<std::string>() << "\n";
     for (const auto& s : study.skipped) table << "skipped: " << s.path << ": " << s.reason << "\n";
-    print_table(table, study, d);
+    print_findings_table(table, study, d);
     if (a->json == "-") {
       std::cout << report.dump(2) << "\n";
     } else if (!a->json.empty()) {

@@ -15,7 +15,7 @@ namespace {
 
 // Gradient x input of each class logit w.r.t. the slot embeddings: how much each scan pushes the
 // logit. Fusion and head only (a few small matrix products), so it is cheap for every finding.
-torch::Tensor slot_relevance(model::RadDiagModel m, const model::ModelOutput& out, const torch::Tensor& mods,
+torch::Tensor finding_slot_relevance(model::RadDiagModel m, const model::ModelOutput& out, const torch::Tensor& mods,
                              const std::vector<int64_t>& classes) {
   torch::AutoGradMode grad(true);
   auto slots = out.slot_embeddings.detach().clone().requires_grad_(true);
@@ -85,7 +85,7 @@ Diagnosis diagnose(Predictor& predictor, const Study& study, const DiagnoseOptio
     }
   }
   const auto relevance = d.slots.empty() ? torch::Tensor()
-                                         : slot_relevance(bundle.model, out, batch.mods.to(predictor.device()), order);
+                                         : finding_slot_relevance(bundle.model, out, batch.mods.to(predictor.device()), order);
   for (int64_t r = 0; r < k; ++r) {
     const int64_t c = order[static_cast<std::size_t>(r)];
     Finding f;

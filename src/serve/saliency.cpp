@@ -19,13 +19,13 @@ namespace fs = std::filesystem;
 namespace {
 
 // Keeps the encoder's last-stage maps only for the duration of one explanation.
-struct CaptureGuard {
+struct FeatureMapCapture {
   model::ResNet net;
-  explicit CaptureGuard(model::ResNet n) : net(std::move(n)) { net->set_capture_feature_maps(true); }
-  ~CaptureGuard() { net->set_capture_feature_maps(false); }
+  explicit FeatureMapCapture(model::ResNet n) : net(std::move(n)) { net->set_capture_feature_maps(true); }
+  ~FeatureMapCapture() { net->set_capture_feature_maps(false); }
 };
 
-std::string slug(const std::string& s) {
+std::string saliency_slug(const std::string& s) {
   std::string out;
   for (char ch : s) {
     const unsigned char c = static_cast<unsigned char>(ch);
@@ -38,14 +38,14 @@ std::string slug(const std::string& s) {
 }
 
 // A simple jet-like colour map on [0, 1].
-void jet(float x, float& r, float& g, float& b) {
+void jet_colour(float x, float& r, float& g, float& b) {
   auto f = [](float v) { return std::clamp(1.5f - std::fabs(v), 0.f, 1.f); };
   r = f(4.f * x - 3.f);
   g = f(4.f * x - 2.f);
   b = f(4.f * x - 1.f);
 }
 
-std::string attention_svg(const SlotUse& u, const std::string& title) {
+std::string attention_curve_svg(const SlotUse& u, const std::string& title) {
   const double W = 480, H = 220, L = 50, R = 15, T = 30, B = 40;
   const std::size_t n = u.attention.size();
   const double amax = std::max(1e-12, *std::max_element(u.attention.begin(), u.attention.end()));
@@ -98,7 +98,7 @@ std::vector<torch::Tensor> grad_cam(Predictor& predictor, const data::CaseTensor
   batch.keys = batch.keys.to(dev);
   batch.labels = torch::Tensor();
   torch::AutoGradMode grad(true);
-  CaptureGuard capture(resnet);
+  FeatureMapCapture capture(resnet);
   auto out = model->forward(batch, model::ForwardPath::kFast);
   if (logits_out) *logits_out = out.logits.detach().to(torch::kCPU);
   const auto& parts = resnet->captured_feature_maps();
@@ -155,7 +155,7 @@ nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, 
     csv << "slot_slice,original_slice,attention\n";
     for (std::size_t k = 0; k < u.attention.size(); ++k) csv << k << "," << u.original_slice[k] << "," << u.attention[k] << "\n";
     write_bytes_atomically(base + ".csv", csv.str());
-    write_bytes_atomically(base + ".svg", attention_svg(u, "slice attention, scan " + std::to_string(u.scan) + ": " +
+    write_bytes_atomically(base + ".svg", attention_curve_svg(u, "slice attention, scan " + std::to_string(u.scan) + ": " +
                                                                fs::path(s.source.path).filename().string()));
     curves.push_back({{"scan", u.scan}, {"csv", base + ".csv"}, {"svg", base + ".svg"}});
   }
@@ -166,7 +166,7 @@ nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, 
     const auto cams = grad_cam(predictor, diagnosis.tensors, classes);
     for (std::size_t ci = 0; ci < classes.size(); ++ci) {
       const int64_t c = classes[ci];
-      const std::string dir = options.out_dir + "/class" + std::to_string(c) + "_" + slug(names[static_cast<std::size_t>(c)]);
+      const std::string dir = options.out_dir + "/class" + std::to_string(c) + "_" + saliency_slug(names[static_cast<std::size_t>(c)]);
       fs::create_directories(dir);
       for (const auto& u : diagnosis.slots) {
         if (u.attention.empty()) continue;
@@ -192,7 +192,7 @@ nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, 
             const float v = mp[r * W + col];
             cam_rows[static_cast<std::size_t>(r * W + col)] = v;
             float cr, cg, cb;
-            jet(v, cr, cg, cb);
+            jet_colour(v, cr, cg, cb);
             const float a = options.alpha * v;
             uint8_t* px = &rgb[static_cast<std::size_t>((r * W + col) * 3)];
             px[0] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cr)));

@@ -15,42 +15,42 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string normal_path(const std::string& p) {
+std::string study_normal_path(const std::string& p) {
   std::error_code ec;
   fs::path a = fs::absolute(p, ec);
   return (ec ? fs::path(p) : a).lexically_normal().string();
 }
 
 // `path` is `prefix` or lies inside the folder `prefix` (both normalised).
-bool under(const std::string& path, const std::string& prefix) {
+bool study_path_under(const std::string& path, const std::string& prefix) {
   if (path == prefix) return true;
   std::string p = prefix;
   if (!p.empty() && p.back() != '/') p += '/';
   return path.compare(0, p.size(), p) == 0;
 }
 
-struct Override {
+struct StudyOverride {
   std::string path;    // "" = default for scans whose format does not say
   std::string value;
 };
 
-std::string modality_choices() {
+std::string study_modality_choices() {
   std::string known;
   for (const auto& m : data::official_modality_table()) known += (known.empty() ? "" : ", ") + m.name;
   return known;
 }
 
-std::vector<Override> parse_overrides(const std::vector<std::string>& specs, const char* option, bool modality) {
-  std::vector<Override> out;
+std::vector<StudyOverride> parse_study_overrides(const std::vector<std::string>& specs, const char* option, bool modality) {
+  std::vector<StudyOverride> out;
   for (const auto& spec : specs) {
-    Override o;
+    StudyOverride o;
     const auto eq = spec.rfind('=');
     o.value = eq == std::string::npos ? spec : spec.substr(eq + 1);
-    if (eq != std::string::npos) o.path = normal_path(spec.substr(0, eq));
+    if (eq != std::string::npos) o.path = study_normal_path(spec.substr(0, eq));
     if (modality) {
       const std::string canon = data::canonical_modality(o.value);
       if (canon.empty())
-        throw Error(std::string(option) + " '" + spec + "'", "unknown modality '" + o.value + "' (use one of " + modality_choices() + ")");
+        throw Error(std::string(option) + " '" + spec + "'", "unknown modality '" + o.value + "' (use one of " + study_modality_choices() + ")");
       o.value = canon;
     }
     if (o.value.empty()) throw Error(std::string(option) + " '" + spec + "'", "empty value");
@@ -60,21 +60,21 @@ std::vector<Override> parse_overrides(const std::vector<std::string>& specs, con
 }
 
 // The forced value for a scan (longest matching PATH=), else "".
-std::string forced(const std::vector<Override>& overrides, const std::string& scan_path) {
+std::string forced_study_override(const std::vector<StudyOverride>& overrides, const std::string& scan_path) {
   std::string best, value;
   for (const auto& o : overrides)
-    if (!o.path.empty() && under(scan_path, o.path) && o.path.size() >= best.size()) best = o.path, value = o.value;
+    if (!o.path.empty() && study_path_under(scan_path, o.path) && o.path.size() >= best.size()) best = o.path, value = o.value;
   return value;
 }
 
-std::string fallback(const std::vector<Override>& overrides) {
+std::string default_study_override(const std::vector<StudyOverride>& overrides) {
   std::string value;
   for (const auto& o : overrides)
     if (o.path.empty()) value = o.value;  // the last one given wins
   return value;
 }
 
-std::string describe_input(const io::Scan& s) {
+std::string describe_study_scan(const io::Scan& s) {
   std::string d = s.source.path;
   if (!s.source.series_uid.empty()) d += " (series " + s.source.series_uid + ")";
   return d;
@@ -125,10 +125,10 @@ int64_t Study::scan_index(std::size_t sample, std::size_t image) const {
 
 Study build_study(const std::vector<std::string>& paths, const StudyOptions& options, const StudyModelInfo& model) {
   if (paths.empty()) throw Error("diagnose", "no study given (pass files or folders)");
-  const auto modality_overrides = parse_overrides(options.modality, "--modality", true);
-  const auto plane_overrides = parse_overrides(options.plane, "--plane", false);
-  const std::string default_modality = fallback(modality_overrides);
-  const std::string default_plane = fallback(plane_overrides);
+  const auto modality_overrides = parse_study_overrides(options.modality, "--modality", true);
+  const auto plane_overrides = parse_study_overrides(options.plane, "--plane", false);
+  const std::string default_modality = default_study_override(modality_overrides);
+  const std::string default_plane = default_study_override(plane_overrides);
 
   Study study;
   std::vector<StudyScan> read;
@@ -169,9 +169,9 @@ Study build_study(const std::vector<std::string>& paths, const StudyOptions& opt
   std::vector<StudyScan> usable;
   for (auto& rs : read) {
     io::Scan& s = rs.scan;
-    const std::string path = normal_path(s.source.files.empty() ? s.source.path : s.source.files.front());
+    const std::string path = study_normal_path(s.source.files.empty() ? s.source.path : s.source.files.front());
     const std::string tag = s.modality;
-    std::string m = forced(modality_overrides, path);
+    std::string m = forced_study_override(modality_overrides, path);
     if (m.empty()) m = data::canonical_modality(s.modality);
     if (m.empty() && s.source.format != "dicom") m = default_modality;
     if (m.empty() && s.source.format == "dicom" && tag.empty()) m = default_modality;
@@ -179,16 +179,16 @@ Study build_study(const std::vector<std::string>& paths, const StudyOptions& opt
       std::string reason = tag.empty() ? "modality unknown (" + s.source.format + " files do not record it)"
                                        : "DICOM modality '" + tag + "' is not one the model knows";
       reason += "; pass --modality M (e.g. --modality X-ray) or --modality PATH=M for this input";
-      study.skipped.push_back({describe_input(s), reason});
-      study.warnings.push_back(describe_input(s) + ": not used, " + reason);
+      study.skipped.push_back({describe_study_scan(s), reason});
+      study.warnings.push_back(describe_study_scan(s) + ": not used, " + reason);
       continue;
     }
     const bool has_ids = std::any_of(model.modality_ids.begin(), model.modality_ids.end(),
                                      [&](const data::ModalityIds& x) { return x.name == m; });
     if (!has_ids) {
       const std::string reason = "modality '" + m + "' has no embedding in this model";
-      study.skipped.push_back({describe_input(s), reason});
-      study.warnings.push_back(describe_input(s) + ": not used, " + reason);
+      study.skipped.push_back({describe_study_scan(s), reason});
+      study.warnings.push_back(describe_study_scan(s) + ": not used, " + reason);
       continue;
     }
     if (!trained.empty() && std::find(trained.begin(), trained.end(), m) == trained.end() && warned_untrained.insert(m).second)
@@ -198,7 +198,7 @@ Study build_study(const std::vector<std::string>& paths, const StudyOptions& opt
         return t;
       }() + "): findings for it are outside what the model was validated on");
     s.modality = m;
-    std::string p = forced(plane_overrides, path);
+    std::string p = forced_study_override(plane_overrides, path);
     if (!p.empty() || s.plane.empty()) s.plane = p.empty() ? default_plane : p;
     if (std::find(sample_modality.begin(), sample_modality.end(), m) == sample_modality.end()) sample_modality.push_back(m);
     usable.push_back(std::move(rs));

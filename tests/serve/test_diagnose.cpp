@@ -25,24 +25,24 @@
 
 using namespace raddiag;
 namespace fs = std::filesystem;
-using nlohmann::json;
+using DiagJson = nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kClasses = {"pneumonia", "lung nodule", "pleural effusion", "fracture", "normal"};
-const std::vector<float> kThresholds = {0.3f, 0.5f, 0.6f, 0.4f, 0.5f};
-constexpr int64_t kDepth = 8;
-constexpr int64_t kSize = 128;
+const std::vector<std::string> kDiagClasses = {"pneumonia", "lung nodule", "pleural effusion", "fracture", "normal"};
+const std::vector<float> kDiagThresholds = {0.3f, 0.5f, 0.6f, 0.4f, 0.5f};
+constexpr int64_t kDiagDepth = 8;
+constexpr int64_t kDiagSize = 128;
 
-model::ModelBundle tiny_bundle() {
+model::ModelBundle diag_tiny_bundle() {
   auto j = model::ModelConfig::released().to_json();
   j["backbone"] = {{"type", "custom"}, {"block", "basic"}, {"layers", {1, 1, 1, 1}}, {"widths", {8, 8, 16, 16}}};
   j["hidden"] = 16;
   j["aggregator"] = {{"layers", 1}, {"heads", 1}, {"d_ff", 24}};
   j["fusion"] = {{"mode", "early"}, {"transformer", {{"layers", 1}, {"heads", 2}, {"d_ff", 24}}}, {"n_mod", 16}};
   j["head"] = {{"type", "mlp"}, {"num_classes", 5}, {"text_dim", 12}};
-  j["size"] = kSize;  // the last ResNet stage is size/32 = 4 pixels wide: room for a Grad-CAM map
-  j["depth"] = kDepth;
+  j["size"] = kDiagSize;  // the last ResNet stage is size/32 = 4 pixels wide: room for a Grad-CAM map
+  j["depth"] = kDiagDepth;
   j["n_image"] = 4;
   model::ModelBundle b;
   b.config = model::ModelConfig::from_json(j);
@@ -50,59 +50,59 @@ model::ModelBundle tiny_bundle() {
   b.model = model::build_model(b.config);
   b.model->eval();
   data::PreprocessOptions pre;
-  pre.size = kSize;
-  pre.depth = kDepth;
+  pre.size = kDiagSize;
+  pre.depth = kDiagDepth;
   pre.n_image = 4;
   b.preprocess = pre.to_json();
-  b.classes = kClasses;
-  b.thresholds = kThresholds;
+  b.classes = kDiagClasses;
+  b.thresholds = kDiagThresholds;
   b.icd_mapping = {{"format", "raddiag.icd_mapping.v1"},
-                   {"codes", json::array({"J18.9", "R91.1", "J90"})},
-                   {"disorders", {{"pneumonia", json::array({"J18.9"})}, {"lung nodule", json::array({"R91.1"})},
-                                  {"pleural effusion", json::array({"J90"})}}}};
+                   {"codes", DiagJson::array({"J18.9", "R91.1", "J90"})},
+                   {"disorders", {{"pneumonia", DiagJson::array({"J18.9"})}, {"lung nodule", DiagJson::array({"R91.1"})},
+                                  {"pleural effusion", DiagJson::array({"J90"})}}}};
   b.card = {{"name", "tiny diagnose test model"},
             {"intended_use", "tests only"},
             {"provenance", {{"source", "random init in test_diagnose"}, {"seed", 11}}},
-            {"training_modalities", json::array({"CT", "X-ray"})}};
+            {"training_modalities", DiagJson::array({"CT", "X-ray"})}};
   return b;
 }
 
-const std::string& model_path() {
+const std::string& diag_model_path() {
   static std::string path = [] {
     std::string p = test::scratch_dir("diag_model") + "/tiny.raddiag";
-    model::save_model_file(p, tiny_bundle());
+    model::save_model_file(p, diag_tiny_bundle());
     return p;
   }();
   return path;
 }
 
-std::string real() { return test::shared_data() + "/real"; }
-const char* kXray = "covid_cxr_ct/images/streptococcus-pneumoniae-pneumonia-temporal-evolution-1-day0.jpg";
-const char* kCt = "lidc_nodule_ct3d/volumes/LIDC-IDRI-0734_R_1.nii.gz";   // 43 x 43 x 30: subsampled to 8
+std::string diag_real() { return test::shared_data() + "/real"; }
+const char* kDiagXray = "covid_cxr_ct/images/streptococcus-pneumoniae-pneumonia-temporal-evolution-1-day0.jpg";
+const char* kDiagCt = "lidc_nodule_ct3d/volumes/LIDC-IDRI-0734_R_1.nii.gz";   // 43 x 43 x 30: subsampled to 8
 
 // study/ct/<volume>, study/xray/<jpeg>
-std::string make_study(const std::string& dir) {
+std::string diag_make_study(const std::string& dir) {
   const std::string s = dir + "/study";
   fs::create_directories(s + "/ct");
   fs::create_directories(s + "/xray");
-  fs::copy_file(real() + "/" + kCt, s + "/ct/" + fs::path(kCt).filename().string());
-  fs::copy_file(real() + "/" + kXray, s + "/xray/" + fs::path(kXray).filename().string());
+  fs::copy_file(diag_real() + "/" + kDiagCt, s + "/ct/" + fs::path(kDiagCt).filename().string());
+  fs::copy_file(diag_real() + "/" + kDiagXray, s + "/xray/" + fs::path(kDiagXray).filename().string());
   return s;
 }
 
-std::string cli() { return test::shell_quote(test::cli_path()); }
-std::string q(const std::string& s) { return test::shell_quote(s); }
+std::string diag_cli() { return test::shell_quote(test::cli_path()); }
+std::string diag_q(const std::string& s) { return test::shell_quote(s); }
 
-int diagnose(const std::string& args, std::string* log) {
-  return test::run_command(cli() + " diagnose " + args + " --model " + q(model_path()), log);
+int run_diagnose(const std::string& args, std::string* log) {
+  return test::run_command(diag_cli() + " diagnose " + args + " --model " + diag_q(diag_model_path()), log);
 }
 
-json read_json(const std::string& path) {
+DiagJson diag_read_json(const std::string& path) {
   std::ifstream in(path);
-  return json::parse(in);
+  return DiagJson::parse(in);
 }
 
-torch::Tensor npy_tensor(const std::string& path) {
+torch::Tensor diag_npy(const std::string& path) {
   auto a = npy::read(path);
   auto v = a.to_float32();
   std::vector<int64_t> shape(a.shape.begin(), a.shape.end());
@@ -110,7 +110,7 @@ torch::Tensor npy_tensor(const std::string& path) {
 }
 
 // Required keys and types of docs/diagnose-json.md.
-void check_schema(const json& r) {
+void diag_check_schema(const DiagJson& r) {
   ASSERT_EQ(r.at("schema"), "raddiag.diagnosis");
   ASSERT_EQ(r.at("schema_version"), 1);
   const auto& m = r.at("model");
@@ -164,16 +164,16 @@ void check_schema(const json& r) {
 
 TEST(Diagnose, StudyFolderReportMatchesPredictAndSchema) {
   const std::string dir = test::scratch_dir("diag");
-  const std::string study = make_study(dir);
+  const std::string study = diag_make_study(dir);
   std::string log;
-  ASSERT_EQ(diagnose(q(study) + " --modality " + q(study + "/ct=CT") + " --modality " + q(study + "/xray=X-ray") +
-                         " --top-k 5 --json " + q(dir + "/r.json"),
+  ASSERT_EQ(run_diagnose(diag_q(study) + " --modality " + diag_q(study + "/ct=CT") + " --modality " + diag_q(study + "/xray=X-ray") +
+                         " --top-k 5 --json " + diag_q(dir + "/r.json"),
                      &log),
             0)
       << log;
   EXPECT_NE(log.find("pneumonia"), std::string::npos) << log;  // the table names every class (top-5 of 5)
-  const json r = read_json(dir + "/r.json");
-  check_schema(r);
+  const DiagJson r = diag_read_json(dir + "/r.json");
+  diag_check_schema(r);
   ASSERT_EQ(r["findings"].size(), 5u);
   EXPECT_EQ(r["model"]["name"], "tiny diagnose test model");
   EXPECT_EQ(r["decision"]["threshold_source"], "model");
@@ -183,18 +183,18 @@ TEST(Diagnose, StudyFolderReportMatchesPredictAndSchema) {
   const auto& xr = r["inputs_used"][1];
   EXPECT_EQ(ct["modality"], "CT");
   EXPECT_EQ(xr["modality"], "X-ray");
-  EXPECT_EQ(ct["dims"], json::array({43, 43, 30}));
+  EXPECT_EQ(ct["dims"], DiagJson::array({43, 43, 30}));
   // The CT volume is subsampled uniformly to the model's depth: the report gives original slices.
-  const auto idx = data::uniform_slice_indices(30, kDepth);
+  const auto idx = data::uniform_slice_indices(30, kDiagDepth);
   EXPECT_EQ(ct["original_slices"].get<std::vector<int64_t>>(), idx);
-  EXPECT_EQ(xr["original_slices"], json::array({0, 0, 0}));  // a 2D image replicated to 3 slices
+  EXPECT_EQ(xr["original_slices"], DiagJson::array({0, 0, 0}));  // a 2D image replicated to 3 slices
   // Thresholds, ICD codes and key slices per finding.
   for (const auto& f : r["findings"]) {
     const int64_t c = f["class_index"];
-    EXPECT_EQ(f["disorder"], kClasses[static_cast<std::size_t>(c)]);
-    EXPECT_NEAR(f["threshold"].get<double>(), kThresholds[static_cast<std::size_t>(c)], 1e-7);
-    if (c == 0) EXPECT_EQ(f["icd10cm"], json::array({"J18.9"}));
-    if (c == 3) EXPECT_EQ(f["icd10cm"], json::array());
+    EXPECT_EQ(f["disorder"], kDiagClasses[static_cast<std::size_t>(c)]);
+    EXPECT_NEAR(f["threshold"].get<double>(), kDiagThresholds[static_cast<std::size_t>(c)], 1e-7);
+    if (c == 0) EXPECT_EQ(f["icd10cm"], DiagJson::array({"J18.9"}));
+    if (c == 3) EXPECT_EQ(f["icd10cm"], DiagJson::array());
     const auto& scan = r["inputs_used"][f["scan"].get<std::size_t>()];
     const auto att = scan["slice_attention"].get<std::vector<double>>();
     const auto best = std::max_element(att.begin(), att.end()) - att.begin();
@@ -202,24 +202,24 @@ TEST(Diagnose, StudyFolderReportMatchesPredictAndSchema) {
   }
   // Independent path: `raddiag predict` reading the same files from an RP3D case JSON.
   auto sample = [](const std::string& path) {
-    json s = json::object();
-    s["image_data_path"] = json::array({path});
-    s["articles"] = json::array();
+    DiagJson s = DiagJson::object();
+    s["image_data_path"] = DiagJson::array({path});
+    s["articles"] = DiagJson::array();
     return s;
   };
-  json one = json::object();
-  one["Modalities"] = json::array({"CT", "X-ray"});
-  one["Samples"] = json::array({sample(study + "/ct/" + fs::path(kCt).filename().string()),
-                                sample(study + "/xray/" + fs::path(kXray).filename().string())});
-  json cases = json::object();
+  DiagJson one = DiagJson::object();
+  one["Modalities"] = DiagJson::array({"CT", "X-ray"});
+  one["Samples"] = DiagJson::array({sample(study + "/ct/" + fs::path(kDiagCt).filename().string()),
+                                sample(study + "/xray/" + fs::path(kDiagXray).filename().string())});
+  DiagJson cases = DiagJson::object();
   cases["study"] = one;
   std::ofstream(dir + "/cases.json") << cases.dump();
-  ASSERT_EQ(test::run_command(cli() + " predict -q --probs --model " + q(model_path()) + " --manifest " + q(dir + "/cases.json") +
-                                  " --out " + q(dir + "/p.npy"),
+  ASSERT_EQ(test::run_command(diag_cli() + " predict -q --probs --model " + diag_q(diag_model_path()) + " --manifest " + diag_q(dir + "/cases.json") +
+                                  " --out " + diag_q(dir + "/p.npy"),
                               &log),
             0)
       << log;
-  auto p = npy_tensor(dir + "/p.npy");
+  auto p = diag_npy(dir + "/p.npy");
   ASSERT_EQ(p.sizes(), torch::IntArrayRef({1, 5}));
   for (const auto& f : r["findings"])
     EXPECT_NEAR(f["probability"].get<double>(), p[0][f["class_index"].get<int64_t>()].item<double>(), 1e-6) << f.dump();
@@ -229,11 +229,11 @@ TEST(Diagnose, DicomFolderWithTwoSeriesBecomesTwoScans) {
   if (!test::python_has({"pydicom", "numpy"})) GTEST_SKIP() << "Debian python3-pydicom missing";
   const std::string dir = test::scratch_dir("diag_dcm");
   test::run_python_script("diagnose_dicom_study.py", {dir});
-  const json expected = read_json(dir + "/expected.json");
+  const DiagJson expected = diag_read_json(dir + "/expected.json");
   std::string log;
-  ASSERT_EQ(diagnose(q(dir + "/study") + " --json -", &log), 0) << log;
-  const json r = json::parse(log.substr(log.find("{\n")));
-  check_schema(r);
+  ASSERT_EQ(run_diagnose(diag_q(dir + "/study") + " --json -", &log), 0) << log;
+  const DiagJson r = DiagJson::parse(log.substr(log.find("{\n")));
+  diag_check_schema(r);
   ASSERT_EQ(r["inputs_used"].size(), 2u);
   std::set<std::string> uids;
   for (const auto& u : r["inputs_used"]) {
@@ -258,15 +258,15 @@ TEST(Diagnose, DicomFolderWithTwoSeriesBecomesTwoScans) {
 
 TEST(Diagnose, GradCamOverlaysHaveSliceSizeAndDependOnClass) {
   const std::string dir = test::scratch_dir("diag_sal");
-  const std::string study = make_study(dir);
+  const std::string study = diag_make_study(dir);
   std::string log;
-  ASSERT_EQ(diagnose(q(study) + " --modality " + q(study + "/ct=CT") + " --modality " + q(study + "/xray=X-ray") +
-                         " --json " + q(dir + "/r.json") + " --saliency " + q(dir + "/sal") +
+  ASSERT_EQ(run_diagnose(diag_q(study) + " --modality " + diag_q(study + "/ct=CT") + " --modality " + diag_q(study + "/xray=X-ray") +
+                         " --json " + diag_q(dir + "/r.json") + " --saliency " + diag_q(dir + "/sal") +
                          " --saliency-class pneumonia --saliency-class 3",
                      &log),
             0)
       << log;
-  const json r = read_json(dir + "/r.json");
+  const DiagJson r = diag_read_json(dir + "/r.json");
   const auto& maps = r.at("saliency").at("maps");
   ASSERT_EQ(maps.size(), 4u);  // 2 classes x 2 scans
   std::map<std::pair<int64_t, int64_t>, torch::Tensor> by;  // (class, scan) -> map
@@ -276,7 +276,7 @@ TEST(Diagnose, GradCamOverlaysHaveSliceSizeAndDependOnClass) {
     auto png = io::read_png(m["png"]);
     EXPECT_EQ(png.dims[0], u["dims"][0]);
     EXPECT_EQ(png.dims[1], u["dims"][1]);
-    auto cam = npy_tensor(m["npy"]);
+    auto cam = diag_npy(m["npy"]);
     EXPECT_EQ(cam.sizes(), torch::IntArrayRef({u["dims"][0].get<int64_t>(), u["dims"][1].get<int64_t>()}));
     EXPECT_GE(cam.min().item<float>(), 0.f);
     EXPECT_LE(cam.max().item<float>(), 1.f);
@@ -297,8 +297,8 @@ TEST(Diagnose, GradCamOverlaysHaveSliceSizeAndDependOnClass) {
 
 TEST(Diagnose, GradCamForwardKeepsInferenceNumerics) {
   const std::string dir = test::scratch_dir("diag_num");
-  const std::string study_dir = make_study(dir);
-  serve::Predictor predictor(model::load_model_file(model_path()));
+  const std::string study_dir = diag_make_study(dir);
+  serve::Predictor predictor(model::load_model_file(diag_model_path()));
   serve::StudyOptions so;
   so.modality = {study_dir + "/ct=CT", study_dir + "/xray=X-ray"};
   auto study = serve::build_study({study_dir}, so, {predictor.preprocess().modality_ids, {}});
@@ -313,7 +313,7 @@ TEST(Diagnose, GradCamForwardKeepsInferenceNumerics) {
   auto again = net->logits_from_slots(run.slot_embeddings, data::collate({d.tensors}).mods);
   EXPECT_TRUE(torch::allclose(again, run.logits, 0, 1e-6));
   ASSERT_EQ(cams.size(), 2u);
-  EXPECT_EQ(cams[0].sizes(), torch::IntArrayRef({4, kDepth, kSize, kSize}));
+  EXPECT_EQ(cams[0].sizes(), torch::IntArrayRef({4, kDiagDepth, kDiagSize, kDiagSize}));
   EXPECT_EQ(cams[0][2].abs().sum().item<float>(), 0.f);  // empty slot
 }
 
@@ -321,34 +321,34 @@ TEST(Diagnose, FailuresGiveOneClearMessage) {
   const std::string dir = test::scratch_dir("diag_fail");
   std::string log;
   auto fails_with = [&](const std::string& args, const std::string& needle) {
-    const int rc = diagnose(args, &log);
+    const int rc = run_diagnose(args, &log);
     EXPECT_NE(rc, 0) << args << "\n" << log;
     EXPECT_NE(log.find(needle), std::string::npos) << args << "\n" << log;
     EXPECT_EQ(log.find("terminate"), std::string::npos) << log;
   };
   fs::create_directories(dir + "/empty");
-  fails_with(q(dir + "/empty"), "empty");
+  fails_with(diag_q(dir + "/empty"), "empty");
   fs::create_directories(dir + "/junk");
   std::ofstream(dir + "/junk/a.txt") << "hello";
   std::ofstream(dir + "/junk/b.dcm") << "DICM but not really";
-  fails_with(q(dir + "/junk"), "no readable scan");
-  fails_with(q(dir + "/does-not-exist"), "no such file");
+  fails_with(diag_q(dir + "/junk"), "no readable scan");
+  fails_with(diag_q(dir + "/does-not-exist"), "no such file");
   // A PNG/JPEG carries no modality: refused with a pointer to --modality.
   fs::create_directories(dir + "/img");
-  fs::copy_file(real() + "/" + kXray, dir + "/img/x.jpg");
-  fails_with(q(dir + "/img"), "--modality");
-  fails_with(q(dir + "/img") + " --modality Foo", "unknown modality");
+  fs::copy_file(diag_real() + "/" + kDiagXray, dir + "/img/x.jpg");
+  fails_with(diag_q(dir + "/img"), "--modality");
+  fails_with(diag_q(dir + "/img") + " --modality Foo", "unknown modality");
   // Partially readable: diagnosed from what could be read, the rest listed.
   std::ofstream(dir + "/img/notes.txt") << "not an image";
-  ASSERT_EQ(diagnose(q(dir + "/img") + " --modality X-ray --json " + q(dir + "/p.json"), &log), 0) << log;
-  const json r = read_json(dir + "/p.json");
+  ASSERT_EQ(run_diagnose(diag_q(dir + "/img") + " --modality X-ray --json " + diag_q(dir + "/p.json"), &log), 0) << log;
+  const DiagJson r = diag_read_json(dir + "/p.json");
   ASSERT_EQ(r["inputs_used"].size(), 1u);
   ASSERT_EQ(r["inputs_skipped"].size(), 1u);
   EXPECT_NE(r["inputs_skipped"][0]["path"].get<std::string>().find("notes.txt"), std::string::npos);
   // Model files: corrupt weights, another format version.
   std::string bytes;
   {
-    std::ifstream in(model_path(), std::ios::binary);
+    std::ifstream in(diag_model_path(), std::ios::binary);
     bytes.assign(std::istreambuf_iterator<char>(in), {});
   }
   std::string flipped = bytes;
@@ -361,7 +361,7 @@ TEST(Diagnose, FailuresGiveOneClearMessage) {
   std::ofstream(dir + "/v9.raddiag", std::ios::binary) << v9;
   const std::vector<std::pair<std::string, std::string>> bad = {{"flipped.raddiag", "checksum"}, {"v9.raddiag", "version 9"}};
   for (const auto& [file, needle] : bad) {
-    const int rc = test::run_command(cli() + " diagnose " + q(dir + "/img") + " --modality X-ray --model " + q(dir + "/" + file), &log);
+    const int rc = test::run_command(diag_cli() + " diagnose " + diag_q(dir + "/img") + " --modality X-ray --model " + diag_q(dir + "/" + file), &log);
     EXPECT_NE(rc, 0) << log;
     EXPECT_NE(log.find(needle), std::string::npos) << log;
   }
