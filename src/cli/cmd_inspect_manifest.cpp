@@ -9,7 +9,7 @@
 
 namespace raddiag::cli {
 namespace {
-Registrar reg({"inspect-manifest", "print what each case of an RP3D case JSON or a folder dataset holds", [](CLI::App& sub) {
+Registrar inspect_manifest_registrar({"inspect-manifest", "print what each case of an RP3D case JSON or a folder dataset holds", [](CLI::App& sub) {
   struct Args {
     std::string manifest, data_root, labels, level = "articles", modality;
     std::vector<std::string> prefixes;
