@@ -204,7 +204,7 @@ nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, 
         npy::write(base + ".npy", npy::make_float32({H, W}, cam_rows.data()));
         maps.push_back({{"class_index", c}, {"disorder", names[static_cast<std::size_t>(c)]}, {"scan", u.scan},
                         {"slot", u.slot}, {"slice", orig}, {"slot_slice", k}, {"rows", H}, {"columns", W},
-                        {"png", base + ".png"}, {"npy", base + ".npy"}});
+                        {"all_zero", !(m.max().item<float>() > 0.f)}, {"png", base + ".png"}, {"npy", base + ".npy"}});
       }
     }
   }
