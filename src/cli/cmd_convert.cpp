@@ -10,7 +10,7 @@
 
 namespace raddiag::cli {
 namespace {
-Registrar convert_registrar({"convert", "decode one scan (file or DICOM series folder) to a float32 Fortran-order .npy", [](CLI::App& sub) {
+Registrar register_convert({"convert", "decode one scan (file or DICOM series folder) to a float32 Fortran-order .npy", [](CLI::App& sub) {
   auto input = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>();
   auto options = std::make_shared<io::ReadOptions>();

@@ -36,7 +36,7 @@ void print_findings_table(std::ostream& os, const serve::Study& study, const ser
   if (!d.thresholds_from_model) os << "note: the model stores no decision thresholds; 0.5 is used for every class\n";
 }
 
-Registrar diagnose_registrar({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG/npy files or folders): top findings, JSON report, saliency", [](CLI::App& sub) {
+Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG/npy files or folders): top findings, JSON report, saliency", [](CLI::App& sub) {
   struct Args {
     std::vector<std::string> study, saliency_classes;
     std::string model, json, saliency, device = "cpu";

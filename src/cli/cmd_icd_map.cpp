@@ -9,7 +9,7 @@
 
 namespace raddiag::cli {
 namespace {
-Registrar icd_map_registrar({"icd-map", "derive a disorder -> ICD-10 code mapping from a training manifest JSON", [](CLI::App& sub) {
+Registrar register_icd_map({"icd-map", "derive a disorder -> ICD-10 code mapping from a training manifest JSON", [](CLI::App& sub) {
   auto manifest = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
   auto opt = std::make_shared<eval::IcdDerivationOptions>();

@@ -8,7 +8,7 @@
 
 namespace raddiag::cli {
 namespace {
-Registrar import_official_registrar({"import-official", "convert an official RadDiag checkpoint into a raddiag model file", [](CLI::App& sub) {
+Registrar register_import_official({"import-official", "convert an official RadDiag checkpoint into a raddiag model file", [](CLI::App& sub) {
   auto a = std::make_shared<serve::OfficialImportRequest>();
   sub.add_option("checkpoint", a->checkpoint, "pytorch_model.bin (torch.save zip) or model.safetensors")->required();
   sub.add_option("--config", a->config,

@@ -6,7 +6,7 @@
 
 namespace raddiag::cli {
 namespace {
-Registrar info_registrar({"info", "print libtorch version, BLAS in use, thread count and devices", [](CLI::App& sub) {
+Registrar register_info({"info", "print libtorch version, BLAS in use, thread count and devices", [](CLI::App& sub) {
   auto json_out = std::make_shared<bool>(false);
   auto threads = std::make_shared<int>(0);
   sub.add_flag("--json", *json_out, "print JSON");

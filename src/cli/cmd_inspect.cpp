@@ -7,7 +7,7 @@
 
 namespace raddiag::cli {
 namespace {
-Registrar inspect_registrar({"inspect", "decode a scan file or folder (DICOM series, NIfTI, PNG/JPEG, npy) and print JSON per scan", [](CLI::App& sub) {
+Registrar register_inspect({"inspect", "decode a scan file or folder (DICOM series, NIfTI, PNG/JPEG, npy) and print JSON per scan", [](CLI::App& sub) {
   auto path = std::make_shared<std::string>();
   auto options = std::make_shared<io::ReadOptions>();
   sub.add_option("path", *path, "file or directory")->required();

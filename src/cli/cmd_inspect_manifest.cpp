@@ -3,13 +3,13 @@
 #include <iostream>
 
 #include "cli/command.h"
-#include "data/folder_dataset.h"
+#include "data/case_sources.h"
 #include "data/inspect_cases.h"
 #include "data/rp3d_manifest.h"
 
 namespace raddiag::cli {
 namespace {
-Registrar inspect_manifest_registrar({"inspect-manifest", "print what each case of an RP3D case JSON or a folder dataset holds", [](CLI::App& sub) {
+Registrar register_inspect_manifest({"inspect-manifest", "print what each case of an RP3D case JSON or a folder dataset holds", [](CLI::App& sub) {
   struct Args {
     std::string manifest, data_root, labels, level = "articles", modality;
     std::vector<std::string> prefixes;
@@ -33,19 +33,11 @@ Registrar inspect_manifest_registrar({"inspect-manifest", "print what each case 
   sub.add_option("--seed", a->seed, "seed for the loader's random choices");
   sub.add_flag("--json", a->json, "print JSON");
   return std::function<int()>([a] {
-    namespace fs = std::filesystem;
-    std::vector<data::Case> cases;
-    if (fs::is_directory(a->manifest)) {
-      data::FolderDatasetOptions fo;
-      fo.modality = a->modality;
-      cases = data::load_folder_dataset(a->manifest, fo);
-    } else {
-      data::ManifestOptions mo;
-      mo.data_root = a->data_root;
-      for (const auto& p : a->prefixes) mo.rewrites.push_back(data::parse_path_rewrite(p));
-      mo.rewrites.push_back({data::kOfficialDemoPrefix, fs::absolute(a->manifest).parent_path().string() + "/"});
-      cases = data::load_rp3d_cases(a->manifest, mo);
-    }
+    data::CaseSourceOptions so;
+    so.data_root = a->data_root;
+    so.prefixes = a->prefixes;
+    so.modality = a->modality;
+    auto cases = data::load_cases(a->manifest, so);
     std::optional<data::LabelVocabulary> vocab;
     if (!a->labels.empty()) vocab = data::LabelVocabulary::load_json(a->labels);
     data::InspectOptions io;

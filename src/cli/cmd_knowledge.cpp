@@ -93,7 +93,7 @@ int run_embed(const EmbedArgs& a) {
   return 0;
 }
 
-Registrar knowledge_registrar({"knowledge", "knowledge corpus, text-encoder pre-training and class-name embeddings", [](CLI::App& sub) {
+Registrar register_knowledge({"knowledge", "knowledge corpus, text-encoder pre-training and class-name embeddings", [](CLI::App& sub) {
   sub.require_subcommand(1);
   auto b = std::make_shared<BuildArgs>();
   auto* build = sub.add_subcommand("build-corpus", "write a JSONL corpus of text pairs (docs/knowledge-corpus.md)");

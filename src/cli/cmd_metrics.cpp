@@ -10,7 +10,7 @@
 
 namespace raddiag::cli {
 namespace {
-Registrar metrics_registrar({"metrics", "evaluate scores against labels (.npy): macro/per-class metrics, groups, bootstrap CIs",
+Registrar register_metrics({"metrics", "evaluate scores against labels (.npy): macro/per-class metrics, groups, bootstrap CIs",
                [](CLI::App& sub) {
   auto o = std::make_shared<eval::MetricsRunOptions>();
   auto json_out = std::make_shared<bool>(false);

@@ -6,7 +6,7 @@
 
 namespace raddiag::cli {
 namespace {
-Registrar model_registrar({"model", "inspect model files (model show MODEL)", [](CLI::App& sub) {
+Registrar register_model({"model", "inspect model files (model show MODEL)", [](CLI::App& sub) {
   auto path = std::make_shared<std::string>();
   auto json_out = std::make_shared<bool>(false);
   auto* show = sub.add_subcommand("show", "print the model card, architecture and vocabulary of a model file");

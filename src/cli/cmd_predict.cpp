@@ -11,7 +11,7 @@
 
 namespace raddiag::cli {
 namespace {
-Registrar predict_registrar({"predict", "run a model on every case of a manifest and write [cases x classes] scores as .npy", [](CLI::App& sub) {
+Registrar register_predict({"predict", "run a model on every case of a manifest and write [cases x classes] scores as .npy", [](CLI::App& sub) {
   struct Args {
     std::string model, manifest, out, device = "cpu";
     data::CaseSourceOptions source;

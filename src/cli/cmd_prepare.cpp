@@ -6,7 +6,7 @@
 
 namespace raddiag::cli {
 namespace {
-Registrar prepare_registrar({"prepare", "convert a folder dataset into RP3D-style .npy arrays, key files and a case JSON", [](CLI::App& sub) {
+Registrar register_prepare({"prepare", "convert a folder dataset into RP3D-style .npy arrays, key files and a case JSON", [](CLI::App& sub) {
   auto o = std::make_shared<data::PrepareOptions>();
   auto quiet = std::make_shared<bool>(false);
   sub.add_option("input", o->input, "dataset folder: manifest.csv (+ labels.csv), or one sub-folder per case")->required();

@@ -45,7 +45,7 @@ const std::string& reference(const std::string& kind) {
   return dirs[kind] = dir;
 }
 
-double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+double max_abs_diff_text(const torch::Tensor& a, const torch::Tensor& b) {
   EXPECT_EQ(a.sizes(), b.sizes());
   return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
 }
@@ -63,14 +63,14 @@ void check_against_reference(const std::string& kind) {
   torch::NoGradGuard ng;
   const auto ids = load_npy(dir + "/input_ids.npy");
   const auto mask = load_npy(dir + "/attention_mask.npy");
-  EXPECT_LT(max_abs_diff(model->forward(ids, mask), load_npy(dir + "/hidden.npy")), 1e-5);
+  EXPECT_LT(max_abs_diff_text(model->forward(ids, mask), load_npy(dir + "/hidden.npy")), 1e-5);
 
   auto tok = WordPieceTokenizer::from_folder(dir + "/model", kind);
   SentenceEncoder mean_enc(model, tok, Pooling::kMean, true);
   TokenBatch batch{ids, mask, torch::zeros_like(ids)};
-  EXPECT_LT(max_abs_diff(mean_enc.embed_tokens(batch), load_npy(dir + "/mean_norm.npy")), 1e-5);
+  EXPECT_LT(max_abs_diff_text(mean_enc.embed_tokens(batch), load_npy(dir + "/mean_norm.npy")), 1e-5);
   SentenceEncoder cls_enc(model, tok, Pooling::kCls, false);
-  EXPECT_LT(max_abs_diff(cls_enc.embed_tokens(batch), load_npy(dir + "/cls.npy")), 1e-5);
+  EXPECT_LT(max_abs_diff_text(cls_enc.embed_tokens(batch), load_npy(dir + "/cls.npy")), 1e-5);
 
   // Save in our folder layout and reload: same embeddings, same pooling.
   const auto saved = test::scratch_dir("saved_" + kind);
@@ -79,7 +79,7 @@ void check_against_reference(const std::string& kind) {
   EXPECT_EQ(back.config().model_type, kind);
   EXPECT_EQ(back.pooling(), Pooling::kMean);
   EXPECT_EQ(back.tokenizer().vocab(), tok.vocab());
-  EXPECT_LT(max_abs_diff(back.embed_tokens(batch), load_npy(dir + "/mean_norm.npy")), 1e-5);
+  EXPECT_LT(max_abs_diff_text(back.embed_tokens(batch), load_npy(dir + "/mean_norm.npy")), 1e-5);
   // Text in, embeddings out: the tokeniser puts the family's special tokens around the words.
   auto e = back.embed({"w0 w4", "w1"});
   EXPECT_EQ(e.sizes(), (std::vector<int64_t>{2, 32}));
@@ -96,12 +96,12 @@ void check_hf_folder(const std::string& kind) {
   const auto mask = load_npy(dir + "/attention_mask.npy");
   torch::NoGradGuard ng;
   TokenBatch batch{ids, mask, torch::zeros_like(ids)};
-  EXPECT_LT(max_abs_diff(enc.embed_tokens(batch), load_npy(dir + "/mean_norm.npy")), 1e-5);
+  EXPECT_LT(max_abs_diff_text(enc.embed_tokens(batch), load_npy(dir + "/mean_norm.npy")), 1e-5);
   // Saved as model.safetensors and read back.
   const auto saved = test::scratch_dir("st_" + kind);
   enc.save(saved);
   EXPECT_TRUE(fs::exists(saved + "/model.safetensors"));
-  EXPECT_LT(max_abs_diff(SentenceEncoder::load(saved).embed_tokens(batch), load_npy(dir + "/mean_norm.npy")), 1e-5);
+  EXPECT_LT(max_abs_diff_text(SentenceEncoder::load(saved).embed_tokens(batch), load_npy(dir + "/mean_norm.npy")), 1e-5);
 }
 
 TEST(TextEncoders, BertHuggingFaceFolder) { check_hf_folder("bert"); }
@@ -132,7 +132,7 @@ TEST(TextEncoders, PrefixedCheckpointKeysAreStripped) {
   EXPECT_EQ(report.unused_keys, (std::vector<std::string>{"cls.predictions.bias"}));
 }
 
-void expect_error(const std::function<void()>& f, const std::string& fragment) {
+void expect_encoder_error(const std::function<void()>& f, const std::string& fragment) {
   try {
     f();
     ADD_FAILURE() << "no error; expected one mentioning '" << fragment << "'";
@@ -149,35 +149,35 @@ TEST(TextEncoders, BadWeightsAndConfigsGiveClearErrors) {
 
   auto missing = weights;
   missing.erase("encoder.layer.1.output.dense.bias");
-  expect_error([&] { load_hf_weights(*make_text_transformer(config), missing, "ckpt"); },
+  expect_encoder_error([&] { load_hf_weights(*make_text_transformer(config), missing, "ckpt"); },
                "1 weight(s) missing: encoder.layer.1.output.dense.bias");
 
   auto wider = config;
   wider.intermediate_size = 128;
-  expect_error([&] { load_hf_weights(*make_text_transformer(wider), weights, "ckpt"); },
+  expect_encoder_error([&] { load_hf_weights(*make_text_transformer(wider), weights, "ckpt"); },
                "'encoder.layer.0.intermediate.dense.weight' has shape [64, 32] but the model (config.json) needs [128, 32]");
 
-  expect_error([&] { load_hf_weights(*make_text_transformer(config), {{"foo", torch::zeros({1})}}, "ckpt"); },
+  expect_encoder_error([&] { load_hf_weights(*make_text_transformer(config), {{"foo", torch::zeros({1})}}, "ckpt"); },
                "not a BERT/MPNet checkpoint");
 
   auto j = config.to_json();
   j["num_attention_heads"] = 5;
-  expect_error([&] { TextEncoderConfig::from_json(j, "config.json"); }, "not a multiple of num_attention_heads");
+  expect_encoder_error([&] { TextEncoderConfig::from_json(j, "config.json"); }, "not a multiple of num_attention_heads");
   j = config.to_json();
   j["hidden_size"] = "big";
-  expect_error([&] { TextEncoderConfig::from_json(j, "config.json"); }, "hidden_size is not an integer");
+  expect_encoder_error([&] { TextEncoderConfig::from_json(j, "config.json"); }, "hidden_size is not an integer");
   j = config.to_json();
   j["model_type"] = "gpt2";
-  expect_error([&] { TextEncoderConfig::from_json(j, "config.json"); }, "'gpt2' is not supported");
+  expect_encoder_error([&] { TextEncoderConfig::from_json(j, "config.json"); }, "'gpt2' is not supported");
 
   const auto bad = test::scratch_dir("bad_model");
   std::ofstream(bad + "/config.json") << "{\"vocab_size\": 50,";
-  expect_error([&] { SentenceEncoder::load(bad); }, "malformed JSON");
+  expect_encoder_error([&] { SentenceEncoder::load(bad); }, "malformed JSON");
   std::ofstream(bad + "/config.json") << config.to_json().dump();
   fs::copy_file(dir + "/model/vocab.txt", bad + "/vocab.txt");
-  expect_error([&] { SentenceEncoder::load(bad); }, "no weights");
+  expect_encoder_error([&] { SentenceEncoder::load(bad); }, "no weights");
   std::ofstream(bad + "/model.safetensors") << "not a weight file";
-  expect_error([&] { SentenceEncoder::load(bad); }, "model.safetensors");
+  expect_encoder_error([&] { SentenceEncoder::load(bad); }, "model.safetensors");
 }
 
 }  // namespace

@@ -114,7 +114,7 @@ TEST(WordPieceTokenizer, UnicodeTables) {
   EXPECT_EQ(utf8_encode(utf8_decode("Ménétrier 中 😀")), "Ménétrier 中 😀");
 }
 
-std::string write(const std::string& dir, const std::string& name, const std::string& content) {
+std::string write_text_file(const std::string& dir, const std::string& name, const std::string& content) {
   std::filesystem::create_directories(dir);
   const std::string p = dir + "/" + name;
   std::ofstream(p, std::ios::binary) << content;
@@ -125,7 +125,7 @@ TEST(WordPieceTokenizer, VocabFileAndFolderRoundTrip) {
   const auto dir = test::scratch_dir("wp_vocab");
   std::string v;
   for (const auto& t : kVocab) v += t + "\n";
-  auto tok = WordPieceTokenizer::from_vocab_file(write(dir, "vocab.txt", v), {});
+  auto tok = WordPieceTokenizer::from_vocab_file(write_text_file(dir, "vocab.txt", v), {});
   EXPECT_EQ(tok.vocab_size(), static_cast<int64_t>(kVocab.size()));
   EXPECT_EQ(tok.tokenize("Ménétrier"), (Strings{"menetrier"}));
   WordPieceConfig c;
@@ -153,8 +153,8 @@ const char* kMpnetTokenizerJson = R"({
 
 TEST(WordPieceTokenizer, TokenizerJsonMpnetLayout) {
   const auto dir = test::scratch_dir("wp_json");
-  write(dir, "tokenizer_config.json", R"({"model_max_length": 6, "do_lower_case": true})");
-  auto tok = WordPieceTokenizer::from_tokenizer_json(write(dir, "tokenizer.json", kMpnetTokenizerJson));
+  write_text_file(dir, "tokenizer_config.json", R"({"model_max_length": 6, "do_lower_case": true})");
+  auto tok = WordPieceTokenizer::from_tokenizer_json(write_text_file(dir, "tokenizer.json", kMpnetTokenizerJson));
   EXPECT_EQ(tok.cls_id(), 0);
   EXPECT_EQ(tok.sep_id(), 2);
   EXPECT_EQ(tok.pad_id(), 1);
@@ -174,11 +174,11 @@ TEST(WordPieceTokenizer, TokenizerJsonMpnetLayout) {
   t.replace(t.find(rp), rp.size(),
             R"("post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "</s>", "type_id": 0}},
                {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "<s>", "type_id": 0}}]})");
-  auto tmpl = WordPieceTokenizer::from_tokenizer_json(write(dir + "/t", "tokenizer.json", t));
+  auto tmpl = WordPieceTokenizer::from_tokenizer_json(write_text_file(dir + "/t", "tokenizer.json", t));
   EXPECT_EQ(tmpl.encode("hip"), (std::vector<int64_t>{2, 6, 0}));
 }
 
-void expect_error(const std::function<void()>& f, const std::string& fragment) {
+void expect_tokenizer_error(const std::function<void()>& f, const std::string& fragment) {
   try {
     f();
     ADD_FAILURE() << "no error; expected one mentioning '" << fragment << "'";
@@ -189,23 +189,23 @@ void expect_error(const std::function<void()>& f, const std::string& fragment) {
 
 TEST(WordPieceTokenizer, MalformedInputsGiveClearErrors) {
   const auto dir = test::scratch_dir("wp_bad");
-  expect_error([&] { WordPieceTokenizer::from_vocab_file(write(dir, "dup.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[UNK]\n"), {}); },
+  expect_tokenizer_error([&] { WordPieceTokenizer::from_vocab_file(write_text_file(dir, "dup.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[UNK]\n"), {}); },
                "appears twice");
-  expect_error([&] { WordPieceTokenizer::from_vocab_file(write(dir, "nounk.txt", "[PAD]\n[CLS]\n[SEP]\nhip\n"), {}); },
+  expect_tokenizer_error([&] { WordPieceTokenizer::from_vocab_file(write_text_file(dir, "nounk.txt", "[PAD]\n[CLS]\n[SEP]\nhip\n"), {}); },
                "'[UNK]' is not in the vocabulary");
-  expect_error([&] { WordPieceTokenizer::from_vocab_file(write(dir, "empty.txt", "[PAD]\n\n[UNK]\n"), {}); },
+  expect_tokenizer_error([&] { WordPieceTokenizer::from_vocab_file(write_text_file(dir, "empty.txt", "[PAD]\n\n[UNK]\n"), {}); },
                "empty token on line 2");
-  expect_error([&] { WordPieceTokenizer::from_vocab_file(dir + "/missing.txt", {}); }, "missing.txt");
-  expect_error([&] { WordPieceTokenizer::from_tokenizer_json(write(dir + "/a", "tokenizer.json", "{\"model\": ")); },
+  expect_tokenizer_error([&] { WordPieceTokenizer::from_vocab_file(dir + "/missing.txt", {}); }, "missing.txt");
+  expect_tokenizer_error([&] { WordPieceTokenizer::from_tokenizer_json(write_text_file(dir + "/a", "tokenizer.json", "{\"model\": ")); },
                "malformed JSON");
-  expect_error([&] {
-    WordPieceTokenizer::from_tokenizer_json(write(dir + "/b", "tokenizer.json", R"({"model": {"type": "BPE", "vocab": {}}})"));
+  expect_tokenizer_error([&] {
+    WordPieceTokenizer::from_tokenizer_json(write_text_file(dir + "/b", "tokenizer.json", R"({"model": {"type": "BPE", "vocab": {}}})"));
   }, "only WordPiece");
-  expect_error([&] {
+  expect_tokenizer_error([&] {
     WordPieceTokenizer::from_tokenizer_json(
-        write(dir + "/c", "tokenizer.json", R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 5}}})"));
+        write_text_file(dir + "/c", "tokenizer.json", R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 5}}})"));
   }, "without gaps");
-  expect_error([&] { WordPieceTokenizer::from_folder(dir + "/nothing_here"); }, "neither tokenizer.json nor vocab.txt");
+  expect_tokenizer_error([&] { WordPieceTokenizer::from_folder(dir + "/nothing_here"); }, "neither tokenizer.json nor vocab.txt");
 }
 
 TEST(WordPieceTrainer, BuildsVocabularyCoveringTheCorpus) {
