@@ -97,6 +97,14 @@ torch::Tensor RadDiagModelImpl::classify(const torch::Tensor& z) {
   return mlp_head_ ? mlp_head_->forward(z) : knowledge_head_->forward(z);
 }
 
+torch::Tensor RadDiagModelImpl::fuse(const torch::Tensor& slot_embeddings, const torch::Tensor& mods) {
+  return config_.fusion.mode == "early" ? fusion_(slot_embeddings, mods) : slot_embeddings.select(1, 0);
+}
+
+torch::Tensor RadDiagModelImpl::logits_from_slots(const torch::Tensor& slot_embeddings, const torch::Tensor& mods) {
+  return classify(fuse(slot_embeddings, squeeze_last(mods).to(torch::kLong)));
+}
+
 ModelOutput RadDiagModelImpl::forward(const data::CaseBatch& batch, ForwardPath path) {
   check_batch(batch, config_);
   const bool early = config_.fusion.mode == "early";
@@ -145,7 +153,7 @@ ModelOutput RadDiagModelImpl::forward(const data::CaseBatch& batch, ForwardPath 
   out.slot_embeddings = agg.embedding.view({B, N, H});
   out.slice_attention = agg.attention.slice(1, 1).reshape({B, N, D});
   out.slice_scores = agg.scores.slice(1, 1).reshape({B, N, D});
-  out.fused = early ? fusion_(out.slot_embeddings, mods) : out.slot_embeddings.select(1, 0);
+  out.fused = fuse(out.slot_embeddings, mods);
   out.logits = classify(out.fused);
 
   if (batch.labels.defined()) {

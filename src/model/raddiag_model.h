@@ -59,9 +59,15 @@ class RadDiagModelImpl : public torch::nn::Module {
   bool channels_last() const { return channels_last_; }
 
   KnowledgeHead knowledge_head() const { return knowledge_head_; }  // null unless head.type == knowledge
+  ResNet resnet() const { return resnet_; }                          // null for a ViT backbone
+
+  // Logits from per-slot embeddings [B, N, H] (as ModelOutput::slot_embeddings) and mods [B, N]: the
+  // fusion and head part of forward(), so that explanations can differentiate it cheaply.
+  torch::Tensor logits_from_slots(const torch::Tensor& slot_embeddings, const torch::Tensor& mods);
 
  private:
   torch::Tensor classify(const torch::Tensor& z);
+  torch::Tensor fuse(const torch::Tensor& slot_embeddings, const torch::Tensor& mods);  // [B, H]
 
   ModelConfig config_;
   int64_t slice_chunk_ = 0;

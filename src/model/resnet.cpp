@@ -85,6 +85,12 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
 }
 
 torch::Tensor ResNetImpl::forward(torch::Tensor x) {
+  auto y = feature_map(std::move(x));
+  if (capture_) captured_.push_back(y);
+  return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
+}
+
+torch::Tensor ResNetImpl::feature_map(torch::Tensor x) {
   TORCH_CHECK(x.dim() == 4 && (x.size(1) == 1 || x.size(1) == 3), "ResNet expects [n, 1|3, H, W], got ",
               x.sizes());
   torch::Tensor y;
@@ -95,7 +101,7 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) {
   }
   y = torch::max_pool2d(torch::relu(bn1(y)), 3, 2, 1);
   for (auto& s : stages_) y = s->forward(y);
-  return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
+  return y;
 }
 
 void ResNetImpl::set_channels_last(bool on) {

@@ -49,6 +49,13 @@ class ResNetImpl : public torch::nn::Module {
   // for identical channels conv1 is applied with its weight summed over the input channels, which is the
   // same convolution at a third of the cost of the stem. Returns [n, out_dim].
   torch::Tensor forward(torch::Tensor x);
+  // The last stage's activation map [n, out_dim, h, w] before pooling; forward() = its spatial mean.
+  // For explanations (Grad-CAM); the same operations as forward().
+  torch::Tensor feature_map(torch::Tensor x);
+  // While on, forward() also keeps every last-stage map it computes (in call order), so that a caller
+  // running the whole model can differentiate with respect to them. Turning it on clears the list.
+  void set_capture_feature_maps(bool on) { capture_ = on; captured_.clear(); }
+  const std::vector<torch::Tensor>& captured_feature_maps() const { return captured_; }
   const ResNetOptions& options() const { return options_; }
   // Stores the conv weights in channels-last layout (inputs should then be channels-last too).
   void set_channels_last(bool on);
@@ -58,6 +65,8 @@ class ResNetImpl : public torch::nn::Module {
   torch::nn::Conv2d conv1{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr};
   std::vector<torch::nn::Sequential> stages_;
+  bool capture_ = false;
+  std::vector<torch::Tensor> captured_;
 };
 TORCH_MODULE(ResNet);
 

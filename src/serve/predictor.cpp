@@ -21,11 +21,12 @@ Predictor::Predictor(model::ModelBundle bundle, const std::string& device)
   bundle_.model->eval();
 }
 
-data::CaseTensors Predictor::case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report) const {
+data::CaseTensors Predictor::case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report,
+                                          const data::ImageLoader& loader) const {
   std::mt19937_64 rng(seed);
   if (bundle_.config.fusion.mode == "late")
-    return data::make_single_image_tensors(c, &vocab_, preprocess_, rng, data::default_image_loader, report);
-  return data::make_case_tensors(c, &vocab_, preprocess_, rng, data::default_image_loader, nullptr, report);
+    return data::make_single_image_tensors(c, &vocab_, preprocess_, rng, loader, report);
+  return data::make_case_tensors(c, &vocab_, preprocess_, rng, loader, nullptr, report);
 }
 
 model::ModelOutput Predictor::run(const data::CaseBatch& batch) {

@@ -41,7 +41,9 @@ class Predictor {
   torch::Device device() const { return device_; }
 
   // The model tensors of one case (early or late path, as the model's fusion mode requires).
-  data::CaseTensors case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report = nullptr) const;
+  // `loader` replaces the file reader (e.g. scans already decoded by `diagnose`).
+  data::CaseTensors case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report = nullptr,
+                                 const data::ImageLoader& loader = data::default_image_loader) const;
   // Forward pass without gradients on a batch (moved to the model's device).
   model::ModelOutput run(const data::CaseBatch& batch);
   // Every case, in order. A case that cannot be read or preprocessed is reported in `failures` and

@@ -1,0 +1,215 @@
+#include "serve/saliency.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "io/png_writer.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/npy.h"
+
+namespace raddiag::serve {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Keeps the encoder's last-stage maps only for the duration of one explanation.
+struct FeatureMapCapture {
+  model::ResNet net;
+  explicit FeatureMapCapture(model::ResNet n) : net(std::move(n)) { net->set_capture_feature_maps(true); }
+  ~FeatureMapCapture() { net->set_capture_feature_maps(false); }
+};
+
+std::string saliency_slug(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c)) out += static_cast<char>(std::tolower(c));
+    else if (!out.empty() && out.back() != '_') out += '_';
+    if (out.size() >= 40) break;
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out.empty() ? "class" : out;
+}
+
+// A simple jet-like colour map on [0, 1].
+void jet_colour(float x, float& r, float& g, float& b) {
+  auto f = [](float v) { return std::clamp(1.5f - std::fabs(v), 0.f, 1.f); };
+  r = f(4.f * x - 3.f);
+  g = f(4.f * x - 2.f);
+  b = f(4.f * x - 1.f);
+}
+
+std::string attention_curve_svg(const SlotUse& u, const std::string& title) {
+  const double W = 480, H = 220, L = 50, R = 15, T = 30, B = 40;
+  const std::size_t n = u.attention.size();
+  const double amax = std::max(1e-12, *std::max_element(u.attention.begin(), u.attention.end()));
+  auto x = [&](std::size_t i) { return L + (n <= 1 ? 0.5 : static_cast<double>(i) / static_cast<double>(n - 1)) * (W - L - R); };
+  auto y = [&](double a) { return H - B - a / amax * (H - T - B); };
+  std::ostringstream os;
+  os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+  os << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  std::string t = title;
+  static const std::pair<const char*, const char*> kEscapes[] = {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}};
+  for (const auto& [from, to] : kEscapes) {
+    const std::string f = from, r = to;
+    for (std::size_t p = 0; (p = t.find(f, p)) != std::string::npos; p += r.size()) t.replace(p, f.size(), r);
+  }
+  os << "<text x=\"" << L << "\" y=\"18\">" << t << "</text>\n";
+  os << "<line x1=\"" << L << "\" y1=\"" << H - B << "\" x2=\"" << W - R << "\" y2=\"" << H - B << "\" stroke=\"black\"/>\n";
+  os << "<line x1=\"" << L << "\" y1=\"" << T << "\" x2=\"" << L << "\" y2=\"" << H - B << "\" stroke=\"black\"/>\n";
+  os << "<text x=\"" << (W + L - R) / 2 << "\" y=\"" << H - 8 << "\" text-anchor=\"middle\">original slice</text>\n";
+  os << "<text x=\"12\" y=\"" << (H - B + T) / 2 << "\" transform=\"rotate(-90 12 " << (H - B + T) / 2
+     << ")\" text-anchor=\"middle\">attention</text>\n";
+  os << "<text x=\"" << L - 4 << "\" y=\"" << T + 4 << "\" text-anchor=\"end\">" << amax << "</text>\n";
+  os << "<text x=\"" << L - 4 << "\" y=\"" << H - B << "\" text-anchor=\"end\">0</text>\n";
+  for (std::size_t i = 0; i < n; ++i)
+    if (n <= 12 || i % ((n + 7) / 8) == 0 || i + 1 == n)
+      os << "<text x=\"" << x(i) << "\" y=\"" << H - B + 14 << "\" text-anchor=\"middle\">" << u.original_slice[i] << "</text>\n";
+  os << "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"";
+  for (std::size_t i = 0; i < n; ++i) os << (i ? " " : "") << x(i) << "," << y(u.attention[i]);
+  os << "\"/>\n";
+  for (std::size_t i = 0; i < n; ++i) os << "<circle cx=\"" << x(i) << "\" cy=\"" << y(u.attention[i]) << "\" r=\"2.5\" fill=\"#1f77b4\"/>\n";
+  os << "</svg>\n";
+  return os.str();
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> grad_cam(Predictor& predictor, const data::CaseTensors& tensors,
+                                    const std::vector<int64_t>& classes, torch::Tensor* logits_out) {
+  auto model = predictor.bundle().model;  // a holder copy: the same module, callable
+  auto resnet = model->resnet();
+  if (!resnet) throw Error("saliency", "Grad-CAM needs a ResNet slice encoder (this model has a ViT)");
+  const auto& cfg = predictor.bundle().config;
+  const int64_t C = cfg.head.num_classes, D = cfg.depth;
+  for (int64_t c : classes)
+    if (c < 0 || c >= C) throw Error("saliency", "class index " + std::to_string(c) + " out of range");
+  auto batch = data::collate({tensors});
+  const auto dev = predictor.device();
+  batch.images = batch.images.to(dev).requires_grad_(true);  // so the maps are part of a graph whatever the weights
+  batch.mods = batch.mods.to(dev);
+  batch.marks = batch.marks.to(dev);
+  batch.keys = batch.keys.to(dev);
+  batch.labels = torch::Tensor();
+  torch::AutoGradMode grad(true);
+  FeatureMapCapture capture(resnet);
+  auto out = model->forward(batch, model::ForwardPath::kFast);
+  if (logits_out) *logits_out = out.logits.detach().to(torch::kCPU);
+  const auto& parts = resnet->captured_feature_maps();
+  if (parts.empty()) throw Error("saliency", "no slice was encoded");
+  auto A = parts.size() == 1 ? parts[0] : torch::cat(parts);  // [n, F, h, w] in fast-path order
+  // The fast path's (slot, slice) order: valid slices of used slots, flat.
+  const int64_t N = batch.images.size(1);
+  auto mods = batch.mods.reshape({N});
+  auto used = cfg.fusion.mode == "early" ? (mods != 0) : torch::ones({N}, mods.options().dtype(torch::kBool));
+  auto sel = (batch.marks.reshape({N, D}) != 0) & used.unsqueeze(1);
+  auto idx = sel.reshape({-1}).nonzero().squeeze(1);
+  if (idx.size(0) != A.size(0)) throw Error("saliency", "internal: encoded slices do not match the marks");
+  const int64_t S = cfg.size;
+  std::vector<torch::Tensor> maps;
+  for (std::size_t i = 0; i < classes.size(); ++i) {
+    auto g = torch::autograd::grad({out.logits[0][classes[i]]}, {A}, {}, /*retain_graph=*/i + 1 < classes.size())[0];
+    auto w = g.mean({2, 3}, /*keepdim=*/true);
+    auto cam = torch::relu((w * A).sum(1, /*keepdim=*/true)).detach();                 // [n, 1, h, w]
+    cam = torch::nn::functional::interpolate(
+        cam, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{S, S}).mode(torch::kBilinear).align_corners(false));
+    auto full = torch::zeros({N * D, S, S}, cam.options()).index_copy(0, idx, cam.squeeze(1));
+    maps.push_back(full.view({N, D, S, S}).to(torch::kCPU, torch::kFloat));
+  }
+  return maps;
+}
+
+torch::Tensor cam_to_slice(const torch::Tensor& cam, int64_t h, int64_t w) {
+  auto m = torch::nn::functional::interpolate(
+               cam.to(torch::kFloat).view({1, 1, cam.size(0), cam.size(1)}),
+               torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(false))
+               .view({h, w});
+  const float lo = m.min().item<float>(), hi = m.max().item<float>();
+  if (!(hi > lo)) return torch::zeros({h, w});
+  return ((m - lo) / (hi - lo)).clamp(0, 1).contiguous();
+}
+
+nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, const Diagnosis& diagnosis,
+                                      const SaliencyOptions& options) {
+  if (options.out_dir.empty()) throw Error("saliency", "no output folder");
+  fs::create_directories(options.out_dir);
+  std::vector<int64_t> classes = options.classes;
+  if (classes.empty() && !diagnosis.findings.empty()) classes.push_back(diagnosis.findings.front().class_index);
+  const auto& names = predictor.bundle().classes;
+  nlohmann::ordered_json j;
+  j["dir"] = options.out_dir;
+  j["method"] = "Grad-CAM on the last ResNet stage, bilinear to the slice size, min-max to [0, 1]";
+
+  // Attention curves, one per scan in the model.
+  nlohmann::ordered_json curves = nlohmann::ordered_json::array();
+  for (const auto& u : diagnosis.slots) {
+    const auto& s = study.scans[static_cast<std::size_t>(u.scan)].scan;
+    const std::string base = options.out_dir + "/attention_scan" + std::to_string(u.scan);
+    std::ostringstream csv;
+    csv << "slot_slice,original_slice,attention\n";
+    for (std::size_t k = 0; k < u.attention.size(); ++k) csv << k << "," << u.original_slice[k] << "," << u.attention[k] << "\n";
+    write_bytes_atomically(base + ".csv", csv.str());
+    write_bytes_atomically(base + ".svg", attention_curve_svg(u, "slice attention, scan " + std::to_string(u.scan) + ": " +
+                                                               fs::path(s.source.path).filename().string()));
+    curves.push_back({{"scan", u.scan}, {"csv", base + ".csv"}, {"svg", base + ".svg"}});
+  }
+  j["attention_curves"] = std::move(curves);
+
+  nlohmann::ordered_json maps = nlohmann::ordered_json::array();
+  if (!classes.empty() && !diagnosis.slots.empty()) {
+    const auto cams = grad_cam(predictor, diagnosis.tensors, classes);
+    for (std::size_t ci = 0; ci < classes.size(); ++ci) {
+      const int64_t c = classes[ci];
+      const std::string dir = options.out_dir + "/class" + std::to_string(c) + "_" + saliency_slug(names[static_cast<std::size_t>(c)]);
+      fs::create_directories(dir);
+      for (const auto& u : diagnosis.slots) {
+        if (u.attention.empty()) continue;
+        const auto& scan = study.scans[static_cast<std::size_t>(u.scan)].scan;
+        const int64_t k = std::max_element(u.attention.begin(), u.attention.end()) - u.attention.begin();
+        const int64_t orig = u.original_slice[static_cast<std::size_t>(k)];
+        const int64_t H = scan.dims[0], W = scan.dims[1];
+        auto m = cam_to_slice(cams[ci][u.slot][k], H, W);
+        const float* mp = m.data_ptr<float>();
+        // Background: the slice's own intensities, min-max to 0..255.
+        float lo = scan.at(0, 0, orig), hi = lo;
+        for (int64_t r = 0; r < H; ++r)
+          for (int64_t col = 0; col < W; ++col) {
+            const float v = scan.at(r, col, orig);
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+          }
+        std::vector<uint8_t> rgb(static_cast<std::size_t>(H * W * 3));
+        std::vector<float> cam_rows(static_cast<std::size_t>(H * W));
+        for (int64_t r = 0; r < H; ++r)
+          for (int64_t col = 0; col < W; ++col) {
+            const float gray = hi > lo ? (scan.at(r, col, orig) - lo) / (hi - lo) : 0.f;
+            const float v = mp[r * W + col];
+            cam_rows[static_cast<std::size_t>(r * W + col)] = v;
+            float cr, cg, cb;
+            jet_colour(v, cr, cg, cb);
+            const float a = options.alpha * v;
+            uint8_t* px = &rgb[static_cast<std::size_t>((r * W + col) * 3)];
+            px[0] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cr)));
+            px[1] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cg)));
+            px[2] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cb)));
+          }
+        const std::string base = dir + "/scan" + std::to_string(u.scan) + "_slice" + std::to_string(orig);
+        io::write_png(base + ".png", rgb, H, W, 3);
+        npy::write(base + ".npy", npy::make_float32({H, W}, cam_rows.data()));
+        maps.push_back({{"class_index", c}, {"disorder", names[static_cast<std::size_t>(c)]}, {"scan", u.scan},
+                        {"slot", u.slot}, {"slice", orig}, {"slot_slice", k}, {"rows", H}, {"columns", W},
+                        {"all_zero", !(m.max().item<float>() > 0.f)}, {"png", base + ".png"}, {"npy", base + ".npy"}});
+      }
+    }
+  }
+  j["maps"] = std::move(maps);
+  return j;
+}
+
+}  // namespace raddiag::serve
