@@ -36,14 +36,15 @@ PY
 
 if "$R" train --help >/dev/null 2>&1 && [ -f configs/tiny-real.json ]; then
   echo "== 3. train a tiny model on the real sets"
+  rm -rf "$OUT/run" "$OUT/eval" "$OUT/saliency"   # the demo starts fresh each time
   "$R" train --config configs/tiny-real.json --out "$OUT/run"
   if "$R" evaluate --help >/dev/null 2>&1; then
     echo "== 4. evaluate (report: $OUT/eval/report.html)"
-    "$R" evaluate --model "$OUT/run/model.raddiag" --manifest "$DATA/real/brain_tumor_mri" --out "$OUT/eval" --store-thresholds
+    "$R" evaluate --model "$OUT/run/model.raddiag" --manifest "$DATA/real/brain_tumor_mri" --out "$OUT/eval" --bootstrap 200 --store-thresholds
   fi
   if "$R" diagnose --help >/dev/null 2>&1; then
     echo "== 5. diagnose a real study"
-    "$R" diagnose "$DATA/real/brain_tumor_mri/images/Te-gl_0010.jpg" --modality MRI --model "$OUT/run/model.raddiag"
+    "$R" diagnose "$DATA/real/brain_tumor_mri/images/Tr-me_0022.jpg" --modality MRI --model "$OUT/run/model.raddiag" --json "$OUT/diagnosis.json" --saliency "$OUT/saliency"
   fi
 fi
 echo "demo done: outputs in $OUT"
