@@ -10,6 +10,7 @@
 #include <set>
 
 #include "data/case_loader.h"
+#include "data/folder_dataset.h"
 #include "data/samplers.h"
 #include "test_support.h"
 #include "train/anatomy_mixing.h"
@@ -238,6 +239,19 @@ TEST(AnatomyMixing, GroupsAndFallbacks) {
   EXPECT_EQ(off.slots(), kSlots);
   data::CaseRng r2(1);
   EXPECT_EQ(off.mix_plan(2, r2), (std::vector<int64_t>{2}));
+}
+
+TEST(AnatomyMixing, ManifestAnatomyColumn) {
+  // Folder datasets may name the anatomy per file; the case takes its first non-empty value.
+  const std::string dir = test::scratch_dir("mixing_manifest");
+  std::ofstream(dir + "/manifest.csv") << "case_id,file,modality,anatomy\n"
+                                          "a,a1.png,X-ray,\na,a2.png,X-ray,Chest\nb,b1.png,CT,Spine\nc,c1.png,CT,\n";
+  const auto cases = data::load_folder_dataset(dir);
+  ASSERT_EQ(cases.size(), 3u);
+  EXPECT_EQ(cases[0].anatomy, "Chest");
+  EXPECT_EQ(cases[1].anatomy, "Spine");
+  EXPECT_EQ(cases[2].anatomy, "");
+  EXPECT_EQ(anatomy_group(cases[2], MixingOptions{}), "Unknown");
 }
 
 TEST(AnatomyMixing, OptionsFromJson) {
