@@ -19,6 +19,7 @@
 #include <spawn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -107,13 +108,22 @@ nlohmann::json time_cpp_step(int steps, int64_t batch, int threads, int64_t clas
     optim.optimizer->step();
   };
   for (int i = 0; i < 2; ++i) step();  // warm-up, as the Python side
-  const double cpu0 = cpu_seconds();
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < steps; ++i) step();
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double cpu = cpu_seconds() - cpu0;
+  // Per-step times, reported as medians: robust to bursts of other load on a shared machine.
+  std::vector<double> walls, cpus;
+  for (int i = 0; i < steps; ++i) {
+    const double cpu0 = cpu_seconds();
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    walls.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    cpus.push_back(cpu_seconds() - cpu0);
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  };
+  const double wall = median(walls), cpu = median(cpus);
   return {{"impl", "raddiag"}, {"steps", steps}, {"batch", batch}, {"threads", threads},
-          {"wall_s_per_step", wall / steps}, {"cpu_s_per_step", cpu / steps}, {"cases_per_s", batch * steps / wall}};
+          {"wall_s_per_step", wall}, {"cpu_s_per_step", cpu}, {"cases_per_s", batch / wall}};
 }
 
 nlohmann::json time_python_step(int steps, int64_t batch, int threads, int64_t classes) {
@@ -258,7 +268,7 @@ int main(int argc, char** argv) {
   // 1. The training step, C++ vs PyTorch, one thread each (the fairest comparison on a shared machine).
   const int64_t kBatch = 8, kClasses = 4;
   const auto cpp = time_cpp_step(a.steps, kBatch, 1, kClasses);
-  std::printf("\n[step] tiny preset, synthetic batch of %lld cases (2 slots, 64x64, depth 4), 1 thread, %d steps\n",
+  std::printf("\n[step] tiny preset, synthetic batch of %lld cases (2 slots, 64x64, depth 4), 1 thread, median of %d steps\n",
               static_cast<long long>(kBatch), a.steps);
   std::printf("  %-8s %8.3f s/step wall %8.3f s/step CPU %8.1f cases/s\n", "raddiag", cpp["wall_s_per_step"].get<double>(),
               cpp["cpu_s_per_step"].get<double>(), cpp["cases_per_s"].get<double>());

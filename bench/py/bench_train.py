@@ -13,6 +13,7 @@ volume, slot 1 a 3-slice image in every other case.
 """
 import json
 import math
+import statistics
 import sys
 import time
 
@@ -158,13 +159,15 @@ def main():
 
     for _ in range(2):  # warm-up (allocator, mkldnn primitives)
         step()
-    cpu0, t0 = time.process_time(), time.perf_counter()
+    walls, cpus = [], []  # per-step times, reported as medians (as bench_train does)
     for _ in range(steps):
+        cpu0, t0 = time.process_time(), time.perf_counter()
         step()
-    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - cpu0)
+    wall, cpu = statistics.median(walls), statistics.median(cpus)
     print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "steps": steps, "batch": batch, "threads": threads,
-                      "wall_s_per_step": wall / steps, "cpu_s_per_step": cpu / steps,
-                      "cases_per_s": batch * steps / wall}))
+                      "wall_s_per_step": wall, "cpu_s_per_step": cpu, "cases_per_s": batch / wall}))
 
 
 if __name__ == "__main__":
