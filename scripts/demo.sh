@@ -48,7 +48,7 @@ if "$R" train --help >/dev/null 2>&1 && [ -f configs/tiny-real.json ]; then
 import json, sys
 cases = json.load(open(sys.argv[1]))
 def labels(c): return [l for s in c.get("Samples", []) for l in s.get("articles", s.get("Article", []))] + c.get("articles", [])
-pick = next((c for c in cases.values() if any("normal" not in str(l).lower() for l in labels(c))), next(iter(cases.values())))
+pick = next((c for c in cases.values() if any(not any(w in str(l).lower() for w in ("normal", "no ")) for l in labels(c))), next(iter(cases.values())))
 print(pick["Samples"][0]["image_data_path"][0] if "Samples" in pick else next(iter(pick.values())))
 PY
 )
