@@ -33,6 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_data.h"
 #include "model/raddiag_model.h"
 #include "model/runtime.h"
 #include "train/distributed.h"
@@ -56,10 +57,7 @@ struct Args {
   std::string out = "/tmp/raddiag_bench_train";
 };
 
-std::string shared_dir() {
-  const char* env = std::getenv("RADDIAG_SHARED_DATA");
-  return env ? env : (fs::path(__FILE__).parent_path() / "../../shared/data").lexically_normal().string();
-}
+std::string shared_dir() { return bench::shared_data_dir(); }
 
 double cpu_seconds() {
   rusage u{};
@@ -128,7 +126,7 @@ nlohmann::json time_cpp_step(int steps, int64_t batch, int threads, int64_t clas
 
 nlohmann::json time_python_step(int steps, int64_t batch, int threads, int64_t classes) {
   const char* py = std::getenv("RADDIAG_BENCH_PYTHON");
-  const std::string script = (fs::path(__FILE__).parent_path() / "py/bench_train.py").string();
+  const std::string script = std::string(RADDIAG_SOURCE_DIR) + "/bench/py/bench_train.py";
   const std::string cmd = std::string(py ? py : "/usr/bin/python3") + " '" + script + "' " + std::to_string(steps) + " " +
                           std::to_string(batch) + " " + std::to_string(threads) + " " + std::to_string(classes);
   FILE* p = ::popen(cmd.c_str(), "r");
