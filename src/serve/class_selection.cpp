@@ -1,5 +1,6 @@
 #include "serve/class_selection.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
