@@ -213,6 +213,7 @@ TEST(TrainJob, KnowledgeHeadTrainsAndScoresNewNames) {
   ASSERT_EQ(losses.size(), 12u);
   const double first = (losses[0] + losses[1] + losses[2]) / 3, last = (losses[9] + losses[10] + losses[11]) / 3;
   EXPECT_LT(last, first) << "knowledge-head training did not lower the loss";
+  EXPECT_LT(last, losses[0]) << "the loss did not end below its starting value";
 
   auto b = model::load_model_file(dir + "/run/model.raddiag");
   EXPECT_EQ(b.config.head.type, "knowledge");
