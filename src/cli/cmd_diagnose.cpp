@@ -8,6 +8,7 @@
 
 #include "cli/command.h"
 #include "model/runtime.h"
+#include "serve/class_selection.h"
 #include "serve/diagnosis.h"
 #include "serve/saliency.h"
 #include "util/atomic_file.h"
@@ -39,7 +40,7 @@ void print_findings_table(std::ostream& os, const serve::Study& study, const ser
 Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG/npy files or folders): top findings, JSON report, saliency", [](CLI::App& sub) {
   struct Args {
     std::vector<std::string> study, saliency_classes;
-    std::string model, json, saliency, device = "cpu";
+    std::string model, json, saliency, classes, device = "cpu";
     serve::StudyOptions study_options;
     int64_t top_k = 10;
     int threads = 0;
@@ -48,6 +49,9 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
   auto a = std::make_shared<Args>();
   sub.add_option("study", a->study, "files and folders of one study")->required();
   sub.add_option("--model", a->model, "raddiag model file")->required();
+  sub.add_option("--classes", a->classes,
+                 "rank only these classes (a file, one per line, or a comma-separated list; LABEL=TEXT maps a label "
+                 "onto a model class or a new name): a knowledge-head model scores any name (zero-shot)");
   sub.add_option("--top-k", a->top_k, "findings to report (default 10)");
   sub.add_option("--json", a->json, "write the report as JSON to this file ('-' = stdout)");
   sub.add_option("--saliency", a->saliency, "write Grad-CAM overlays and attention curves to this folder");
@@ -65,7 +69,13 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
     if (a->json == "-") spdlog::set_default_logger(spdlog::stderr_color_mt("diagnose"));
     model::configure_threads(a->threads);
     if (a->top_k < 1) throw Error("--top-k", "must be at least 1");
-    serve::Predictor predictor(model::load_model_file(a->model), a->device);
+    model::ModelBundle bundle = model::load_model_file(a->model);
+    if (!a->classes.empty()) {
+      serve::ClassSelectionReport rep;
+      bundle = serve::select_classes(std::move(bundle), serve::parse_class_list(a->classes), &rep);
+      (a->json == "-" ? std::cerr : std::cout) << "classes: " << rep.summary() << "\n";
+    }
+    serve::Predictor predictor(std::move(bundle), a->device);
     serve::StudyModelInfo info{predictor.preprocess().modality_ids, serve::card_training_modalities(predictor.bundle().card)};
     a->study_options.threads = a->threads;
     auto study = serve::build_study(a->study, a->study_options, info);

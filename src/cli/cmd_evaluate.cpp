@@ -20,6 +20,9 @@ Registrar register_evaluate({"evaluate", "evaluate a model on a labelled test se
   sub.add_option("--data-root", o->source.data_root, "root for relative image paths of the JSON");
   sub.add_option("--prefix", o->source.prefixes, "rewrite an image path prefix, FROM=TO (repeatable)");
   sub.add_option("--modality", o->source.modality, "modality of folder-dataset files that do not say");
+  sub.add_option("--classes", o->classes,
+                 "evaluate these classes (a file, one per line, or a comma-separated list; LABEL=TEXT maps a test-set "
+                 "label onto a model class or a new name, reference 6.5): a knowledge-head model scores any name");
   sub.add_option("--bootstrap", o->bootstrap, "bootstrap rounds over cases for CIs (0 = none)")->capture_default_str();
   sub.add_option("--seed", o->seed, "bootstrap seed")->capture_default_str();
   sub.add_option("--batch", o->batch, "cases per forward pass")->capture_default_str();

@@ -34,6 +34,15 @@ Registrar register_model({"model", "inspect model files (model show MODEL)", [](
     std::cout << (classes.size() > 5 ? ", ...)" : classes.empty() ? "" : ")") << "\n";
     std::cout << "thresholds: " << (info.contains("thresholds") ? "per class" : "none (0.5 used)") << "\n";
     std::cout << "ICD-10-CM mapping: " << (info.contains("icd_mapping") ? "yes" : "none") << "\n";
+    if (info.contains("text_encoder")) {
+      const auto& t = info["text_encoder"];
+      std::cout << "text encoder (zero-shot --classes): " << t["config"].value("model_type", std::string("?")) << ", "
+                << t["config"].value("hidden_size", 0) << "-d, " << t["config"].value("num_hidden_layers", 0)
+                << " layers, " << t.value("tokenizer_vocab_size", 0) << " tokens, pooling "
+                << t.value("pooling", std::string("mean")) << "\n";
+    } else if (cfg["head"]["type"] == "knowledge") {
+      std::cout << "text encoder: none stored (only the trained class names can be scored)\n";
+    }
     return 0;
   });
 }});

@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "data/case_sources.h"
 #include "model/runtime.h"
+#include "serve/class_selection.h"
 #include "serve/predictor.h"
 #include "util/npy.h"
 
@@ -13,7 +14,7 @@ namespace raddiag::cli {
 namespace {
 Registrar register_predict({"predict", "run a model on every case of a manifest and write [cases x classes] scores as .npy", [](CLI::App& sub) {
   struct Args {
-    std::string model, manifest, out, device = "cpu";
+    std::string model, manifest, out, classes, device = "cpu";
     data::CaseSourceOptions source;
     bool probs = false, quiet = false;
     int threads = 0;
@@ -27,6 +28,9 @@ Registrar register_predict({"predict", "run a model on every case of a manifest 
   sub.add_option("--prefix", a->source.prefixes, "rewrite an image path prefix, FROM=TO (repeatable)");
   sub.add_option("--modality", a->source.modality, "modality of folder-dataset files that do not say");
   sub.add_option("--out", a->out, "output .npy (float32 [cases x classes])")->required();
+  sub.add_option("--classes", a->classes,
+                 "score these classes (a file, one per line, or a comma-separated list; LABEL=TEXT maps a label onto "
+                 "a model class or a new name): a knowledge-head model scores any name (zero-shot)");
   sub.add_flag("--probs", a->probs, "write sigmoid probabilities instead of logits");
   sub.add_option("--device", a->device, "cpu, cuda or cuda:N");
   sub.add_option("--threads", a->threads, "intra-op threads (0 = all cores)");
@@ -36,7 +40,13 @@ Registrar register_predict({"predict", "run a model on every case of a manifest 
   return std::function<int()>([a] {
     model::configure_threads(a->threads);
     auto cases = data::load_cases(a->manifest, a->source);
-    serve::Predictor predictor(model::load_model_file(a->model), a->device);
+    model::ModelBundle bundle = model::load_model_file(a->model);
+    if (!a->classes.empty()) {
+      serve::ClassSelectionReport rep;
+      bundle = serve::select_classes(std::move(bundle), serve::parse_class_list(a->classes), &rep);
+      std::cerr << "columns: " << rep.summary() << "\n";
+    }
+    serve::Predictor predictor(std::move(bundle), a->device);
     serve::PredictOptions po;
     po.batch_size = a->batch;
     po.progress = !a->quiet;

@@ -48,8 +48,8 @@ void check_format(const std::map<std::string, std::string>& meta, const std::str
     throw Error(path, "not a raddiag model file (safetensors metadata has no format=raddiag-model); "
                       "official checkpoints are converted with `raddiag import-official`");
   const std::string version = meta_at(meta, "format_version", path);
-  if (version != std::to_string(kModelFileVersion))
-    throw Error(path, "model file format version " + version + " is not supported by this raddiag (reads version " +
+  if (version != "1" && version != std::to_string(kModelFileVersion))
+    throw Error(path, "model file format version " + version + " is not supported by this raddiag (reads versions 1 to " +
                           std::to_string(kModelFileVersion) + ")");
 }
 
@@ -62,11 +62,19 @@ void save_model_file(const std::string& path, const ModelBundle& bundle) {
                           std::to_string(bundle.config.head.num_classes));
   if (!bundle.thresholds.empty() && bundle.thresholds.size() != bundle.classes.size())
     throw Error(path, "thresholds do not match the number of classes");
+  const bool has_text = !bundle.text_encoder.empty();
+  if (has_text && bundle.config.head.type != "knowledge")
+    throw Error(path, "a text encoder is only stored with a knowledge head");
   NamedTensors tensors;
   for (const auto& [name, t] : model_state(bundle.model)) tensors.add(name, t.detach().cpu().contiguous());
+  if (has_text)
+    for (const auto& [name, t] : bundle.text_encoder.weights)
+      tensors.add(kTextEncoderTensorPrefix + name, t.detach().cpu().contiguous());
   std::map<std::string, std::string> meta;
   meta["format"] = kModelFileFormat;
-  meta["format_version"] = std::to_string(kModelFileVersion);
+  // Version 1 when nothing of version 2 is used: such files stay readable by older readers.
+  meta["format_version"] = has_text ? std::to_string(kModelFileVersion) : "1";
+  if (has_text) meta["text_encoder"] = bundle.text_encoder.spec.dump();
   meta["config"] = bundle.config.to_json().dump();
   meta["preprocess"] = bundle.preprocess.dump();
   meta["classes"] = nlohmann::json(bundle.classes).dump();
@@ -85,6 +93,16 @@ nlohmann::json read_model_file_info(const std::string& path) {
   j["format_version"] = meta["format_version"];
   for (const char* key : {"config", "preprocess", "classes", "thresholds", "icd_mapping", "card"})
     if (meta.count(key)) j[key] = parse_meta_json(meta, key, path);
+  if (meta.count("text_encoder")) {
+    // A summary only: the vocabulary can be tens of thousands of tokens.
+    const auto t = parse_meta_json(meta, "text_encoder", path);
+    nlohmann::json s = nlohmann::json::object();
+    for (auto it = t.begin(); it != t.end(); ++it)
+      if (it.key() != "tokenizer") s[it.key()] = it.value();
+    if (t.contains("tokenizer") && t["tokenizer"].is_object() && t["tokenizer"].contains("vocab"))
+      s["tokenizer_vocab_size"] = t["tokenizer"]["vocab"].size();
+    j["text_encoder"] = s;
+  }
   return j;
 }
 
@@ -108,9 +126,22 @@ ModelBundle load_model_file(const std::string& path) {
   if (file.metadata.count("card")) b.card = parse_meta_json(file.metadata, "card", path);
   if (static_cast<int64_t>(b.classes.size()) != b.config.head.num_classes)
     throw Error(path, "vocabulary size does not match the head");
+  std::map<std::string, torch::Tensor> model_tensors;
+  const std::string prefix = kTextEncoderTensorPrefix;
+  for (auto& [name, t] : file.tensors.tensors) {
+    if (name.compare(0, prefix.size(), prefix) == 0) b.text_encoder.weights[name.substr(prefix.size())] = t;
+    else model_tensors[name] = t;
+  }
+  if (file.metadata.count("text_encoder")) {
+    b.text_encoder.spec = parse_meta_json(file.metadata, "text_encoder", path);
+    if (!b.text_encoder.spec.is_object() || b.text_encoder.weights.empty())
+      throw Error(path, "text_encoder metadata without text encoder weights (or not a JSON object)");
+  } else if (!b.text_encoder.weights.empty()) {
+    throw Error(path, "text encoder weights without text_encoder metadata");
+  }
   b.model = build_model(b.config);
   try {
-    load_model_state(b.model, file.tensors.tensors);
+    load_model_state(b.model, model_tensors);
   } catch (const Error& e) {
     throw Error(path, std::string("weights do not fit the stored config: ") + e.what());
   }

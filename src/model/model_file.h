@@ -4,7 +4,12 @@
 //   format = "raddiag-model", format_version = "1", config (ModelConfig JSON), preprocess (JSON),
 //   classes (JSON list, index order), thresholds (optional JSON list), icd_mapping (optional JSON),
 //   card (intended use, provenance, training data: JSON), checksum (CRC-32 of every tensor's bytes).
-// Written atomically; a file of another format version or with a bad checksum is refused clearly.
+// Version 2 adds an optional text encoder for the knowledge head (what zero-shot needs to embed class
+// names absent from training): metadata text_encoder (JSON: HF config.json, tokenizer vocabulary and
+// settings, pooling) and its weights as tensors named "text_encoder.<HF name>". A file is written as
+// version 1 unless it carries a text encoder, so files without one stay readable by older raddiag;
+// both versions are read. Written atomically; another version or a bad checksum is refused clearly.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,7 +21,16 @@
 namespace raddiag::model {
 
 constexpr const char* kModelFileFormat = "raddiag-model";
-constexpr int kModelFileVersion = 1;
+constexpr int kModelFileVersion = 2;           // newest version written and read
+constexpr const char* kTextEncoderTensorPrefix = "text_encoder.";
+
+// The text encoder of a knowledge-head model, kept opaque here (the model layer does not depend on
+// the text layer): text/stored_text_encoder.h converts it to and from a text::SentenceEncoder.
+struct StoredTextEncoder {
+  nlohmann::json spec;                           // null = none
+  std::map<std::string, torch::Tensor> weights;  // HF names, without the file prefix
+  bool empty() const { return spec.is_null(); }
+};
 
 struct ModelBundle {
   ModelConfig config;
@@ -25,6 +39,7 @@ struct ModelBundle {
   std::vector<float> thresholds;                         // per-class decision thresholds (empty = none)
   nlohmann::json icd_mapping;                            // disorder -> ICD-10-CM codes (null = none)
   nlohmann::json card = nlohmann::json::object();        // model card: intended use, provenance, data
+  StoredTextEncoder text_encoder;                        // knowledge head only, optional (version 2)
   RadDiagModel model{nullptr};
 };
 

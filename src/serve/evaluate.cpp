@@ -8,6 +8,7 @@
 #include "eval/metrics_run.h"
 #include "eval/multilabel_metrics.h"
 #include "model/model_file.h"
+#include "serve/class_selection.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/npy.h"
@@ -82,6 +83,15 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   namespace fs = std::filesystem;
   fs::create_directories(o.out);
   model::ModelBundle bundle = model::load_model_file(o.model);
+  std::string selection_summary;
+  if (!o.classes.empty()) {
+    if (o.store_thresholds)
+      throw Error("--store-thresholds", "cannot be combined with --classes (the thresholds would be of other classes)");
+    ClassSelectionReport rep;
+    bundle = select_classes(std::move(bundle), parse_class_list(o.classes), &rep);
+    selection_summary = rep.summary();
+    spdlog::info("--classes: {}", selection_summary);
+  }
   const nlohmann::json card = bundle.card;
   const nlohmann::json icd_mapping = bundle.icd_mapping;
   Predictor predictor(bundle, o.device);
@@ -152,6 +162,10 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   if (!o.val.empty()) result.metrics["val_set"] = o.val;
   result.metrics["threshold_source_set"] = threshold_source;
   result.metrics["failed_cases"] = result.failures;
+  if (!o.classes.empty()) {
+    result.metrics["class_selection"] = bundle.card["class_selection"];
+    result.metrics["class_selection_summary"] = selection_summary;
+  }
   result.table = r.table;
   write_bytes_atomically(o.out + "/metrics.json", result.metrics.dump(2) + "\n");
 

@@ -39,6 +39,7 @@ std::vector<float> thresholds_for_model(const std::vector<double>& t);
 
 struct EvaluateOptions {
   std::string model, manifest, val, out;
+  std::string classes;  // --classes FILE_OR_LIST (serve/class_selection.h); empty = the model's classes
   data::CaseSourceOptions source;
   std::string device = "cpu";
   int bootstrap = 1000;

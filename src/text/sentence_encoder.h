@@ -50,6 +50,7 @@ class SentenceEncoder {
   torch::Tensor embed_tokens(const TokenBatch& batch);
 
   TextTransformerImpl& model() { return *model_; }
+  const TextTransformerImpl& model() const { return *model_; }
   std::shared_ptr<TextTransformerImpl> model_ptr() { return model_; }
   const WordPieceTokenizer& tokenizer() const { return tokenizer_; }
   const TextEncoderConfig& config() const { return model_->config(); }

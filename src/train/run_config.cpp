@@ -81,7 +81,11 @@ nlohmann::json RunConfig::to_json() const {
           {"seed", seed},
           {"device", device},
           {"threads", threads},
-          {"init_from", init_from}};
+          {"init_from", init_from},
+          {"knowledge",
+           {{"text_encoder", knowledge.text_encoder},
+            {"store_text_encoder", knowledge.store_text_encoder},
+            {"embed_batch_size", knowledge.embed_batch_size}}}};
 }
 
 RunConfig RunConfig::from_json(const nlohmann::json& j) {
@@ -89,7 +93,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   reject_unknown(j, "top level",
                  {"data", "model", "preprocess", "augment", "mixing", "loss", "optim", "freeze", "sampler", "workers", "batch_size",
                   "steps", "epochs", "log_every", "checkpoint_every", "keep_last", "validate_every", "seed", "device",
-                  "threads", "init_from", "comment"});
+                  "threads", "init_from", "knowledge", "comment"});
   if (j.contains("data")) {
     const auto& d = j.at("data");
     reject_unknown(d, "data", {"train", "val", "val_fraction", "data_root", "prefixes", "modality", "level", "vocabulary",
@@ -162,6 +166,15 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   read(j, "", "device", c.device);
   read(j, "", "threads", c.threads);
   read(j, "", "init_from", c.init_from);
+  if (j.contains("knowledge")) {
+    const auto& k = j.at("knowledge");
+    reject_unknown(k, "knowledge", {"text_encoder", "store_text_encoder", "embed_batch_size", "fine_tune"});
+    if (k.contains("fine_tune") && k.at("fine_tune") != false)
+      throw Error(kSubject, "knowledge.fine_tune: fine-tuning the text encoder is not supported (it stays frozen)");
+    read(k, "knowledge.", "text_encoder", c.knowledge.text_encoder);
+    read(k, "knowledge.", "store_text_encoder", c.knowledge.store_text_encoder);
+    read(k, "knowledge.", "embed_batch_size", c.knowledge.embed_batch_size);
+  }
   c.validate();
   return c;
 }
@@ -195,6 +208,7 @@ void RunConfig::validate() const {
   need(steps > 0 || epochs > 0, "give steps > 0 or epochs > 0");
   need(steps >= 0 && epochs >= 0, "steps and epochs must be >= 0");
   need(keep_last >= 1, "keep_last must be >= 1");
+  need(knowledge.embed_batch_size >= 1, "knowledge.embed_batch_size must be >= 1");
   need(checkpoint_every >= 0 && validate_every >= 0 && log_every >= 1, "checkpoint_every/validate_every >= 0, log_every >= 1");
 }
 
@@ -204,6 +218,7 @@ void RunConfig::make_paths_absolute() {
   data.data_root = absolute(data.data_root);
   data.vocabulary = absolute(data.vocabulary);
   init_from = absolute(init_from);
+  knowledge.text_encoder = absolute(knowledge.text_encoder);
 }
 
 }  // namespace raddiag::train

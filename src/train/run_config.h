@@ -19,7 +19,8 @@
 //   "sampler": {"kind": "shuffled"}, "workers": 2, "batch_size": 8,
 //   "steps": 0, "epochs": 1,          steps > 0 wins; else epochs over the training set
 //   "log_every": 1, "checkpoint_every": 0, "keep_last": 2, "validate_every": 0,
-//   "seed": 42, "device": "cpu", "threads": 0, "init_from": ""
+//   "seed": 42, "device": "cpu", "threads": 0, "init_from": "",
+//   "knowledge": {"text_encoder": "", "store_text_encoder": true, "embed_batch_size": 256}
 // }
 #include <cstdint>
 #include <optional>
@@ -54,6 +55,20 @@ struct LossConfig {
   double asl_gamma_neg = 4.0, asl_gamma_pos = 1.0, asl_clip = 0.05;
 };
 
+// Knowledge-enhanced head (reference 2.6): a text encoder embeds the class names once (eval mode, no
+// dropout) and the head scores z . fcke(E)^T. The encoder stays frozen: fine-tuning it is not supported.
+struct KnowledgeConfig {
+  // A model folder (HF BERT/MPNet, e.g. BioLORD-2023), the output folder of `raddiag knowledge
+  // pretrain`, or a raddiag model file carrying a text encoder. Non-empty selects head.type
+  // "knowledge" with head.text_dim = the encoder's width.
+  std::string text_encoder;
+  // Keep the encoder (weights + tokenizer) in model.raddiag so that `--classes` can score new names.
+  bool store_text_encoder = true;
+  int64_t embed_batch_size = 256;  // class names per encoder forward
+
+  bool enabled() const { return !text_encoder.empty(); }
+};
+
 struct RunConfig {
   DataConfig data;
   nlohmann::json model = "tiny";
@@ -76,6 +91,7 @@ struct RunConfig {
   std::string device = "cpu";
   int threads = 0;
   std::string init_from;  // a raddiag model file whose matching weights start the run
+  KnowledgeConfig knowledge;
 
   nlohmann::json to_json() const;
   // Throws raddiag::Error("run config", ...) naming the key for unknown keys, wrong types or bad values.

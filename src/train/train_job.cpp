@@ -22,6 +22,8 @@
 #include "model/runtime.h"
 #include "serve/evaluate.h"
 #include "serve/predictor.h"
+#include "text/class_embeddings.h"
+#include "text/stored_text_encoder.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/run_dir.h"
@@ -189,6 +191,33 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   pre.n_image = mcfg.n_image;
   pre.validate();
 
+  // Knowledge head: the class names embedded once by the frozen text encoder (reference 2.6).
+  torch::Tensor class_text;
+  model::StoredTextEncoder stored_text;
+  nlohmann::json knowledge_card = nullptr;
+  if (cfg.knowledge.enabled()) {
+    text::SentenceEncoder encoder = text::load_text_encoder_from(cfg.knowledge.text_encoder);
+    mcfg.head.type = "knowledge";
+    mcfg.head.text_dim = encoder.dim();
+    mcfg.validate();
+    class_text = text::compute_class_embeddings(encoder, vocab.names(), cfg.knowledge.embed_batch_size);
+    int64_t n_params = 0;
+    for (const auto& p : encoder.model().parameters()) n_params += p.numel();
+    if (cfg.knowledge.store_text_encoder) stored_text = text::store_text_encoder(encoder, cfg.knowledge.text_encoder);
+    knowledge_card = {{"text_encoder", cfg.knowledge.text_encoder}, {"model_type", encoder.config().model_type},
+                      {"text_dim", encoder.dim()}, {"layers", encoder.config().num_hidden_layers},
+                      {"parameters", n_params}, {"pooling", text::pooling_name(encoder.pooling())},
+                      {"normalize", encoder.normalize()}, {"frozen", true},
+                      {"stored_in_model_file", cfg.knowledge.store_text_encoder},
+                      {"class_texts", "the class names"}};
+    if (main_rank)
+      spdlog::info("knowledge head: {} class names embedded by {} ({}, {}-d, {} parameters, frozen)", vocab.size(),
+                   cfg.knowledge.text_encoder, encoder.config().model_type, encoder.dim(), n_params);
+  } else if (mcfg.head.type == "knowledge") {
+    throw Error("run config", "model head.type 'knowledge' needs knowledge.text_encoder (a text encoder folder, "
+                              "a `raddiag knowledge pretrain` output folder or a model file with a text encoder)");
+  }
+
   RunDir run(opt.run_dir, main_rank);
   if (main_rank) {  // on --resume: the stored config with the command line's overrides
     write_bytes_atomically(opt.run_dir + "/run_config.json", cfg.to_json().dump(2) + "\n");
@@ -201,6 +230,7 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   seed_everything(cfg.seed);
   model::RadDiagModel net = model::build_model(mcfg);
   if (!cfg.init_from.empty()) init_from_file(net, cfg.init_from);
+  if (class_text.defined()) net->knowledge_head()->set_class_embeddings(class_text);
   const std::string device = model::resolve_device(cfg.device);
   net->to(torch::Device(device));
   net->train();
@@ -310,8 +340,9 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
                                            {"macro_f1", q.macro_f1}, {"val_defined_classes", double(q.n_defined)}};
     });
   if (main_rank)
-    spdlog::info("train: {} train / {} val cases, {} classes, {} steps of {} cases, model {} on {}", train_cases.size(),
-                 val_cases.size(), vocab.size(), total, cfg.batch_size, cfg.model.is_string() ? cfg.model.get<std::string>() : "custom", device);
+    spdlog::info("train: {} train / {} val cases, {} classes, {} steps of {} cases, model {} ({} head) on {}", train_cases.size(),
+                 val_cases.size(), vocab.size(), total, cfg.batch_size, cfg.model.is_string() ? cfg.model.get<std::string>() : "custom",
+                 mcfg.head.type, device);
   if (opt.resume && !trainer.resume()) throw Error(opt.run_dir, "--resume: the run folder holds no checkpoint");
   const TrainResult tr = trainer.run();
 
@@ -336,6 +367,7 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
     load_checkpoint(run.checkpoint_path(*tr.best_step), *net, nullptr, lopt);
   }
   model::ModelBundle bundle = bundle_of();
+  bundle.text_encoder = stored_text;
   nlohmann::json validation = nullptr;
   if (!val_cases.empty()) {
     const auto q = validate_now(false);
@@ -358,6 +390,7 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
         {"validation_fraction", cfg.data.val.empty() ? nlohmann::json(cfg.data.val_fraction) : nlohmann::json()},
         {"n_val_cases", val_cases.size()}, {"class_counts", counts}}},
       {"validation", validation}};
+  if (!knowledge_card.is_null()) bundle.card["knowledge"] = knowledge_card;
   result.model_path = opt.run_dir + "/model.raddiag";
   model::save_model_file(result.model_path, bundle);
   spdlog::info("wrote {} (step {}, val macro AUC {:.4f}, {:.1f} s)", result.model_path,

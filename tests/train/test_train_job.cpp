@@ -12,11 +12,14 @@
 #include "data/folder_dataset.h"
 #include "model/model_file.h"
 #include "test_support.h"
+#include "text/class_embeddings.h"
+#include "text/sentence_encoder.h"
 #include "train/checkpoint.h"
 #include "train/run_config.h"
 #include "train/run_dir.h"
 #include "train/train_job.h"
 #include "util/error.h"
+#include "util/npy.h"
 
 using namespace raddiag;
 namespace fs = std::filesystem;
@@ -173,4 +176,71 @@ TEST(TrainJob, SplitIsSeededAndKeepsEveryClassOnBothSides) {
   for (const auto& c : va1) ++in_val[c.articles.at(0)];
   ASSERT_EQ(in_val.size(), 4u);  // 10 cases per class in the set: round(2.5) = 3 (or 2) each
   for (const auto& [name, n] : in_val) EXPECT_TRUE(n == 2 || n == 3) << name;
+}
+
+// The knowledge head through `raddiag train`: a small text encoder folder embeds the class names once;
+// the loss goes down; model.raddiag holds the head, the class embeddings of exactly that encoder and
+// the encoder itself, so `raddiag predict --classes` scores a name absent from training.
+TEST(TrainJob, KnowledgeHeadTrainsAndScoresNewNames) {
+  const std::string dir = test::scratch_dir("train_job_knowledge");
+  text::WordPieceTrainerOptions to;
+  to.vocab_size = 120;
+  to.min_frequency = 1;
+  auto tok = text::train_wordpiece({"glioma", "meningioma", "no tumor", "pituitary tumor", "pituitary adenoma"}, to);
+  auto tcfg = text::TextEncoderConfig::small_bert(tok.vocab_size());
+  tcfg.hidden_size = 16;
+  tcfg.num_hidden_layers = 1;
+  tcfg.num_attention_heads = 2;
+  tcfg.intermediate_size = 32;
+  auto enc = text::SentenceEncoder::create(tcfg, tok, 4);
+  enc.save(dir + "/encoder");
+
+  auto cfg = tiny_config(12);
+  cfg["optim"] = {{"lr", 3e-3}, {"schedule", "constant"}, {"warmup_ratio", 0.0}};
+  cfg["augment"] = {{"enabled", false}};
+  cfg["validate_every"] = 0;
+  cfg["checkpoint_every"] = 0;
+  cfg["knowledge"] = {{"text_encoder", dir + "/encoder"}};
+  std::string log;
+  ASSERT_EQ(run_train("--config " + write_config(dir, cfg) + " --out " + dir + "/run", &log), 0) << log;
+
+  std::vector<double> losses;
+  std::ifstream in(dir + "/run/log.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.value("type", "") == "train") losses.push_back(j.at("loss").get<double>());
+  }
+  ASSERT_EQ(losses.size(), 12u);
+  const double first = (losses[0] + losses[1] + losses[2]) / 3, last = (losses[9] + losses[10] + losses[11]) / 3;
+  EXPECT_LT(last, first) << "knowledge-head training did not lower the loss";
+  EXPECT_LT(last, losses[0]) << "the loss did not end below its starting value";
+
+  auto b = model::load_model_file(dir + "/run/model.raddiag");
+  EXPECT_EQ(b.config.head.type, "knowledge");
+  EXPECT_EQ(b.config.head.text_dim, 16);
+  ASSERT_FALSE(b.text_encoder.empty());
+  EXPECT_EQ(b.card.at("knowledge").at("frozen"), true);
+  // The stored class embeddings are the encoder's (normalised) embeddings of the class names.
+  auto loaded = text::SentenceEncoder::load(dir + "/encoder");
+  auto e = text::compute_class_embeddings(loaded, b.classes);
+  e = e / e.norm(2, 1, true);
+  EXPECT_LE((model::model_state(b.model).at("head.class_embeddings") - e).abs().max().item<float>(), 1e-6f);
+
+  // Zero-shot through the CLI: a trained name and a new one.
+  const std::string out = dir + "/zs.npy";
+  ASSERT_EQ(test::run_command(test::shell_quote(test::cli_path()) + " predict -q --model " + dir +
+                                  "/run/model.raddiag --manifest " + brain() + " --classes 'glioma,pituitary adenoma' --out " + out,
+                              &log),
+            0)
+      << log;
+  EXPECT_NE(log.find("1 new names embedded"), std::string::npos) << log;
+  const auto a = npy::read(out);
+  ASSERT_EQ(a.shape, (std::vector<int64_t>{40, 2}));
+
+  // A knowledge head without a text encoder is refused clearly; fine-tuning is not supported.
+  cfg = tiny_config(2);
+  cfg["model"] = {{"preset", "tiny"}, {"head", {{"type", "knowledge"}}}};
+  EXPECT_NE(run_train("--config " + write_config(dir, cfg) + " --out " + dir + "/bad", &log), 0);
+  EXPECT_NE(log.find("knowledge.text_encoder"), std::string::npos) << log;
+  EXPECT_THROW(train::RunConfig::from_json({{"data", {{"train", "x"}}}, {"knowledge", {{"fine_tune", true}}}}), Error);
 }
