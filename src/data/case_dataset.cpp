@@ -21,11 +21,14 @@ std::mt19937_64 CaseDataset::item_rng(std::size_t index, uint64_t epoch) const {
 
 CaseTensors CaseDataset::get(std::size_t index, uint64_t epoch, PreprocessReport* report) const {
   auto rng = item_rng(index, epoch);
+  if (single_image_) return make_single_image_tensors(cases_.at(index), vocabulary(), options_, rng, loader_, report);
   return make_case_tensors(cases_.at(index), vocabulary(), options_, rng, loader_, nullptr, report);
 }
 
 CaseTensors CaseDataset::get(int64_t index, CaseRng& rng) const {
   std::mt19937_64 engine(rng.bits());
+  if (single_image_)
+    return make_single_image_tensors(cases_.at(static_cast<std::size_t>(index)), vocabulary(), options_, engine, loader_);
   return make_case_tensors(cases_.at(static_cast<std::size_t>(index)), vocabulary(), options_, engine, loader_);
 }
 

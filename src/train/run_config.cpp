@@ -61,7 +61,8 @@ nlohmann::json RunConfig::to_json() const {
             {"modality", data.modality},
             {"level", data.level},
             {"vocabulary", data.vocabulary},
-            {"min_cases", data.min_cases}}},
+            {"min_cases", data.min_cases},
+            {"layout", data.layout}}},
           {"model", model},
           {"preprocess", preprocess},
           {"augment", augment.to_json()},
@@ -80,7 +81,8 @@ nlohmann::json RunConfig::to_json() const {
           {"seed", seed},
           {"device", device},
           {"threads", threads},
-          {"init_from", init_from}};
+          {"init_from", init_from},
+          {"finetune", finetune.to_json()}};
 }
 
 RunConfig RunConfig::from_json(const nlohmann::json& j) {
@@ -88,11 +90,11 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   reject_unknown(j, "top level",
                  {"data", "model", "preprocess", "augment", "loss", "optim", "freeze", "sampler", "workers", "batch_size",
                   "steps", "epochs", "log_every", "checkpoint_every", "keep_last", "validate_every", "seed", "device",
-                  "threads", "init_from", "comment"});
+                  "threads", "init_from", "finetune", "comment"});
   if (j.contains("data")) {
     const auto& d = j.at("data");
     reject_unknown(d, "data", {"train", "val", "val_fraction", "data_root", "prefixes", "modality", "level", "vocabulary",
-                               "min_cases"});
+                               "min_cases", "layout"});
     read_paths(d, "train", c.data.train);
     read_paths(d, "val", c.data.val);
     read(d, "data.", "val_fraction", c.data.val_fraction);
@@ -102,6 +104,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
     read(d, "data.", "level", c.data.level);
     read(d, "data.", "vocabulary", c.data.vocabulary);
     read(d, "data.", "min_cases", c.data.min_cases);
+    read(d, "data.", "layout", c.data.layout);
   }
   if (j.contains("model")) {
     c.model = j.at("model");
@@ -160,6 +163,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   read(j, "", "device", c.device);
   read(j, "", "threads", c.threads);
   read(j, "", "init_from", c.init_from);
+  if (j.contains("finetune")) c.finetune = FinetuneConfig::from_json(j.at("finetune"));
   c.validate();
   return c;
 }
@@ -194,6 +198,9 @@ void RunConfig::validate() const {
   need(steps >= 0 && epochs >= 0, "steps and epochs must be >= 0");
   need(keep_last >= 1, "keep_last must be >= 1");
   need(checkpoint_every >= 0 && validate_every >= 0 && log_every >= 1, "checkpoint_every/validate_every >= 0, log_every >= 1");
+  need(data.layout == "auto" || data.layout == "cases" || data.layout == "classes", "data.layout must be auto, cases or classes");
+  need(!(finetune.enabled() && !init_from.empty()), "init_from and finetune.from: give one of them");
+  finetune.validate();
 }
 
 void RunConfig::make_paths_absolute() {
@@ -202,6 +209,8 @@ void RunConfig::make_paths_absolute() {
   data.data_root = absolute(data.data_root);
   data.vocabulary = absolute(data.vocabulary);
   init_from = absolute(init_from);
+  finetune.from = absolute(finetune.from);
+  for (auto& p : finetune.test) p = absolute(p);
 }
 
 }  // namespace raddiag::train
