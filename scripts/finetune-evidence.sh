@@ -2,13 +2,14 @@
 # Issue 8 evidence (docs/finetune.md): pre-train a tiny model on three real sets, then fine-tune it on
 # the brain MRI set with 100% / 25% / 10% of the training cases, against the same architecture from
 # scratch with the same budget, over several seeds. Prints one line per run and writes table.tsv.
-# Usage: scripts/finetune-evidence.sh [OUT_DIR] (from the repository root; SEEDS="1 2 3" to change)
+# Usage: scripts/finetune-evidence.sh [OUT_DIR] (from the repository root; SEEDS="1 2 3 4 5" by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${RADDIAG:-build/raddiag}
 DATA=${RADDIAG_SHARED_DATA:-../shared/data}
 OUT=${1:-out/finetune-evidence}
-SEEDS=${SEEDS:-"1 2 3"}
+SEEDS=${SEEDS:-"1 2 3 4 5"}
+INITS=${INITS:-"pretrained scratch frozen"}   # frozen: pre-trained, --mode frozen (head only)
 mkdir -p "$OUT"
 
 # 1. Brain MRI split as label CSVs (one 0/1 column per class): per class, the first 6 cases by case id
@@ -40,10 +41,12 @@ fi
 printf 'setting\tfraction\tseed\ttrain_cases\tmacro_auc\tci_lo\tci_hi\n' > "$OUT/table.tsv"
 for seed in $SEEDS; do
   for fraction in 1 0.25 0.1; do
-    for init in pretrained scratch; do
+    for init in $INITS; do
       run="$OUT/$init-f$fraction-s$seed"
       rm -rf "$run"
-      extra=""; [ "$init" = scratch ] && extra="--scratch"
+      extra=""
+      [ "$init" = scratch ] && extra="--scratch"
+      [ "$init" = frozen ] && extra="--mode frozen"
       "$BIN" finetune --quiet --from "$OUT/pretrain/model.raddiag" --config configs/finetune-tiny-brain.json \
         --train "$OUT/brain-train.csv" --val "$OUT/brain-heldout.csv" --fraction "$fraction" --seed "$seed" \
         --out "$run" $extra > "$run.log" 2>&1

@@ -90,8 +90,8 @@ LabelMatrix labels_from_npy(const npy::Array& a, const std::string& name) {
       continue;
     }
     if (v != 0.0 && v != 1.0)
-      throw Error(name, "labels must be 0 or 1 (-1 or NaN = unknown), found " + std::to_string(v) + " at " +
-                            position(i, l.n_cases, l.n_classes, l.column_major));
+      throw Error(name, "labels must be 0 or 1, found " + std::to_string(v) + " at " +
+                            position(i, l.n_cases, l.n_classes, l.column_major) + " (-1 or NaN mark an unknown label)");
     l.values[i] = v == 1.0;
   }
   return l;

@@ -212,21 +212,22 @@ std::vector<ParamGroupRule> finetune_param_rules(const model::RadDiagModel& mode
   }
   if (mode != "layerwise") return rules;
   // Stages in forward order, each with the parameter-name prefixes it covers.
-  static const std::regex numbered(R"(^backbone\.(layer\d+|blocks\.\d+)\.)");
+  // Numbered stages: ResNet layerN, ViT blocks.N, ResNet-ViT cnn.layerN and blocks.N. Other backbone
+  // parameters form one stage per gap between numbered stages (the stem, the tokeniser, the top), and
+  // are matched by their full names so that a rule never covers a numbered stage below it.
+  static const std::regex numbered(R"(^backbone\.((cnn\.)?layer\d+|blocks\.\d+)\.)");
   std::vector<std::string> stages;
   std::map<std::string, std::vector<std::string>> prefixes;
-  bool seen_numbered = false;
+  std::string last_numbered = "stem";
   for (const auto& p : model->named_parameters(true)) {
     const std::string& name = p.key();
     std::string stage, prefix;
     std::smatch m;
     if (std::regex_search(name, m, numbered)) {
-      stage = prefix = m.str(0);
-      seen_numbered = true;
+      stage = prefix = last_numbered = m.str(0);
     } else if (ft_top_module(name) == "backbone") {
-      const auto second = name.find('.', 9);
-      prefix = second == std::string::npos ? name : name.substr(0, second + 1);
-      stage = seen_numbered ? "backbone.top" : "backbone.stem";
+      prefix = name;
+      stage = "backbone (after " + last_numbered + ")";
     } else {
       stage = prefix = ft_top_module(name) + ".";
     }

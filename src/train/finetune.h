@@ -75,9 +75,10 @@ struct WeightTransfer {
 // Copies every source tensor (parameters and buffers) whose name and shape match, except the head.
 WeightTransfer transfer_weights(model::RadDiagModel& target, const model::RadDiagModel& source);
 
-// Optimiser rules of a fine-tuning mode: frozen = everything but "head." frozen; layerwise = one rule per
-// stage (backbone stem, each numbered backbone stage, backbone top, slice aggregator, fusion, head) with
-// lr_scale = decay^(stages between it and the head); full = none.
+// Optimiser rules of a fine-tuning mode: frozen = everything but "head." frozen; layerwise = stages in
+// forward order (backbone stem, each numbered backbone stage (layerN / blocks.N), the backbone parameters
+// between and after them, slice aggregator, fusion, head) with lr_scale = decay^(stages between it and
+// the head); full = none.
 std::vector<ParamGroupRule> finetune_param_rules(const model::RadDiagModel& model, const std::string& mode, double decay);
 
 // Frozen mode: every top-level module except the head in eval mode (BatchNorm uses and keeps its

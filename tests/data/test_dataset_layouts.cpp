@@ -62,7 +62,7 @@ TEST(DatasetLayouts, ClassFoldersWithSpacesAndUnicode) {
   // The pixels are readable through the single-image path.
   data::PreprocessOptions o;
   o.size = 8;
-  o.depth = 2;
+  o.depth = 4;
   o.n_image = 1;
   std::mt19937_64 rng(1);
   const data::LabelVocabulary vocab(d.classes);
@@ -141,7 +141,7 @@ TEST(DatasetLayouts, LabelCsvWithBlankAndMinusOneAsUnknown) {
   const data::LabelVocabulary vocab(d.classes);
   data::PreprocessOptions o;
   o.size = 8;
-  o.depth = 2;
+  o.depth = 4;
   o.n_image = 1;
   std::mt19937_64 rng(1);
   std::vector<data::CaseTensors> items;
@@ -154,7 +154,9 @@ TEST(DatasetLayouts, LabelCsvWithBlankAndMinusOneAsUnknown) {
   EXPECT_TRUE(torch::equal(batch.known, torch::tensor({0.f, 1.f, 0.f, 1.f, 1.f, 1.f, 1.f, 0.f, 1.f}).view({3, 3})));
   // The early path carries the same mask.
   o.n_image = 2;
-  auto early = data::make_case_tensors(d.cases[2], &vocab, o, rng);
+  data::Case xray = d.cases[2];  // the early path needs a modality (the CSV has no modality column)
+  xray.samples[0].modality = "X-ray";
+  auto early = data::make_case_tensors(xray, &vocab, o, rng);
   EXPECT_TRUE(torch::equal(early.known, torch::tensor({1.f, 0.f, 1.f})));
 
   // The loss ignores unknown entries: flipping their labels changes nothing; it is the mean over known ones.
@@ -165,7 +167,7 @@ TEST(DatasetLayouts, LabelCsvWithBlankAndMinusOneAsUnknown) {
   flipped.masked_fill_(batch.known == 0, 1.f);
   EXPECT_FLOAT_EQ(model::multilabel_loss(logits, flipped, batch.known).item<float>(), loss.item<float>());
   auto el = torch::binary_cross_entropy_with_logits(logits, y, {}, {}, at::Reduction::None);
-  EXPECT_NEAR(loss.item<float>(), (el * batch.known).sum().item<float>() / 7.f, 1e-6);
+  EXPECT_NEAR(loss.item<float>(), (el * batch.known).sum().item<float>() / 6.f, 1e-6);  // 6 known entries
   EXPECT_NEAR(model::focal_loss(logits, flipped, 2.0, 0.9, batch.known).item<float>(),
               model::focal_loss(logits, y, 2.0, 0.9, batch.known).item<float>(), 1e-7);
 }

@@ -17,7 +17,7 @@ struct Data {
   LabelMatrix l;
 };
 
-Data random_data(int64_t n, int64_t C, uint64_t seed) {
+Data unknown_labels_data(int64_t n, int64_t C, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> u(0.f, 1.f);
   Data d;
@@ -31,7 +31,7 @@ Data random_data(int64_t n, int64_t C, uint64_t seed) {
 }
 
 // Column c of `d` restricted to rows where `keep` is true, as a one-class problem.
-Data column(const Data& d, int64_t c, const std::vector<bool>& keep) {
+Data one_column(const Data& d, int64_t c, const std::vector<bool>& keep) {
   Data o;
   o.s.n_classes = o.l.n_classes = 1;
   for (int64_t i = 0; i < d.s.n_cases; ++i)
@@ -44,7 +44,7 @@ Data column(const Data& d, int64_t c, const std::vector<bool>& keep) {
 using namespace unknown_labels_test;
 
 TEST(UnknownLabels, LeftOutOfTheirClassOnly) {
-  Data d = random_data(60, 3, 5);
+  Data d = unknown_labels_data(60, 3, 5);
   std::vector<bool> keep(60, true);
   for (int64_t i = 0; i < 60; i += 4) {
     keep[i] = false;
@@ -53,12 +53,12 @@ TEST(UnknownLabels, LeftOutOfTheirClassOnly) {
   EvaluationOptions eo;
   eo.threads = 2;
   const auto r = evaluate(d.s, d.l, no_groups(3), eo);
-  const auto one = evaluate(column(d, 1, keep).s, column(d, 1, keep).l, no_groups(1), eo);
+  const auto one = evaluate(one_column(d, 1, keep).s, one_column(d, 1, keep).l, no_groups(1), eo);
   EXPECT_DOUBLE_EQ(r.per_class[1].auc, one.per_class[0].auc);
   EXPECT_DOUBLE_EQ(r.per_class[1].ap, one.per_class[0].ap);
   EXPECT_EQ(r.per_class[1].n_pos + r.per_class[1].n_neg, 45);
   const std::vector<bool> all(60, true);
-  const auto zero = evaluate(column(d, 0, all).s, column(d, 0, all).l, no_groups(1), eo);
+  const auto zero = evaluate(one_column(d, 0, all).s, one_column(d, 0, all).l, no_groups(1), eo);
   EXPECT_DOUBLE_EQ(r.per_class[0].auc, zero.per_class[0].auc);
   // Treating them as negatives would give another AUC (the test can fail).
   Data neg = d;
@@ -76,7 +76,7 @@ TEST(UnknownLabels, LeftOutOfTheirClassOnly) {
   EXPECT_LE(b1.overall_ci.lo[0], b1.overall_ci.hi[0]);
   // Thresholds too.
   const auto t = select_thresholds(d.s, d.l, 1);
-  EXPECT_DOUBLE_EQ(t[1], select_thresholds(column(d, 1, keep).s, column(d, 1, keep).l, 1)[0]);
+  EXPECT_DOUBLE_EQ(t[1], select_thresholds(one_column(d, 1, keep).s, one_column(d, 1, keep).l, 1)[0]);
 }
 
 TEST(UnknownLabels, MinusOneInANpyIsUnknown) {

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/preprocess.h"
 #include "io/png_writer.h"
 #include "model/model_file.h"
 #include "test_support.h"
@@ -52,7 +53,7 @@ std::string make_source_model(const std::string& dir) {
   model::ModelBundle b;
   b.config = train::resolve_model_config("tiny", 5);
   b.config.size = 16;
-  b.config.depth = 2;
+  b.config.depth = 4;
   b.model = model::build_model(b.config);
   // Non-trivial BatchNorm statistics, so that "unchanged" means something.
   for (auto& [name, t] : model::live_tensors(b.model))
@@ -60,7 +61,7 @@ std::string make_source_model(const std::string& dir) {
   b.classes = {"a", "b", "c", "d", "e"};
   data::PreprocessOptions pre;
   pre.size = 16;
-  pre.depth = 2;
+  pre.depth = 4;
   pre.n_image = b.config.n_image;
   b.preprocess = pre.to_json();
   const std::string path = dir + "/source.raddiag";
@@ -134,8 +135,18 @@ TEST(Finetune, LayerwiseRatesDecayFromTheHead) {
   EXPECT_DOUBLE_EQ(scale.at("fusion."), 0.5);
   EXPECT_DOUBLE_EQ(scale.at("slice_aggregator."), 0.25);
   EXPECT_LT(scale.at("backbone.layer1."), scale.at("backbone.layer4."));
-  EXPECT_DOUBLE_EQ(scale.at("backbone.conv1."), scale.at("backbone.bn1."));  // the stem is one stage
-  EXPECT_LT(scale.at("backbone.conv1."), scale.at("backbone.layer1."));
+  EXPECT_DOUBLE_EQ(scale.at("backbone.conv1.weight"), scale.at("backbone.bn1.bias"));  // the stem is one stage
+  EXPECT_LT(scale.at("backbone.conv1.weight"), scale.at("backbone.layer1."));
+  // Every trainable parameter is covered by exactly the rule of its stage (first match wins).
+  for (const auto& p : m->named_parameters(true)) {
+    const train::ParamGroupRule* hit = nullptr;
+    for (const auto& r : rules)
+      if (p.key().rfind(r.prefix, 0) == 0) {
+        hit = &r;
+        break;
+      }
+    ASSERT_NE(hit, nullptr) << p.key();
+  }
   const auto frozen = train::finetune_param_rules(m, "frozen", 0.5);
   for (const auto& r : frozen) {
     EXPECT_TRUE(r.frozen);
@@ -220,7 +231,7 @@ TEST(Finetune, LateFusionTrainingLossDecreases) {
   const std::string dir = test::scratch_dir("ft_late");
   const std::string data = make_dataset("ft_late_data", 6);
   nlohmann::json j = {{"data", {{"train", {data}}, {"val_fraction", 0.34}}},
-                      {"model", {{"preset", "tiny"}, {"size", 16}, {"depth", 2}, {"n_image", 1}, {"fusion", {{"mode", "late"}}}}},
+                      {"model", {{"preset", "tiny"}, {"size", 16}, {"depth", 4}, {"n_image", 1}, {"fusion", {{"mode", "late"}}}}},
                       {"optim", {{"lr", 3e-3}, {"schedule", "constant"}, {"warmup_ratio", 0.0}}},
                       {"batch_size", 6}, {"steps", 40}, {"workers", 1}, {"seed", 2}};
   train::TrainJobOptions jo;
