@@ -8,6 +8,7 @@
 
 #include "data/case_sources.h"
 #include "data/preprocess.h"
+#include "data/rp3d_manifest.h"
 #include "io/png_writer.h"
 #include "model/losses.h"
 #include "test_support.h"
@@ -136,6 +137,13 @@ TEST(DatasetLayouts, LabelCsvWithBlankAndMinusOneAsUnknown) {
   EXPECT_TRUE(d.cases[1].samples[0].unknown_labels.empty());
   EXPECT_EQ(d.cases[2].samples[0].unknown_labels, std::vector<std::string>{"Cardiomegaly"});
   EXPECT_EQ(fs::path(d.cases[2].samples[0].images[0].path), fs::path(dir) / "img/p3.png");
+
+  // Unknown labels survive the RP3D case JSON a run writes for its split (train_cases.json).
+  data::save_rp3d_cases(dir + "/cases.json", d.cases);
+  const auto back = data::load_cases(dir + "/cases.json");
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_EQ(back[0].samples[0].unknown_labels, d.cases[0].samples[0].unknown_labels);
+  EXPECT_TRUE(back[1].samples[0].unknown_labels.empty());
 
   // Known masks through preprocessing and collation: unknown = 0, never a negative.
   const data::LabelVocabulary vocab(d.classes);
