@@ -64,6 +64,7 @@ nlohmann::ordered_json case_to_rp3d_json(const Case& c, const std::string& relat
     sj["image_path"] = sj["image_data_path"];  // the official late loader counts images here
     sj["articles"] = s.articles;
     sj["icd10s"] = s.icd10s;
+    if (!s.unknown_labels.empty()) sj["unknown_labels"] = s.unknown_labels;  // raddiag extension
     sj["image_modality"] = std::vector<std::string>(s.images.size(), s.modality);
     sj["anatomy"] = s.anatomy;
     j["Samples"].push_back(sj);

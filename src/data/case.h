@@ -29,6 +29,9 @@ struct Sample {
   std::vector<std::string> articles;  // disorder names
   std::vector<std::string> icd10s;    // ICD-10-CM categories
   std::string anatomy;
+  // Label names (of either level) whose value is not known for this sample (blank or -1 in a
+  // CheXpert-style label CSV): neither positive nor negative; training and metrics ignore them.
+  std::vector<std::string> unknown_labels;
 
   const std::vector<std::string>& labels(LabelLevel level) const {
     return level == LabelLevel::kArticles ? articles : icd10s;

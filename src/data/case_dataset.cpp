@@ -21,10 +21,12 @@ std::mt19937_64 CaseDataset::item_rng(std::size_t index, uint64_t epoch) const {
 
 CaseTensors CaseDataset::get(std::size_t index, uint64_t epoch, PreprocessReport* report) const {
   auto rng = item_rng(index, epoch);
+  if (single_image_) return make_single_image_tensors(cases_.at(index), vocabulary(), options_, rng, loader_, report);
   return make_case_tensors(cases_.at(index), vocabulary(), options_, rng, loader_, nullptr, report);
 }
 
 CaseTensors CaseDataset::build(std::size_t index, std::mt19937_64& rng, PreprocessReport* report) const {
+  if (single_image_) return make_single_image_tensors(cases_.at(index), vocabulary(), options_, rng, loader_, report);
   return make_case_tensors(cases_.at(index), vocabulary(), options_, rng, loader_, nullptr, report);
 }
 

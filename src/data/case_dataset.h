@@ -25,7 +25,12 @@ class CaseDataset : public CaseSource {
   const LabelVocabulary* vocabulary() const { return vocab_ ? &*vocab_ : nullptr; }
   const PreprocessOptions& options() const { return options_; }
 
-  // Early-fusion tensors of case `index` (thread-safe).
+  // Late fusion (reference 1.7): every item is one random sample and one random image of it (3D cases
+  // reduced to the key slice), N = 1, as make_single_image_tensors; default: early fusion.
+  void set_single_image(bool on) { single_image_ = on; }
+  bool single_image() const { return single_image_; }
+
+  // Early-fusion (or single-image) tensors of case `index` (thread-safe).
   CaseTensors get(std::size_t index, uint64_t epoch = 0, PreprocessReport* report = nullptr) const;
   // Tensors of case `index` with the random choices drawn from `rng` (the building block of get()).
   CaseTensors build(std::size_t index, std::mt19937_64& rng, PreprocessReport* report = nullptr) const;
@@ -45,6 +50,7 @@ class CaseDataset : public CaseSource {
   PreprocessOptions options_;
   uint64_t seed_;
   ImageLoader loader_;
+  bool single_image_ = false;
 };
 
 }  // namespace raddiag::data

@@ -11,6 +11,7 @@ struct CaseTensors {
   torch::Tensor marks;   // [N, D] int64, 1 = valid slice
   torch::Tensor keys;    // [N] int64 key slice (-1 = empty slot)
   torch::Tensor labels;  // [C] float32 multi-hot (may be undefined at inference)
+  torch::Tensor known;   // [C] float32, 0 where the label is unknown (undefined = every label known)
 };
 
 // A batch: the same fields with a leading batch dimension B.
@@ -20,6 +21,7 @@ struct CaseBatch {
   torch::Tensor marks;   // [B, N, D]
   torch::Tensor keys;    // [B, N]
   torch::Tensor labels;  // [B, C]
+  torch::Tensor known;   // [B, C] float32 1 = known, 0 = unknown; undefined when every label is known
 };
 
 inline CaseBatch collate(const std::vector<CaseTensors>& cases) {
@@ -32,7 +34,16 @@ inline CaseBatch collate(const std::vector<CaseTensors>& cases) {
     if (c.labels.defined()) la.push_back(c.labels);
   }
   CaseBatch b{torch::stack(im), torch::stack(mo), torch::stack(ma), torch::stack(ke), {}};
-  if (la.size() == cases.size() && !la.empty()) b.labels = torch::stack(la);
+  if (la.size() == cases.size() && !la.empty()) {
+    b.labels = torch::stack(la);
+    bool any_mask = false;
+    for (const auto& c : cases) any_mask |= c.known.defined();
+    if (any_mask) {
+      std::vector<torch::Tensor> kn;
+      for (const auto& c : cases) kn.push_back(c.known.defined() ? c.known : torch::ones_like(c.labels));
+      b.known = torch::stack(kn);
+    }
+  }
   return b;
 }
 

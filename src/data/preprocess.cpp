@@ -279,6 +279,13 @@ std::vector<std::size_t> choose_order(const Case& c, const PreprocessOptions& o,
 
 // ------------------------------------------------------------------------------------------ early path
 
+torch::Tensor known_label_mask(const Sample& s, const LabelVocabulary& vocab) {
+  if (s.unknown_labels.empty()) return {};
+  auto known = torch::ones({static_cast<int64_t>(vocab.size())}, torch::kFloat32);
+  for (int64_t i : vocab.encode(s.unknown_labels)) known[i] = 0.f;
+  return known;
+}
+
 CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const PreprocessOptions& o,
                               std::mt19937_64& rng, const ImageLoader& loader,
                               const std::vector<std::size_t>* visit_order, PreprocessReport* report) {
@@ -313,6 +320,7 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
       if (vocab) {
         DroppedLabels dropped;
         for (int64_t i : vocab->encode(s.labels(o.level), &dropped)) t.labels[i] = 1.f;
+        t.known = known_label_mask(s, *vocab);
         if (report) report->dropped.merge(dropped);
       }
     }
@@ -452,6 +460,7 @@ CaseTensors make_single_image_tensors(const Case& c, const LabelVocabulary* voca
     t.labels = torch::zeros({static_cast<int64_t>(vocab->size())}, torch::kFloat32);
     DroppedLabels dropped;
     for (int64_t i : vocab->encode(s.labels(o.level), &dropped)) t.labels[i] = 1.f;
+    t.known = known_label_mask(s, *vocab);
     if (report) report->dropped.merge(dropped);
   }
   if (report) {

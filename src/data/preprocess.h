@@ -98,6 +98,10 @@ int64_t image_key(const ImageRef& ref, int64_t slices);
 // Uniform integer in [0, n) from the generator (portable: the same numbers on every platform).
 int64_t draw_below(std::mt19937_64& rng, int64_t n);
 
+// The known-label mask [C] of a sample's labels: 0 for its unknown_labels, 1 elsewhere; undefined when
+// every label is known (the common case, so batches without unknowns carry no mask).
+torch::Tensor known_label_mask(const Sample& s, const LabelVocabulary& vocab);
+
 // The early-fusion tensors of one case. `vocab` may be null (no labels: `labels` stays undefined).
 // `visit_order`, when given, lists sample indices to visit (a permutation of 0..n-1); otherwise
 // options.visit_order decides.

@@ -108,6 +108,7 @@ std::vector<Case> parse_rp3d_cases(const std::string& json_text, const std::stri
       }
       s.articles = string_list(sj, "articles", swhere);
       s.icd10s = string_list(sj, "icd10s", swhere);
+      s.unknown_labels = string_list(sj, "unknown_labels", swhere);  // raddiag extension: labels not known
       if (auto a = sj.find("anatomy"); a != sj.end() && a->is_string()) s.anatomy = a->get<std::string>();
       else if (si < anatomies.size()) s.anatomy = anatomies[si];
       c.samples.push_back(std::move(s));

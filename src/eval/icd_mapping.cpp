@@ -168,12 +168,15 @@ CodeLevelData aggregate_to_codes(const ScoreMatrix& scores, const LabelMatrix& l
     for (int64_t k = 0; k < K; ++k) {
       float s = -std::numeric_limits<float>::infinity();
       uint8_t y = 0;
+      bool unknown = false;  // a code is positive when any member is; unknown when none is and one is unknown
       for (int64_t d : out.members[k]) {
         s = std::max(s, scores.at(i, d));
-        y |= labels.at(i, d);
+        const uint8_t v = labels.at(i, d);
+        if (v == LabelMatrix::kUnknown) unknown = true;
+        else y |= v;
       }
       out.scores.values[i * K + k] = s;
-      out.labels.values[i * K + k] = y;
+      out.labels.values[i * K + k] = y ? 1 : (unknown ? LabelMatrix::kUnknown : 0);
     }
   return out;
 }

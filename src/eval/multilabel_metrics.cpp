@@ -70,6 +70,40 @@ struct BootstrapAccumulator {
   }
 };
 
+// One class column without its unknown entries (LabelMatrix::kUnknown): a case whose label is unknown
+// for a class is neither a positive nor a negative there, so it is left out of that class's metrics
+// (and of that class in every bootstrap round), never counted as a negative.
+struct KnownColumn {
+  const float* scores = nullptr;
+  const uint8_t* labels = nullptr;
+  int64_t n = 0;
+  bool compacted = false;
+  std::vector<int64_t> kept;  // original case index of each kept entry (when compacted)
+  std::vector<float> score_buf;
+  std::vector<uint8_t> label_buf, weight_buf;
+
+  void load(const float* s, const uint8_t* l, int64_t count) {
+    compacted = std::find(l, l + count, LabelMatrix::kUnknown) != l + count;
+    if (!compacted) {
+      scores = s, labels = l, n = count;
+      return;
+    }
+    kept.clear(), score_buf.clear(), label_buf.clear();
+    for (int64_t i = 0; i < count; ++i)
+      if (l[i] != LabelMatrix::kUnknown) kept.push_back(i), score_buf.push_back(s[i]), label_buf.push_back(l[i]);
+    scores = score_buf.data(), labels = label_buf.data(), n = static_cast<int64_t>(kept.size());
+  }
+  // A bootstrap weight row over all cases, restricted to the kept cases.
+  const uint8_t* weights(const uint8_t* row) {
+    if (!compacted) return row;
+    weight_buf.resize(kept.size());
+    for (std::size_t j = 0; j < kept.size(); ++j) weight_buf[j] = row[kept[j]];
+    return weight_buf.data();
+  }
+  // The known weight total of a bootstrap row (n) only holds when nothing was left out.
+  int64_t weight_total(int64_t all) const { return compacted ? -1 : all; }
+};
+
 void check_inputs(const ScoreMatrix& s, const LabelMatrix& l) {
   if (s.n_cases != l.n_cases || s.n_classes != l.n_classes)
     throw Error("metrics", "scores and labels differ in shape");
@@ -120,8 +154,10 @@ std::vector<double> select_thresholds(const ScoreMatrix& scores, const LabelMatr
     const int64_t c0 = task * kBlock, c1 = std::min(C, c0 + kBlock);
     ColumnBlock& b = blocks[worker];
     b.load(scores, labels, c0, c1);
+    KnownColumn col;
     for (int64_t c = c0; c < c1; ++c) {
-      RankedClass rc(b.score(c - c0), b.label(c - c0), scores.n_cases);
+      col.load(b.score(c - c0), b.label(c - c0), scores.n_cases);
+      RankedClass rc(col.scores, col.labels, col.n);
       const BinaryMetrics m = evaluate_ranked(rc, nullptr, ThresholdRule{});
       if (m.defined) t[c] = m.threshold;
     }
@@ -171,8 +207,10 @@ EvaluationResult evaluate(const ScoreMatrix& scores, const LabelMatrix& labels, 
       const int64_t c0 = task * kBlock, c1 = std::min(C, c0 + kBlock);
       ColumnBlock& b = blocks[worker];
       b.load(scores, labels, c0, c1);
+      KnownColumn col;
       for (int64_t c = c0; c < c1; ++c) {
-        RankedClass rc(b.score(c - c0), b.label(c - c0), n);
+        col.load(b.score(c - c0), b.label(c - c0), n);
+        RankedClass rc(col.scores, col.labels, col.n);
         ThresholdRule rule;
         if (fixed && !std::isnan(opt.thresholds[c])) {
           rule.fixed = true;
@@ -185,7 +223,8 @@ EvaluationResult evaluate(const ScoreMatrix& scores, const LabelMatrix& labels, 
         }
         const int g = groups.of_class[c];
         for (int r = 0; r < count; ++r) {
-          const BinaryMetrics m = evaluate_ranked(rc, weights.data() + static_cast<std::size_t>(r) * n, rule, n);
+          const BinaryMetrics m =
+              evaluate_ranked(rc, col.weights(weights.data() + static_cast<std::size_t>(r) * n), rule, col.weight_total(n));
           if (!m.defined) continue;
           const MetricVector v = metric_vector(m);
           acc[worker].add(first + r, 0, v);

@@ -85,8 +85,13 @@ LabelMatrix labels_from_npy(const npy::Array& a, const std::string& name) {
       case npy::DType::kInt64: v = static_cast<double>(load<int64_t>(p)); break;
       case npy::DType::kUInt64: v = static_cast<double>(load<uint64_t>(p)); break;
     }
+    if (v == -1.0 || std::isnan(v)) {
+      l.values[i] = LabelMatrix::kUnknown;
+      continue;
+    }
     if (v != 0.0 && v != 1.0)
-      throw Error(name, "labels must be 0 or 1, found " + std::to_string(v) + " at " + position(i, l.n_cases, l.n_classes, l.column_major));
+      throw Error(name, "labels must be 0 or 1, found " + std::to_string(v) + " at " +
+                            position(i, l.n_cases, l.n_classes, l.column_major) + " (-1 or NaN mark an unknown label)");
     l.values[i] = v == 1.0;
   }
   return l;

@@ -29,7 +29,10 @@ struct LabelMatrix {
   int64_t n_cases = 0;
   int64_t n_classes = 0;
   bool column_major = false;
-  std::vector<uint8_t> values;  // 0 or 1
+  // 0, 1, or kUnknown: the label of that case for that class is not known (blank or -1 in CheXpert-style
+  // exports); such entries are left out of that class's metrics instead of counting as negatives.
+  static constexpr uint8_t kUnknown = 255;
+  std::vector<uint8_t> values;
   uint8_t at(int64_t i, int64_t c) const { return column_major ? values[c * n_cases + i] : values[i * n_classes + c]; }
 };
 
@@ -38,7 +41,8 @@ enum class ScoreKind { kAuto, kProbabilities, kLogits };
 
 // Scores: float32/float64, shape (n,) or (n, C); must be finite. `name` is used in error messages.
 ScoreMatrix scores_from_npy(npy::Array a, const std::string& name);
-// Labels: bool, any integer dtype or float, values exactly 0 or 1, shape (n,) or (n, C).
+// Labels: bool, any integer dtype or float, values exactly 0 or 1, or -1 / NaN for unknown (kUnknown),
+// shape (n,) or (n, C).
 LabelMatrix labels_from_npy(const npy::Array& a, const std::string& name);
 
 // Checks that the two matrices have the same shape.

@@ -6,8 +6,22 @@ namespace raddiag::model {
 
 namespace F = torch::nn::functional;
 
-torch::Tensor multilabel_loss(const torch::Tensor& logits, const torch::Tensor& labels) {
-  return F::binary_cross_entropy_with_logits(logits.clamp(-60, 60), labels.to(logits.scalar_type()));
+namespace {
+// Mean over the known elements only (all elements when `known` is undefined): an unknown label is
+// neither a positive nor a negative, so it contributes no gradient.
+torch::Tensor mean_over_known(const torch::Tensor& elementwise, const torch::Tensor& known) {
+  if (!known.defined()) return elementwise.mean();
+  auto k = known.to(elementwise.scalar_type());
+  return (elementwise * k).sum() / k.sum().clamp_min(1);
+}
+}  // namespace
+
+torch::Tensor multilabel_loss(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& known) {
+  if (!known.defined())
+    return F::binary_cross_entropy_with_logits(logits.clamp(-60, 60), labels.to(logits.scalar_type()));
+  auto el = F::binary_cross_entropy_with_logits(logits.clamp(-60, 60), labels.to(logits.scalar_type()),
+                                                F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone));
+  return mean_over_known(el, known);
 }
 
 torch::Tensor gaussian_attention_target(const torch::Tensor& centers, const torch::Tensor& cutoffs, int64_t length,
@@ -34,24 +48,28 @@ torch::Tensor kl_gaussian_attention_loss(const torch::Tensor& scores, const torc
 }
 
 torch::Tensor weighted_bce_loss(const torch::Tensor& logits, const torch::Tensor& labels,
-                                const torch::Tensor& pos_weight) {
+                                const torch::Tensor& pos_weight, const torch::Tensor& known) {
   auto o = F::BinaryCrossEntropyWithLogitsFuncOptions();
   if (pos_weight.defined()) o.pos_weight(pos_weight.to(logits.options()));
-  return F::binary_cross_entropy_with_logits(logits.clamp(-60, 60), labels.to(logits.scalar_type()), o);
+  if (!known.defined())
+    return F::binary_cross_entropy_with_logits(logits.clamp(-60, 60), labels.to(logits.scalar_type()), o);
+  o.reduction(torch::kNone);
+  return mean_over_known(F::binary_cross_entropy_with_logits(logits.clamp(-60, 60), labels.to(logits.scalar_type()), o), known);
 }
 
-torch::Tensor focal_loss(const torch::Tensor& logits, const torch::Tensor& labels, double gamma, double alpha) {
+torch::Tensor focal_loss(const torch::Tensor& logits, const torch::Tensor& labels, double gamma, double alpha,
+                         const torch::Tensor& known) {
   auto y = labels.to(logits.scalar_type());
   // log p_t computed stably from the logits: log sigmoid(z) for y=1, log sigmoid(-z) for y=0.
   auto z = logits.clamp(-60, 60);
   auto log_pt = y * F::logsigmoid(z) + (1 - y) * F::logsigmoid(-z);
   auto pt = log_pt.exp();
   auto alpha_t = y * alpha + (1 - y) * (1 - alpha);
-  return (-alpha_t * (1 - pt).pow(gamma) * log_pt).mean();
+  return mean_over_known(-alpha_t * (1 - pt).pow(gamma) * log_pt, known);
 }
 
 torch::Tensor asymmetric_loss(const torch::Tensor& logits, const torch::Tensor& labels, double gamma_neg,
-                              double gamma_pos, double clip, double eps) {
+                              double gamma_pos, double clip, double eps, const torch::Tensor& known) {
   auto y = labels.to(logits.scalar_type());
   auto p = torch::sigmoid(logits);
   auto p_neg = clip > 0 ? (1 - p + clip).clamp_max(1) : 1 - p;  // shifted negative probability
@@ -60,7 +78,7 @@ torch::Tensor asymmetric_loss(const torch::Tensor& logits, const torch::Tensor& 
   auto pt = (p * y + p_neg * (1 - y)).detach();
   auto gamma = y * gamma_pos + (1 - y) * gamma_neg;
   loss = loss * (1 - pt).pow(gamma);
-  return -loss.mean();
+  return -mean_over_known(loss, known);
 }
 
 }  // namespace raddiag::model

@@ -6,7 +6,10 @@
 namespace raddiag::model {
 
 // Official MultiLabelLoss: BCEWithLogits(clamp(logits, -60, 60), labels), mean over all B*C elements.
-torch::Tensor multilabel_loss(const torch::Tensor& logits, const torch::Tensor& labels);
+// Every loss below takes an optional `known` mask [B, C] (1 = label known, 0 = unknown; undefined = all
+// known): the mean then runs over the known elements only, so unknown labels give no gradient.
+torch::Tensor multilabel_loss(const torch::Tensor& logits, const torch::Tensor& labels,
+                              const torch::Tensor& known = {});
 
 // Official KLwithGaussian(length, std_dev_fraction 1/16) attention loss (reference 4.2).
 // scores [M, L] CLS pre-softmax scores (masked slices -1e9), centers [M] key slice, cutoffs [M] valid
@@ -20,15 +23,16 @@ torch::Tensor gaussian_attention_target(const torch::Tensor& centers, const torc
 
 // BCE with logits with a per-class positive weight [C] (undefined = none); clamps like the official loss.
 torch::Tensor weighted_bce_loss(const torch::Tensor& logits, const torch::Tensor& labels,
-                                const torch::Tensor& pos_weight);
+                                const torch::Tensor& pos_weight, const torch::Tensor& known = {});
 
 // Official BCEFocalLoss: -alpha_t (1-p_t)^gamma log p_t, alpha_t = y*alpha + (1-y)(1-alpha), mean.
 torch::Tensor focal_loss(const torch::Tensor& logits, const torch::Tensor& labels, double gamma = 2.0,
-                         double alpha = 0.9);
+                         double alpha = 0.9, const torch::Tensor& known = {});
 
 // Asymmetric loss (Ridnik et al. 2021), as the official AsymmetricLoss: negatives use the probability
 // shifted by `clip`; returns -mean over elements. Does not touch the global grad mode.
 torch::Tensor asymmetric_loss(const torch::Tensor& logits, const torch::Tensor& labels, double gamma_neg = 4.0,
-                              double gamma_pos = 1.0, double clip = 0.05, double eps = 1e-8);
+                              double gamma_pos = 1.0, double clip = 0.05, double eps = 1e-8,
+                              const torch::Tensor& known = {});
 
 }  // namespace raddiag::model

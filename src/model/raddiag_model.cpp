@@ -167,7 +167,7 @@ ModelOutput RadDiagModelImpl::forward(const data::CaseBatch& batch, ForwardPath 
   out.logits = classify(out.fused);
 
   if (batch.labels.defined()) {
-    out.loss_cls = multilabel_loss(out.logits, batch.labels);
+    out.loss_cls = multilabel_loss(out.logits, batch.labels, batch.known);
     if (early && config_.attention_loss_weight > 0) {
       auto valid = (mods.reshape({BN}) != 0).nonzero().squeeze(1);
       auto keys = squeeze_last(batch.keys).reshape({BN}).index_select(0, valid);

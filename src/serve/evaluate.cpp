@@ -27,7 +27,10 @@ ScoredCases scored_cases(const Predictions& p) {
     if (!ok[i].item<bool>()) continue;
     out.rows.push_back(i);
     out.scores.values.insert(out.scores.values.end(), ps + i * C, ps + (i + 1) * C);
-    for (int64_t c = 0; c < C; ++c) out.labels.values.push_back(ls[i * C + c] > 0.5f ? 1 : 0);
+    for (int64_t c = 0; c < C; ++c) {
+      const float y = ls[i * C + c];
+      out.labels.values.push_back(y < -0.5f ? eval::LabelMatrix::kUnknown : (y > 0.5f ? 1 : 0));
+    }
   }
   out.scores.n_cases = out.labels.n_cases = static_cast<int64_t>(out.rows.size());
   out.scores.n_classes = out.labels.n_classes = C;

@@ -37,6 +37,7 @@ model::ModelOutput Predictor::run(const data::CaseBatch& batch) {
   b.marks = b.marks.to(device_);
   b.keys = b.keys.to(device_);
   b.labels = torch::Tensor();  // losses are not needed at inference
+  b.known = torch::Tensor();
   return bundle_.model->forward(b, model::ForwardPath::kFast);
 }
 
@@ -69,6 +70,7 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
     try {
       auto t = case_tensors(c, options.seed + static_cast<uint64_t>(i));
       if (t.labels.defined()) out.labels[i].copy_(t.labels);
+      if (t.labels.defined() && t.known.defined()) out.labels[i].masked_fill_(t.known == 0, -1.f);
       if (!(t.mods != 0).any().item<bool>() && bundle_.config.fusion.mode == "early")
         throw Error(c.id, "no usable scan in this case");
       pending.push_back(std::move(t));

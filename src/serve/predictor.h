@@ -30,7 +30,8 @@ struct PredictOptions {
 
 struct Predictions {
   torch::Tensor logits;   // [cases, C] float32; rows of failed cases are NaN
-  torch::Tensor labels;   // [cases, C] float32 multi-hot from the cases' labels (vocabulary of the model)
+  torch::Tensor labels;   // [cases, C] float32 multi-hot from the cases' labels (vocabulary of the model),
+                          // -1 where a label is unknown (ignored by the metrics)
   std::vector<CaseFailure> failures;
 };
 

@@ -61,7 +61,8 @@ nlohmann::json RunConfig::to_json() const {
             {"modality", data.modality},
             {"level", data.level},
             {"vocabulary", data.vocabulary},
-            {"min_cases", data.min_cases}}},
+            {"min_cases", data.min_cases},
+            {"layout", data.layout}}},
           {"model", model},
           {"preprocess", preprocess},
           {"augment", augment.to_json()},
@@ -85,7 +86,8 @@ nlohmann::json RunConfig::to_json() const {
           {"knowledge",
            {{"text_encoder", knowledge.text_encoder},
             {"store_text_encoder", knowledge.store_text_encoder},
-            {"embed_batch_size", knowledge.embed_batch_size}}}};
+            {"embed_batch_size", knowledge.embed_batch_size}}},
+          {"finetune", finetune.to_json()}};
 }
 
 RunConfig RunConfig::from_json(const nlohmann::json& j) {
@@ -93,11 +95,11 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   reject_unknown(j, "top level",
                  {"data", "model", "preprocess", "augment", "mixing", "loss", "optim", "freeze", "sampler", "workers", "batch_size",
                   "steps", "epochs", "log_every", "checkpoint_every", "keep_last", "validate_every", "seed", "device",
-                  "threads", "init_from", "knowledge", "comment"});
+                  "threads", "init_from", "knowledge", "finetune", "comment"});
   if (j.contains("data")) {
     const auto& d = j.at("data");
     reject_unknown(d, "data", {"train", "val", "val_fraction", "data_root", "prefixes", "modality", "level", "vocabulary",
-                               "min_cases"});
+                               "min_cases", "layout"});
     read_paths(d, "train", c.data.train);
     read_paths(d, "val", c.data.val);
     read(d, "data.", "val_fraction", c.data.val_fraction);
@@ -107,6 +109,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
     read(d, "data.", "level", c.data.level);
     read(d, "data.", "vocabulary", c.data.vocabulary);
     read(d, "data.", "min_cases", c.data.min_cases);
+    read(d, "data.", "layout", c.data.layout);
   }
   if (j.contains("model")) {
     c.model = j.at("model");
@@ -175,6 +178,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
     read(k, "knowledge.", "store_text_encoder", c.knowledge.store_text_encoder);
     read(k, "knowledge.", "embed_batch_size", c.knowledge.embed_batch_size);
   }
+  if (j.contains("finetune")) c.finetune = FinetuneConfig::from_json(j.at("finetune"));
   c.validate();
   return c;
 }
@@ -210,6 +214,9 @@ void RunConfig::validate() const {
   need(keep_last >= 1, "keep_last must be >= 1");
   need(knowledge.embed_batch_size >= 1, "knowledge.embed_batch_size must be >= 1");
   need(checkpoint_every >= 0 && validate_every >= 0 && log_every >= 1, "checkpoint_every/validate_every >= 0, log_every >= 1");
+  need(data.layout == "auto" || data.layout == "cases" || data.layout == "classes", "data.layout must be auto, cases or classes");
+  need(!(finetune.enabled() && !init_from.empty()), "init_from and finetune.from: give one of them");
+  finetune.validate();
 }
 
 void RunConfig::make_paths_absolute() {
@@ -219,6 +226,8 @@ void RunConfig::make_paths_absolute() {
   data.vocabulary = absolute(data.vocabulary);
   init_from = absolute(init_from);
   knowledge.text_encoder = absolute(knowledge.text_encoder);
+  finetune.from = absolute(finetune.from);
+  for (auto& p : finetune.test) p = absolute(p);
 }
 
 }  // namespace raddiag::train

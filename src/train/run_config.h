@@ -7,7 +7,7 @@
 // {
 //   "data": {"train": ["../shared/data/real/brain_tumor_mri"], "val": [], "val_fraction": 0.25,
 //            "data_root": "", "prefixes": [], "modality": "", "level": "articles",
-//            "vocabulary": "", "min_cases": 1},
+//            "vocabulary": "", "min_cases": 1, "layout": "auto"},
 //   "model": "tiny" | "released" | {ModelConfig JSON} | {"preset": "tiny", "size": 128, ...},
 //            head.num_classes follows the vocabulary
 //   "preprocess": {PreprocessOptions JSON},                  size/depth/n_image follow the model
@@ -20,7 +20,9 @@
 //   "steps": 0, "epochs": 1,          steps > 0 wins; else epochs over the training set
 //   "log_every": 1, "checkpoint_every": 0, "keep_last": 2, "validate_every": 0,
 //   "seed": 42, "device": "cpu", "threads": 0, "init_from": "",
-//   "knowledge": {"text_encoder": "", "store_text_encoder": true, "embed_batch_size": 256}
+//   "knowledge": {"text_encoder": "", "store_text_encoder": true, "embed_batch_size": 256},
+//   "finetune": {"from": "", ...}     FinetuneConfig (train/finetune.h); with "from" set, the model comes
+//                                     from that file ("model" is not used) and the label set from the data
 // }
 #include <cstdint>
 #include <optional>
@@ -31,6 +33,7 @@
 
 #include "data/augment.h"
 #include "train/anatomy_mixing.h"
+#include "train/finetune.h"
 #include "train/optim.h"
 
 namespace raddiag::train {
@@ -45,6 +48,7 @@ struct DataConfig {
   std::string level = "articles";   // articles | icd10s
   std::string vocabulary;           // {name: index} JSON; empty: built from the training set
   int64_t min_cases = 1;            // built vocabulary: classes with at least this many training cases
+  std::string layout = "auto";      // folders: auto | cases | classes (data/case_sources.h)
 };
 
 struct LossConfig {
@@ -92,6 +96,7 @@ struct RunConfig {
   int threads = 0;
   std::string init_from;  // a raddiag model file whose matching weights start the run
   KnowledgeConfig knowledge;
+  FinetuneConfig finetune;
 
   nlohmann::json to_json() const;
   // Throws raddiag::Error("run config", ...) naming the key for unknown keys, wrong types or bad values.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -26,6 +27,7 @@
 #include "text/stored_text_encoder.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
+#include "train/finetune.h"
 #include "train/run_dir.h"
 #include "train/sharded_predict.h"
 #include "train/trainer.h"
@@ -105,16 +107,21 @@ RunConfig read_run_config(const std::string& run_dir) {
 
 namespace {
 
-std::vector<data::Case> load_all(const std::vector<std::string>& paths, const DataConfig& d) {
+// Cases of every set, concatenated; `declared` receives the class names the sets declare (class folders,
+// label CSV columns), also those without cases.
+std::vector<data::Case> load_all(const std::vector<std::string>& paths, const DataConfig& d,
+                                 std::vector<std::string>* declared = nullptr) {
   data::CaseSourceOptions so;
   so.data_root = d.data_root;
   so.prefixes = d.prefixes;
   so.modality = d.modality;
+  so.layout = d.layout;
   std::vector<data::Case> all;
   for (const auto& p : paths) {
-    auto cases = data::load_cases(p, so);
-    if (cases.empty()) throw Error(p, "holds no case");
-    all.insert(all.end(), std::make_move_iterator(cases.begin()), std::make_move_iterator(cases.end()));
+    auto set = data::load_dataset(p, so);
+    if (set.cases.empty()) throw Error(p, "holds no case");
+    if (declared) declared->insert(declared->end(), set.classes.begin(), set.classes.end());
+    all.insert(all.end(), std::make_move_iterator(set.cases.begin()), std::make_move_iterator(set.cases.end()));
   }
   return all;
 }
@@ -167,28 +174,71 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
 
   // Data and vocabulary.
   const data::LabelLevel level = data::parse_label_level(cfg.data.level);
+  const FinetuneConfig& ft = cfg.finetune;
   std::vector<data::Case> train_cases, val_cases;
-  auto all_train = load_all(cfg.data.train, cfg.data);
+  std::vector<std::string> declared;
+  auto all_train = load_all(cfg.data.train, cfg.data, &declared);
   if (cfg.data.val.empty()) split_train_val(all_train, level, cfg.data.val_fraction, cfg.seed, train_cases, val_cases);
   else {
     train_cases = std::move(all_train);
-    val_cases = load_all(cfg.data.val, cfg.data);
+    val_cases = load_all(cfg.data.val, cfg.data, &declared);
   }
-  const data::LabelVocabulary vocab = cfg.data.vocabulary.empty()
-                                          ? data::LabelVocabulary::build_from_cases(train_cases, level, cfg.data.min_cases)
-                                          : data::LabelVocabulary::load_json(cfg.data.vocabulary);
+  std::vector<std::string> absent_classes;
+  nlohmann::json finetune_summary = nullptr;
+  data::LabelVocabulary vocab;
+  if (ft.enabled()) {
+    // Fine-tuning: the label set is every class of the sets (and what they declare), also classes the
+    // chosen training subset lacks: those are kept (the model scores them) and reported.
+    const auto test_cases = load_all(ft.test, cfg.data, &declared);
+    const int64_t n_all = static_cast<int64_t>(train_cases.size());
+    train_cases = select_training_subset(train_cases, level, ft.fraction, ft.shots, cfg.seed);
+    vocab = cfg.data.vocabulary.empty() ? finetune_vocabulary(train_cases, val_cases, test_cases, declared, level, &absent_classes)
+                                        : data::LabelVocabulary::load_json(cfg.data.vocabulary);
+    if (!cfg.data.vocabulary.empty()) {
+      std::set<std::string> present;
+      for (const auto& c : train_cases) present.insert(c.labels(level).begin(), c.labels(level).end());
+      for (const auto& n : vocab.names())
+        if (!present.count(n)) absent_classes.push_back(n);
+    }
+    if (main_rank)
+      for (const auto& n : absent_classes)
+        spdlog::warn("finetune: class '{}' has no training case{}; it stays in the label set (its head row only learns from negatives)",
+                     n, ft.shots > 0 || ft.fraction < 1 ? " in the selected subset" : "");
+    finetune_summary = {{"from", ft.from}, {"scratch", ft.scratch}, {"mode", ft.mode}, {"fraction", ft.fraction},
+                        {"shots", ft.shots}, {"train_cases_available", n_all}, {"train_cases_used", train_cases.size()},
+                        {"absent_classes", absent_classes}};
+  } else {
+    vocab = cfg.data.vocabulary.empty() ? data::LabelVocabulary::build_from_cases(train_cases, level, cfg.data.min_cases)
+                                        : data::LabelVocabulary::load_json(cfg.data.vocabulary);
+  }
   if (vocab.size() == 0) throw Error("data.train", "no class has enough training cases (min_cases " + std::to_string(cfg.data.min_cases) + ")");
 
   // Model and preprocessing (the model's geometry decides the tensor shapes).
-  model::ModelConfig mcfg = resolve_model_config(cfg.model, static_cast<int64_t>(vocab.size()));
+  model::ModelBundle source_bundle;  // fine-tuning: the model transferred from
+  model::ModelConfig mcfg;
+  nlohmann::json pre_json = cfg.preprocess;
+  if (ft.enabled()) {
+    source_bundle = model::load_model_file(ft.from);
+    const std::string fusion = choose_fusion_mode(ft.fusion, source_bundle.config.fusion.mode, train_cases);
+    mcfg = finetune_model_config(source_bundle.config, static_cast<int64_t>(vocab.size()), fusion, ft.head,
+                                 !source_bundle.text_encoder.empty());
+    // A knowledge head for the new label set: its class names embedded by the source's own text encoder.
+    if (ft.head == "knowledge" && cfg.knowledge.text_encoder.empty()) cfg.knowledge.text_encoder = ft.from;
+    pre_json = source_bundle.preprocess.is_object() ? source_bundle.preprocess : nlohmann::json::object();
+    pre_json.merge_patch(cfg.preprocess);  // the source's preprocessing, with the run's changes
+    finetune_summary["fusion"] = fusion;
+    finetune_summary["source_fusion"] = source_bundle.config.fusion.mode;
+  } else {
+    mcfg = resolve_model_config(cfg.model, static_cast<int64_t>(vocab.size()));
+  }
   if (cfg.loss.attention_weight) mcfg.attention_loss_weight = *cfg.loss.attention_weight;
-  data::PreprocessOptions pre = data::PreprocessOptions::from_json(cfg.preprocess);
+  data::PreprocessOptions pre = data::PreprocessOptions::from_json(pre_json);
   pre.size = mcfg.size;
   pre.depth = mcfg.depth;
   pre.level = level;
-  // The training dataset (data::CaseDataset) builds early-fusion tensors only.
-  if (mcfg.fusion.mode == "late") throw Error("model", "training a late-fusion model is not supported yet (early only)");
-  pre.n_image = mcfg.n_image;
+  // Late fusion trains on one image per case (reference 1.7), early fusion on n_image slots.
+  const bool late = mcfg.fusion.mode == "late";
+  pre.n_image = late ? 1 : mcfg.n_image;
   pre.validate();
 
   // Knowledge head: the class names embedded once by the frozen text encoder (reference 2.6).
@@ -230,14 +280,28 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   seed_everything(cfg.seed);
   model::RadDiagModel net = model::build_model(mcfg);
   if (!cfg.init_from.empty()) init_from_file(net, cfg.init_from);
+  if (ft.enabled() && !ft.scratch) {
+    const WeightTransfer transfer = transfer_weights(net, source_bundle.model);
+    if (transfer.carried.empty()) throw Error(ft.from, "finetune: no weight of the source model fits the target model");
+    if (main_rank) {
+      spdlog::info("finetune from {}: {}", ft.from, transfer.summary());
+      write_bytes_atomically(opt.run_dir + "/weight_transfer.json", transfer.to_json().dump(2) + "\n");
+    }
+    finetune_summary["weights"] = transfer.to_json().at("modules");
+  } else if (ft.enabled() && main_rank) {
+    spdlog::info("finetune --scratch: the architecture of {} with fresh weights", ft.from);
+  }
+  source_bundle.model = nullptr;  // free the source weights
   if (class_text.defined()) net->knowledge_head()->set_class_embeddings(class_text);
   const std::string device = model::resolve_device(cfg.device);
   net->to(torch::Device(device));
   net->train();
 
   auto dataset = std::make_shared<data::CaseDataset>(train_cases, vocab, pre, cfg.seed);
+  dataset->set_single_image(late);
   std::shared_ptr<const data::CaseSource> source = dataset;
   if (cfg.mixing.enabled()) {
+    if (late) throw Error("mixing", "anatomy mixing fills several image slots; a late-fusion model takes one image per case");
     // Training items mix cases of different anatomies (reference 1.8); validation below never mixes.
     auto mixing = std::make_shared<AnatomyMixingSource>(dataset, cfg.mixing);
     if (main_rank) spdlog::info("anatomy mixing: {}", mixing->describe());
@@ -266,6 +330,10 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
     throw Error("batch_size", "larger than the training set (" + std::to_string(source->size()) + " cases per rank)");
 
   OptimOptions oo = cfg.optim;
+  if (ft.enabled()) {
+    auto rules = finetune_param_rules(net, ft.mode, ft.layer_decay);
+    oo.groups.insert(oo.groups.begin(), rules.begin(), rules.end());
+  }
   for (const auto& prefix : cfg.freeze) {
     ParamGroupRule r;
     r.prefix = prefix;
@@ -285,13 +353,18 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
     pos_weight = torch::tensor(w).to(torch::Device(device));
   }
   const LossConfig lc = cfg.loss;
-  StepFn step = [&net, lc, pos_weight](const data::CaseBatch& b) -> LossDict {
+  // Frozen encoder (linear probe): it runs in eval mode, so BatchNorm neither normalises with batch
+  // statistics nor updates its running statistics; the trainer puts the model in training mode, so
+  // this is re-applied before every forward.
+  const bool frozen_encoder = ft.enabled() && ft.mode == "frozen";
+  StepFn step = [&net, lc, pos_weight, frozen_encoder](const data::CaseBatch& b) -> LossDict {
+    if (frozen_encoder) set_encoder_eval(net);
     model::ModelOutput out = net->forward(b);
-    torch::Tensor cls;
-    if (lc.kind == "bce") cls = out.loss_cls.defined() ? out.loss_cls : model::multilabel_loss(out.logits, b.labels);
-    else if (lc.kind == "bce_pos_weight") cls = model::weighted_bce_loss(out.logits, b.labels, pos_weight);
-    else if (lc.kind == "focal") cls = model::focal_loss(out.logits, b.labels, lc.focal_gamma, lc.focal_alpha);
-    else cls = model::asymmetric_loss(out.logits, b.labels, lc.asl_gamma_neg, lc.asl_gamma_pos, lc.asl_clip);
+    torch::Tensor cls;  // unknown labels (b.known == 0) are left out of every loss
+    if (lc.kind == "bce") cls = out.loss_cls.defined() ? out.loss_cls : model::multilabel_loss(out.logits, b.labels, b.known);
+    else if (lc.kind == "bce_pos_weight") cls = model::weighted_bce_loss(out.logits, b.labels, pos_weight, b.known);
+    else if (lc.kind == "focal") cls = model::focal_loss(out.logits, b.labels, lc.focal_gamma, lc.focal_alpha, b.known);
+    else cls = model::asymmetric_loss(out.logits, b.labels, lc.asl_gamma_neg, lc.asl_gamma_pos, lc.asl_clip, 1e-8, b.known);
     LossDict d{{"cls", cls.detach()}};
     torch::Tensor loss = cls;
     if (out.loss_attn.defined()) {
@@ -351,6 +424,8 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   result.n_train = static_cast<int64_t>(train_cases.size());
   result.n_val = static_cast<int64_t>(val_cases.size());
   result.n_classes = static_cast<int64_t>(vocab.size());
+  result.absent_classes = absent_classes;
+  result.finetune = finetune_summary;
   result.best_step = tr.best_step;
   result.interrupted = tr.interrupted;
   result.val_macro_auc = std::nan("");
@@ -391,6 +466,7 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
         {"n_val_cases", val_cases.size()}, {"class_counts", counts}}},
       {"validation", validation}};
   if (!knowledge_card.is_null()) bundle.card["knowledge"] = knowledge_card;
+  if (ft.enabled()) bundle.card["finetune"] = finetune_summary;
   result.model_path = opt.run_dir + "/model.raddiag";
   model::save_model_file(result.model_path, bundle);
   spdlog::info("wrote {} (step {}, val macro AUC {:.4f}, {:.1f} s)", result.model_path,

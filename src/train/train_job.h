@@ -29,6 +29,8 @@ struct TrainJobResult {
   double seconds = 0;
   std::string model_path;    // empty on ranks > 0 and when interrupted
   bool interrupted = false;
+  std::vector<std::string> absent_classes;  // fine-tuning: label-set classes without a training case
+  nlohmann::json finetune;                  // fine-tuning summary (null otherwise), also in the model card
 };
 
 TrainJobResult run_train_job(RunConfig config, const TrainJobOptions& options);

@@ -10,6 +10,7 @@
 #include "data/resample.h"
 #include "data/scan_loader.h"
 #include "test_support.h"
+#include "util/error.h"
 #include "util/npy.h"
 
 using namespace raddiag;
