@@ -196,7 +196,10 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   seed_everything(cfg.seed);
   model::RadDiagModel net = model::build_model(mcfg);
   if (!cfg.init_from.empty()) init_from_file(net, cfg.init_from);
-  const std::string device = model::resolve_device(cfg.device);
+  // Data-parallel ranks on one machine take one GPU each: a plain "cuda" becomes cuda:LOCAL_RANK.
+  std::string device = model::resolve_device(cfg.device);
+  if (device == "cuda" && env.distributed() && static_cast<size_t>(env.local_rank) < torch::cuda::device_count())
+    device = "cuda:" + std::to_string(env.local_rank);
   net->to(torch::Device(device));
   net->train();
 
