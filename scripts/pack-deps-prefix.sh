@@ -8,7 +8,7 @@ set -euo pipefail
 dest=${1:?usage: pack-deps-prefix.sh DEST}
 packages=(
   libgdcm-dev libgdcm3.0 libcharls2 libopenjp2-7 libjson-c5 libexpat1 libuuid1 libssl3
-  libniftiio-dev libnifti2-2 libznz3 libpng-dev libpng16-16 libjpeg62-turbo-dev libjpeg62-turbo
+  libniftiio-dev libniftiio2 libnifti2-dev libnifti2-2 libznz-dev libznz3 libpng-dev libpng16-16 libjpeg62-turbo-dev libjpeg62-turbo
   zlib1g-dev zlib1g nlohmann-json3-dev libfmt-dev libfmt9 libspdlog-dev libspdlog1.10 libcli11-dev libgtest-dev
 )
 mkdir -p "$dest/usr"
@@ -16,7 +16,11 @@ for p in "${packages[@]}"; do
   dpkg -L "$p" | while read -r f; do
     [[ -f $f || -L $f ]] || continue
     case $f in /usr/share/doc/* | /usr/share/man/* | /usr/share/lintian/* | /usr/bin/* | /usr/sbin/* | /etc/*) continue ;; esac
-    case $f in *libssl.so*) continue ;; esac  # only libcrypto is needed (GDCM)
+    case $f in
+      *libssl.so*) continue ;;                     # only libcrypto is needed (GDCM)
+      */libgtest*.a | */libgmock*.a) ;;            # GoogleTest is static only
+      *.a) continue ;;                             # link the shared libraries
+    esac
     rel=${f#/usr}  # Debian 12 still installs some libraries to /lib: fold them into usr/lib
     mkdir -p "$dest/usr$(dirname "$rel")"
     cp -a "$f" "$dest/usr$rel"
