@@ -63,7 +63,9 @@ TEST(CudaTrain, AdamWStepsOnCudaReduceTheLossInFp32AndBf16) {
     for (double l : losses) EXPECT_TRUE(std::isfinite(l)) << precision;
     EXPECT_LT(losses.back(), 0.8 * losses.front()) << precision;
   }
-  EXPECT_FALSE(at::autocast::is_autocast_enabled(at::kCUDA)) << "autocast left on after its scope";
+  // Autocast is off again after its scopes: a CUDA matrix product stays float32.
+  auto a = torch::rand({4, 4}, torch::Device(torch::kCUDA));
+  EXPECT_EQ(torch::mm(a, a).scalar_type(), torch::kFloat) << "autocast left on after its scope";
 }
 
 TEST(CudaTrain, CheckpointWrittenOnCudaResumesOnCpuAndBack) {
