@@ -20,6 +20,9 @@ out=$(mkdir -p "$3" && realpath "$3")
 model=${4:+$(realpath "$4")}
 build=${BUILD_DIR:-/tmp/raddiag-build}
 jobs=${JOBS:-$(nproc)}
+aux=$out/d  # everything else; packed into details.tar.gz at exit (few files come back from some runners)
+mkdir -p "$aux"
+trap 'tar -czf "$out/details.tar.gz" -C "$out" d && rm -rf "$aux"' EXIT
 exec > >(tee "$out/device-check.log") 2>&1
 t0=$SECONDS
 step() { echo; echo "== [$((SECONDS - t0)) s] $*"; }
@@ -60,24 +63,25 @@ result configure "PASS ($(grep -o 'raddiag: libtorch.*' "$out/cmake.log"))"
 
 step build raddiag + test_nn with $jobs jobs
 tb=$SECONDS
-ninja -C "$build" -j "$jobs" -k 0 raddiag test_nn >"$out/build.log" 2>&1
+ninja -C "$build" -j "$jobs" -k 0 raddiag test_nn >"$aux/build.log" 2>&1
 rc=$?
-grep -E "error|warning: .*deprecated" "$out/build.log" | sort | uniq -c | sort -rn | head -40
-tail -5 "$out/build.log"
+grep -E "error|warning: .*deprecated" "$aux/build.log" | sort | uniq -c | sort -rn | head -40
+tail -5 "$aux/build.log"
 result build "$([ $rc -eq 0 ] && echo PASS || echo FAIL) in $((SECONDS - tb)) s"
 R=$build/raddiag
 T=$build/test_nn
 [ -x "$R" ] || exit 1
 
 step raddiag info
-"$R" info --json | tee "$out/info.json"
-grep -q '"cuda_available": true' "$out/info.json" && result info "PASS (CUDA listed)" || result info "FAIL (no CUDA device listed)"
+"$R" info --json | tee "$aux/info.json"
+grep -q '"cuda_available": true' "$aux/info.json" && result info "PASS (CUDA listed)" || result info "FAIL (no CUDA device listed)"
 
 export RADDIAG_SHARED_DATA=$data
 if [ -x "$T" ]; then
   step CUDA tests
-  "$T" --gtest_filter='Cuda*' 2>&1 | tee "$out/test_cuda.log" | grep -vE '^\[ +(RUN|OK) '
-  result cuda_tests "$([ "${PIPESTATUS[0]}" -eq 0 ] && echo PASS || echo FAIL) ($(grep -E '^\[  PASSED  \]|^\[  FAILED  \]|SKIPPED \]' "$out/test_cuda.log" | head -3 | tr '\n' ' '))"
+  "$T" --gtest_filter='Cuda*' 2>&1 | tee "$aux/test_cuda.log" | grep -vE '^\[ +(RUN|OK) '
+  rc=${PIPESTATUS[0]}
+  result cuda_tests "$([ $rc -eq 0 ] && echo PASS || echo FAIL) ($(grep -E '^\[  PASSED  \]|^\[  FAILED  \]|SKIPPED \]' "$aux/test_cuda.log" | head -3 | tr '\n' ' '))"
 fi
 
 parity_cmp() {  # logits.npy expected.npy label
@@ -94,19 +98,19 @@ if [ -n "$model" ] && [ -f "$model" ]; then
   step official parity through predict, CUDA and CPU
   for dev in cuda cpu; do
     s=$SECONDS
-    "$R" predict --model "$model" --manifest "$pdir/cases.json" --out "$out/parity_$dev.npy" --device $dev -q &&
+    "$R" predict --model "$model" --manifest "$pdir/cases.json" --out "$aux/parity_$dev.npy" --device $dev -q &&
       echo "predict --device $dev: $((SECONDS - s)) s"
   done
-  parity_cmp "$out/parity_cuda.npy" "$pdir/json_order/expected_logits.npy" "CUDA vs official" &&
-    result parity_cuda "PASS ($(parity_cmp "$out/parity_cuda.npy" "$pdir/json_order/expected_logits.npy" d | cut -d, -f2))" ||
+  parity_cmp "$aux/parity_cuda.npy" "$pdir/json_order/expected_logits.npy" "CUDA vs official" &&
+    result parity_cuda "PASS ($(parity_cmp "$aux/parity_cuda.npy" "$pdir/json_order/expected_logits.npy" d | cut -d, -f2))" ||
     result parity_cuda "FAIL"
-  parity_cmp "$out/parity_cuda.npy" "$out/parity_cpu.npy" "CUDA vs CPU" &&
-    result predict_cuda_vs_cpu "PASS ($(parity_cmp "$out/parity_cuda.npy" "$out/parity_cpu.npy" d | cut -d, -f2))" ||
+  parity_cmp "$aux/parity_cuda.npy" "$aux/parity_cpu.npy" "CUDA vs CPU" &&
+    result predict_cuda_vs_cpu "PASS ($(parity_cmp "$aux/parity_cuda.npy" "$aux/parity_cpu.npy" d | cut -d, -f2))" ||
     result predict_cuda_vs_cpu "FAIL"
 fi
 
 train_run() {  # name device precision
-  local cfg=$out/$1.json
+  local cfg=$aux/$1.json
   "$py" - "$src/configs/tiny-real.json" "$data/real/brain_tumor_mri" "$2" "$3" "$cfg" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -116,11 +120,11 @@ c["optim"]["precision"] = sys.argv[4]
 json.dump(c, open(sys.argv[5], "w"), indent=1)
 PY
   local s=$SECONDS
-  "$R" train --config "$cfg" --out "$build/runs/$1" -q >"$out/$1.log" 2>&1
+  "$R" train --config "$cfg" --out "$build/runs/$1" -q >"$aux/$1.log" 2>&1
   local rc=$? el=$((SECONDS - s))
-  grep -E "train:|macro AUC|precision|rror" "$out/$1.log" | head -8
+  grep -E "train:|macro AUC|precision|rror" "$aux/$1.log" | head -8
   local auc
-  auc=$(grep -o 'validation macro AUC [0-9.]*' "$out/$1.log" | tail -1)
+  auc=$(grep -o 'validation macro AUC [0-9.]*' "$aux/$1.log" | tail -1)
   result "train_$1" "$([ $rc -eq 0 ] && echo PASS || echo FAIL) in ${el} s wall (60 steps x 8 cases incl. start and validation), $auc"
 }
 step train the tiny config on the real brain-MRI set: CUDA fp32, CUDA bf16, CPU
@@ -133,10 +137,10 @@ if [ -f "$build/runs/cuda_fp32/model.raddiag" ]; then
   study=$data/real/brain_tumor_mri/images/Tr-me_0022.jpg
   for dev in cuda cpu; do
     "$R" diagnose "$study" --modality MRI --model "$build/runs/cuda_fp32/model.raddiag" --device $dev \
-      --json "$out/diag_$dev.json" --saliency "$build/saliency_$dev" >/dev/null 2>"$out/diag_$dev.err"
+      --json "$aux/diag_$dev.json" --saliency "$build/saliency_$dev" >/dev/null 2>"$aux/diag_$dev.err"
     echo "diagnose --device $dev: rc $?"
   done
-  "$py" - "$out/diag_cuda.json" "$out/diag_cpu.json" <<'PY' && result diagnose_cuda_vs_cpu "PASS" || result diagnose_cuda_vs_cpu "FAIL"
+  "$py" - "$aux/diag_cuda.json" "$aux/diag_cpu.json" <<'PY' && result diagnose_cuda_vs_cpu "PASS" || result diagnose_cuda_vs_cpu "FAIL"
 import json, sys
 def probs(p):
     j = json.load(open(p))
@@ -149,18 +153,17 @@ sys.exit(0 if d <= 1e-4 else 3)
 PY
   # The CUDA run's newest checkpoint and model travel back, to be resumed and read on a CPU-only machine.
   newest=$(cd "$build/runs" && ls -d cuda_fp32/checkpoints/step-* | tail -1)
-  tar -C "$build/runs" -czf "$out/cuda_run.tar.gz" cuda_fp32/model.raddiag cuda_fp32/run_config.json "$newest"
+  tar -C "$build/runs" -czf "$aux/cuda_run.tar.gz" cuda_fp32/model.raddiag cuda_fp32/run_config.json "$newest"
 fi
 
 if [ -x "$T" ]; then
   step the rest of test_nn on this machine '(2.x libtorch; tests needing absent data or Python modules fail or skip)'
   left=$((${DEADLINE_S:-390} - (SECONDS - t0) - 10))
   if [ $left -gt 20 ]; then
-    timeout $left "$T" --gtest_filter='-Cuda*:OfficialParity*' >"$out/test_nn_rest.log" 2>&1
+    timeout $left "$T" --gtest_filter='-Cuda*:OfficialParity*' >"$aux/test_nn_rest.log" 2>&1
     echo "test_nn (rest) exit $? (time limit $left s)"
   fi
-  grep -E '^\[  FAILED  \]|^\[  PASSED  \]|tests ran' "$out/test_nn_rest.log" | head -40
+  grep -E '^\[  FAILED  \]|^\[  PASSED  \]|tests ran' "$aux/test_nn_rest.log" | head -40
 fi
-gzip -f "$out/build.log"
 step done
 cat "$out/summary.txt"
