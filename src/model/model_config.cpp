@@ -68,8 +68,13 @@ BackboneConfig backbone_preset(const std::string& type) {
   } else if (type == "resnet50") {
     b.block = "bottleneck";
     b.layers = {3, 4, 6, 3};
+  } else if (type == "resnet_vit") {
+    b.block = "bottleneck";
+    b.layers = {3, 4, 6};
+    b.widths = {64, 128, 256};
+    b.vit.patch_size = 1;
   } else if (type != "custom" && type != "vit") {
-    fail("backbone.type '" + type + "' is not one of resnet18, resnet34, resnet50, custom, vit");
+    fail("backbone.type '" + type + "' is not one of resnet18, resnet34, resnet50, custom, vit, resnet_vit");
   }
   return b;
 }
@@ -85,7 +90,7 @@ void ModelConfig::validate() const {
     BackboneConfig p = backbone_preset(b.type);
     require(p.block == b.block && p.layers == b.layers && p.widths == b.widths,
             "backbone.type '" + b.type + "' fixes block/layers/widths; use type 'custom' to change them");
-  } else if (b.type != "custom" && b.type != "vit") {
+  } else if (b.type != "custom" && b.type != "vit" && b.type != "resnet_vit") {
     backbone_preset(b.type);  // throws the explanatory error
   }
   require(hidden >= 1, "hidden must be >= 1");
@@ -100,7 +105,19 @@ void ModelConfig::validate() const {
                                               " must equal hidden " + std::to_string(hidden));
   } else {
     const auto& v = b.vit;
-    require(v.patch_size >= 1 && size % v.patch_size == 0, "backbone.vit.patch_size must divide size");
+    if (b.is_hybrid()) {
+      require(b.block == "basic" || b.block == "bottleneck", "backbone.block must be 'basic' or 'bottleneck'");
+      require(!b.layers.empty() && b.layers.size() <= 4 && b.layers.size() == b.widths.size(),
+              "backbone.layers and backbone.widths of a resnet_vit need the same 1-4 entries");
+      for (size_t i = 0; i < b.layers.size(); ++i)
+        require(b.layers[i] >= 1 && b.widths[i] >= 1, "backbone.layers/widths entries must be >= 1");
+      const int64_t stride = int64_t(4) << (b.layers.size() - 1);
+      require(v.patch_size >= 1 && size % (stride * v.patch_size) == 0,
+              "size must be a multiple of the resnet_vit CNN stride " + std::to_string(stride) +
+                  " times backbone.vit.patch_size");
+    } else {
+      require(v.patch_size >= 1 && size % v.patch_size == 0, "backbone.vit.patch_size must divide size");
+    }
     require(v.layers >= 1 && v.heads >= 1 && v.head_dim >= 1 && v.mlp_dim >= 1,
             "backbone.vit layers/heads/head_dim/mlp_dim must be >= 1");
     require(hidden % 2 == 0, "hidden must be even for the ViT's row/column position embedding");

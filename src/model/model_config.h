@@ -21,7 +21,9 @@ struct VitConfig {
 
 struct BackboneConfig {
   // "resnet18" | "resnet34" | "resnet50" (torchvision presets), "custom" (block/layers/widths below),
-  // or "vit". A preset fixes block, layers and widths.
+  // "vit", or "resnet_vit" (the ResNet-ViT mix: block/layers/widths give 1-4 ResNet stages, default
+  // ResNet-50's first three, whose feature-map cells are the tokens of the `vit` blocks; vit.patch_size
+  // then counts feature-map cells, default 1). A ResNet preset fixes block, layers and widths.
   std::string type = "resnet50";
   std::string block = "bottleneck";             // "basic" | "bottleneck"
   std::vector<int64_t> layers{3, 4, 6, 3};
@@ -29,7 +31,8 @@ struct BackboneConfig {
   int64_t unused_fc_classes = 1000;             // rows of the official never-called `resnet2D.fc`
   VitConfig vit;
 
-  bool is_resnet() const { return type != "vit"; }
+  bool is_resnet() const { return type != "vit" && type != "resnet_vit"; }
+  bool is_hybrid() const { return type == "resnet_vit"; }
   // Width of the pooled feature: widths.back() (x4 for bottleneck); the ViT's hidden size is the
   // model's hidden size.
   int64_t resnet_out_dim() const;

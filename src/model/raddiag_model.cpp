@@ -54,7 +54,16 @@ RadDiagModelImpl::RadDiagModelImpl(const ModelConfig& config) : config_(config) 
     o.head_dim = c.backbone.vit.head_dim;
     o.mlp_dim = c.backbone.vit.mlp_dim;
     o.dropout = c.backbone.vit.dropout;
-    vit_ = register_module("backbone", VitSliceEncoder(o));
+    if (c.backbone.is_hybrid()) {
+      ResNetVitSliceEncoderOptions ho;
+      ho.cnn.bottleneck = c.backbone.block == "bottleneck";
+      ho.cnn.layers = c.backbone.layers;
+      ho.cnn.widths = c.backbone.widths;
+      ho.vit = o;
+      hybrid_ = register_module("backbone", ResNetVitSliceEncoder(ho));
+    } else {
+      vit_ = register_module("backbone", VitSliceEncoder(o));
+    }
   }
   SliceAggregatorOptions ao;
   ao.hidden = c.hidden;
@@ -78,13 +87,13 @@ RadDiagModelImpl::RadDiagModelImpl(const ModelConfig& config) : config_(config) 
 
 void RadDiagModelImpl::set_channels_last(bool on) {
   channels_last_ = on;
-  if (resnet_) resnet_->set_channels_last(on);
+  if (auto r = resnet()) r->set_channels_last(on);
 }
 
 torch::Tensor RadDiagModelImpl::encode_slices(const torch::Tensor& slices) {
   auto run = [&](torch::Tensor x) {
     if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-    return resnet_ ? resnet_->forward(x) : vit_->forward(x);
+    return resnet_ ? resnet_->forward(x) : hybrid_ ? hybrid_->forward(x) : vit_->forward(x);
   };
   const int64_t n = slices.size(0);
   if (slice_chunk_ <= 0 || n <= slice_chunk_) return run(slices);

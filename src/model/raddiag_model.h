@@ -59,7 +59,8 @@ class RadDiagModelImpl : public torch::nn::Module {
   bool channels_last() const { return channels_last_; }
 
   KnowledgeHead knowledge_head() const { return knowledge_head_; }  // null unless head.type == knowledge
-  ResNet resnet() const { return resnet_; }                          // null for a ViT backbone
+  // The ResNet whose last stage Grad-CAM explains: the backbone, or a ResNet-ViT's CNN part; null for a ViT.
+  ResNet resnet() const { return resnet_ ? resnet_ : (hybrid_ ? hybrid_->cnn() : nullptr); }
 
   // Logits from per-slot embeddings [B, N, H] (as ModelOutput::slot_embeddings) and mods [B, N]: the
   // fusion and head part of forward(), so that explanations can differentiate it cheaply.
@@ -74,6 +75,7 @@ class RadDiagModelImpl : public torch::nn::Module {
   bool channels_last_ = false;
   ResNet resnet_{nullptr};
   VitSliceEncoder vit_{nullptr};
+  ResNetVitSliceEncoder hybrid_{nullptr};
   SliceAggregator aggregator_{nullptr};
   CaseFusion fusion_{nullptr};
   MlpHead mlp_head_{nullptr};

@@ -86,7 +86,6 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
 
 torch::Tensor ResNetImpl::forward(torch::Tensor x) {
   auto y = feature_map(std::move(x));
-  if (capture_) captured_.push_back(y);
   return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
 }
 
@@ -101,6 +100,7 @@ torch::Tensor ResNetImpl::feature_map(torch::Tensor x) {
   }
   y = torch::max_pool2d(torch::relu(bn1(y)), 3, 2, 1);
   for (auto& s : stages_) y = s->forward(y);
+  if (capture_) captured_.push_back(y);
   return y;
 }
 

@@ -52,7 +52,7 @@ class ResNetImpl : public torch::nn::Module {
   // The last stage's activation map [n, out_dim, h, w] before pooling; forward() = its spatial mean.
   // For explanations (Grad-CAM); the same operations as forward().
   torch::Tensor feature_map(torch::Tensor x);
-  // While on, forward() also keeps every last-stage map it computes (in call order), so that a caller
+  // While on, forward()/feature_map() also keep every last-stage map they compute (in call order), so that a caller
   // running the whole model can differentiate with respect to them. Turning it on clears the list.
   void set_capture_feature_maps(bool on) { capture_ = on; captured_.clear(); }
   const std::vector<torch::Tensor>& captured_feature_maps() const { return captured_; }

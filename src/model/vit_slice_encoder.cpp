@@ -6,6 +6,26 @@ namespace raddiag::model {
 
 namespace F = torch::nn::functional;
 
+namespace {
+
+// Shared by both encoders: adds the learned row/column position of every grid token (t: [n, g*g, hidden],
+// row-major), prepends the CLS token (no position), runs the blocks and returns the CLS output [n, hidden].
+torch::Tensor encode_grid_tokens(torch::Tensor t, int64_t g, torch::nn::Embedding& row_embed,
+                                 torch::nn::Embedding& col_embed, const torch::Tensor& cls_token,
+                                 torch::nn::ModuleList& blocks, double dropout, bool training) {
+  const int64_t n = t.size(0), hidden = t.size(2);
+  auto idx = torch::arange(g, torch::TensorOptions().dtype(torch::kLong).device(t.device()));
+  auto rows = row_embed(idx).unsqueeze(1).expand({g, g, hidden / 2});
+  auto cols = col_embed(idx).unsqueeze(0).expand({g, g, hidden / 2});
+  t = t + torch::cat({rows, cols}, -1).reshape({1, g * g, hidden});
+  t = torch::cat({cls_token.expand({n, 1, hidden}), t}, 1);
+  t = F::dropout(t, F::DropoutFuncOptions().p(dropout).training(training));
+  for (const auto& b : *blocks) t = b->as<VitBlock>()->forward(t);
+  return t.select(1, 0);
+}
+
+}  // namespace
+
 VitBlockImpl::VitBlockImpl(const VitSliceEncoderOptions& o)
     : heads_(o.heads), head_dim_(o.head_dim), dropout_(o.dropout) {
   const int64_t inner = o.heads * o.head_dim;
@@ -50,14 +70,45 @@ torch::Tensor VitSliceEncoderImpl::forward(torch::Tensor x) {
   // [n, S, S] -> [n, g*g, p*p]: patch (i, j) row-major, pixels row-major inside the patch.
   auto patches = x.select(1, 0).reshape({n, g, p, g, p}).permute({0, 1, 3, 2, 4}).reshape({n, g * g, p * p});
   auto t = embed_norm(patch_embed(patch_norm(patches)));
-  auto idx = torch::arange(g, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
-  auto rows = row_embed(idx).unsqueeze(1).expand({g, g, o_.hidden / 2});
-  auto cols = col_embed(idx).unsqueeze(0).expand({g, g, o_.hidden / 2});
-  t = t + torch::cat({rows, cols}, -1).reshape({1, g * g, o_.hidden});
-  t = torch::cat({cls_token.expand({n, 1, o_.hidden}), t}, 1);
-  t = F::dropout(t, F::DropoutFuncOptions().p(o_.dropout).training(is_training()));
-  for (const auto& b : *blocks) t = b->as<VitBlock>()->forward(t);
-  return mlp_embed_out(torch::gelu(mlp_embed_in(t.select(1, 0))));
+  t = encode_grid_tokens(t, g, row_embed, col_embed, cls_token, blocks, o_.dropout, is_training());
+  return mlp_embed_out(torch::gelu(mlp_embed_in(t)));
+}
+
+int64_t resnet_stride(const ResNetOptions& o) { return int64_t(4) << (o.layers.size() - 1); }
+
+ResNetVitSliceEncoderImpl::ResNetVitSliceEncoderImpl(const ResNetVitSliceEncoderOptions& o) : o_(o) {
+  const int64_t stride = resnet_stride(o.cnn), p = o.vit.patch_size;
+  TORCH_CHECK(o.vit.image_size % (stride * p) == 0, "ResNet-ViT: slice size ", o.vit.image_size,
+              " is not a multiple of the CNN stride ", stride, " x patch ", p);
+  grid_ = o.vit.image_size / (stride * p);
+  const int64_t token_dim = o.cnn.out_dim() * p * p, hidden = o.vit.hidden;
+  cnn_ = register_module("cnn", ResNet(o.cnn));
+  token_norm = register_module("token_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({token_dim})));
+  token_embed = register_module("token_embed", torch::nn::Linear(token_dim, hidden));
+  embed_norm = register_module("embed_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
+  row_embed = register_module("row_embed", torch::nn::Embedding(grid_, hidden / 2));
+  col_embed = register_module("col_embed", torch::nn::Embedding(grid_, hidden / 2));
+  torch::nn::init::uniform_(row_embed->weight);
+  torch::nn::init::uniform_(col_embed->weight);
+  cls_token = register_parameter("cls_token", torch::randn({1, 1, hidden}));
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.vit.layers; ++i) blocks->push_back(VitBlock(o.vit));
+  mlp_embed_in = register_module("mlp_embed_in", torch::nn::Linear(hidden, hidden));
+  mlp_embed_out = register_module("mlp_embed_out", torch::nn::Linear(hidden, hidden));
+}
+
+torch::Tensor ResNetVitSliceEncoderImpl::forward(torch::Tensor x) {
+  TORCH_CHECK(x.dim() == 4 && x.size(2) == o_.vit.image_size && x.size(3) == o_.vit.image_size,
+              "ResNet-ViT slice encoder expects [n, c, ", o_.vit.image_size, ", ", o_.vit.image_size, "], got ",
+              x.sizes());
+  auto fmap = cnn_->feature_map(x);  // [n, F, g*p, g*p]
+  const int64_t n = fmap.size(0), F = fmap.size(1), p = o_.vit.patch_size, g = grid_;
+  // [n, F, g*p, g*p] -> [n, g*g, p*p*F]: cell groups row-major, each group's cells row-major, channels last.
+  auto tokens = fmap.permute({0, 2, 3, 1}).reshape({n, g, p, g, p, F}).permute({0, 1, 3, 2, 4, 5})
+                    .reshape({n, g * g, p * p * F});
+  auto t = embed_norm(token_embed(token_norm(tokens)));
+  t = encode_grid_tokens(t, g, row_embed, col_embed, cls_token, blocks, o_.vit.dropout, is_training());
+  return mlp_embed_out(torch::gelu(mlp_embed_in(t)));
 }
 
 }  // namespace raddiag::model

@@ -1,8 +1,16 @@
 #pragma once
-// ViT slice encoder (the official `vitEmbed`, reference 2.10; not wired into the official RadNet, offered
-// here as a backbone option): 1-channel patches -> LN -> Linear -> LN, learned row/column positions, CLS
-// (no position), pre-norm blocks (no final norm), CLS -> Linear-GELU-Linear. Output [n, hidden].
+// ViT slice encoders (reference 2.10; neither is wired into the official RadNet, both are offered here as
+// backbone options):
+// - VitSliceEncoder, the official `vitEmbed`: 1-channel patches -> LN -> Linear -> LN, learned row/column
+//   positions, CLS (no position), pre-norm blocks (no final norm), CLS -> Linear-GELU-Linear.
+// - ResNetVitSliceEncoder, the paper's "ResNet-ViT mix" (a hybrid in the manner of ViT-R50): the first
+//   ResNet stages turn the slice into a feature map, whose cells (or p x p groups of cells) become the
+//   tokens of the same ViT. Convolutions bring locality and a cheap stride-16 downsampling, the
+//   transformer the global context. The CNN keeps torchvision's names under `cnn.`.
+// Both return [n, hidden].
 #include <torch/torch.h>
+
+#include "model/resnet.h"
 
 namespace raddiag::model {
 
@@ -45,5 +53,35 @@ class VitSliceEncoderImpl : public torch::nn::Module {
   torch::nn::ModuleList blocks{nullptr};
 };
 TORCH_MODULE(VitSliceEncoder);
+
+struct ResNetVitSliceEncoderOptions {
+  ResNetOptions cnn{true, {3, 4, 6}, {64, 128, 256}};  // ResNet-50's first three stages: stride 16
+  VitSliceEncoderOptions vit;  // image_size, hidden, the blocks; patch_size counts feature-map cells
+};
+
+class ResNetVitSliceEncoderImpl : public torch::nn::Module {
+ public:
+  explicit ResNetVitSliceEncoderImpl(const ResNetVitSliceEncoderOptions& o);
+  // x: [n, 1|3, S, S] as the ResNet takes it.
+  torch::Tensor forward(torch::Tensor x);
+  // The CNN part: its last-stage map is what Grad-CAM explains (ResNet's capture mechanism applies).
+  ResNet cnn() const { return cnn_; }
+  // Side of the token grid for an S x S slice.
+  int64_t grid() const { return grid_; }
+
+ private:
+  ResNetVitSliceEncoderOptions o_;
+  int64_t grid_ = 0;
+  ResNet cnn_{nullptr};
+  torch::nn::LayerNorm token_norm{nullptr}, embed_norm{nullptr};
+  torch::nn::Linear token_embed{nullptr}, mlp_embed_in{nullptr}, mlp_embed_out{nullptr};
+  torch::nn::Embedding row_embed{nullptr}, col_embed{nullptr};
+  torch::Tensor cls_token;
+  torch::nn::ModuleList blocks{nullptr};
+};
+TORCH_MODULE(ResNetVitSliceEncoder);
+
+// Total downsampling of a ResNet's last stage relative to the input (stem 4, then 2 per further stage).
+int64_t resnet_stride(const ResNetOptions& o);
 
 }  // namespace raddiag::model

@@ -160,6 +160,50 @@ TEST(RadDiagModel, VitBackboneRunsAndLearns) {
   EXPECT_LE(max_abs_diff(m->forward(b, ForwardPath::kFast).logits, m->forward(b, ForwardPath::kOfficial).logits), 1e-5);
 }
 
+TEST(RadDiagModel, ResNetVitBackboneRunsLearnsAndRoundTrips) {
+  // Two basic stages (stride 8) on 32x32 slices: a 4x4 grid of feature-map cells, one token each.
+  auto j = tiny_config().to_json();
+  j["backbone"] = {{"type", "resnet_vit"}, {"block", "basic"}, {"layers", {1, 1}}, {"widths", {8, 12}},
+                   {"vit", {{"patch_size", 1}, {"layers", 2}, {"heads", 2}, {"head_dim", 8}, {"mlp_dim", 32},
+                            {"dropout", 0.0}}}};
+  const auto cfg = model::ModelConfig::from_json(j);
+  torch::manual_seed(9);
+  auto m = model::build_model(cfg);
+  auto state = model::model_state(m);
+  ASSERT_TRUE(state.count("backbone.cnn.layer2.0.conv1.weight"));       // torchvision names under cnn.
+  EXPECT_EQ(state.at("backbone.token_embed.weight").sizes(), torch::IntArrayRef({16, 12}));  // 12 channels -> hidden
+  EXPECT_EQ(state.at("backbone.row_embed.weight").size(0), 4);         // 32 / 8 cells per side
+  EXPECT_FALSE(state.count("backbone.cnn.layer3.0.conv1.weight"));
+  m->train();
+  auto out = m->forward(tiny_batch());
+  EXPECT_EQ(out.logits.sizes(), torch::IntArrayRef({2, 5}));
+  out.loss.backward();
+  for (const auto& p : m->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0) << p.key();
+  }
+  m->eval();
+  torch::NoGradGuard ng;
+  auto b = tiny_batch();
+  const auto ref = m->forward(b, ForwardPath::kFast).logits;
+  EXPECT_LE(max_abs_diff(ref, m->forward(b, ForwardPath::kOfficial).logits), 1e-5);
+  // Grad-CAM's hook: the CNN part's last-stage maps are captured, one per encoded slice (9 valid slices).
+  auto cnn = m->resnet();
+  ASSERT_TRUE(cnn);
+  cnn->set_capture_feature_maps(true);
+  m->forward(b, ForwardPath::kFast);
+  ASSERT_EQ(cnn->captured_feature_maps().size(), 1u);
+  EXPECT_EQ(cnn->captured_feature_maps()[0].sizes(), torch::IntArrayRef({9, 12, 4, 4}));
+  cnn->set_capture_feature_maps(false);
+  // Saved and reloaded into a differently seeded model: identical logits.
+  torch::manual_seed(10);
+  auto m2 = model::build_model(cfg);
+  m2->eval();
+  EXPECT_GT(max_abs_diff(ref, m2->forward(b, ForwardPath::kFast).logits), 1e-4);
+  model::load_model_state(m2, model::model_state(m));
+  EXPECT_TRUE(torch::equal(ref, m2->forward(b, ForwardPath::kFast).logits));
+}
+
 TEST(RadDiagModel, RejectsMalformedInput) {
   auto m = model::build_model(tiny_config());
   auto b = tiny_batch();

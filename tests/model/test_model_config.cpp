@@ -82,4 +82,19 @@ TEST(ModelConfig, ValidationNamesTheField) {
   EXPECT_NO_THROW(ModelConfig::from_json(ok));
   ok["backbone"] = {{"type", "vit"}};
   EXPECT_NO_THROW(ModelConfig::from_json(ok));
+  // The ResNet-ViT mix: ResNet-50's first three stages (stride 16) by default, cells as tokens.
+  ok["backbone"] = {{"type", "resnet_vit"}};
+  const auto hyb = ModelConfig::from_json(ok);
+  EXPECT_TRUE(hyb.backbone.is_hybrid());
+  EXPECT_FALSE(hyb.backbone.is_resnet());
+  EXPECT_EQ(hyb.backbone.layers, (std::vector<int64_t>{3, 4, 6}));
+  EXPECT_EQ(hyb.backbone.vit.patch_size, 1);
+  EXPECT_EQ(ModelConfig::from_json(hyb.to_json()).to_json(), hyb.to_json());
+  bad = ok;
+  bad["size"] = 72;  // not a multiple of 16
+  expect_error(bad, "stride 16");
+  bad = ok;
+  bad["backbone"]["layers"] = {1, 1, 1, 1, 1};
+  bad["backbone"]["widths"] = {8, 8, 8, 8, 8};
+  expect_error(bad, "1-4 entries");
 }

@@ -317,6 +317,33 @@ TEST(Diagnose, GradCamForwardKeepsInferenceNumerics) {
   EXPECT_EQ(cams[0][2].abs().sum().item<float>(), 0.f);  // empty slot
 }
 
+TEST(Diagnose, GradCamExplainsTheCnnOfAResNetVitMix) {
+  const std::string dir = test::scratch_dir("diag_hybrid");
+  const std::string study_dir = diag_make_study(dir);
+  auto b = diag_tiny_bundle();
+  auto j = b.config.to_json();
+  j["backbone"] = {{"type", "resnet_vit"}, {"block", "basic"}, {"layers", {1, 1, 1}}, {"widths", {8, 8, 16}},
+                   {"vit", {{"patch_size", 2}, {"layers", 1}, {"heads", 2}, {"head_dim", 8}, {"mlp_dim", 32},
+                            {"dropout", 0.0}}}};
+  b.config = model::ModelConfig::from_json(j);
+  torch::manual_seed(12);
+  b.model = model::build_model(b.config);
+  b.model->eval();
+  serve::Predictor predictor(b);
+  serve::StudyOptions so;
+  so.modality = {study_dir + "/ct=CT", study_dir + "/xray=X-ray"};
+  auto study = serve::build_study({study_dir}, so, {predictor.preprocess().modality_ids, {}});
+  auto d = serve::diagnose(predictor, study);
+  torch::Tensor logits;
+  auto cams = serve::grad_cam(predictor, d.tensors, {0, 3}, &logits);
+  EXPECT_TRUE(torch::allclose(torch::sigmoid(logits[0]), torch::tensor(d.probabilities), 0, 1e-6));
+  ASSERT_EQ(cams.size(), 2u);
+  EXPECT_EQ(cams[0].sizes(), torch::IntArrayRef({4, kDiagDepth, kDiagSize, kDiagSize}));
+  EXPECT_GT(cams[0].abs().sum().item<float>(), 0.f);
+  EXPECT_GE(cams[0].min().item<float>(), 0.f);
+  EXPECT_FALSE(torch::allclose(cams[0], cams[1]));  // the map depends on the class
+}
+
 TEST(Diagnose, FailuresGiveOneClearMessage) {
   const std::string dir = test::scratch_dir("diag_fail");
   std::string log;
