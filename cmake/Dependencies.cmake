@@ -29,6 +29,11 @@ endif()
 add_library(raddiag_deps_core INTERFACE)
 add_library(raddiag::deps_core ALIAS raddiag_deps_core)
 target_include_directories(raddiag_deps_core INTERFACE ${NIFTI2_INCLUDE_DIR} ${GDCM_INCLUDE_DIRS})
+# Debian keeps some headers in the multiarch folder (libjpeg's jconfig.h); on Debian it is a system include
+# folder, in a deps prefix it must be named or the target's own (other version) would be found.
+if(RADDIAG_DEPS_PREFIX AND CMAKE_LIBRARY_ARCHITECTURE AND EXISTS "${RADDIAG_DEPS_PREFIX}/include/${CMAKE_LIBRARY_ARCHITECTURE}")
+  target_include_directories(raddiag_deps_core BEFORE INTERFACE "${RADDIAG_DEPS_PREFIX}/include/${CMAKE_LIBRARY_ARCHITECTURE}")
+endif()
 target_link_libraries(raddiag_deps_core INTERFACE
   ${NIFTI2_LIBRARY} ${NIFTI1_LIBRARY} ${ZNZ_LIBRARY} gdcmMSFF gdcmDSED gdcmCommon
   PNG::PNG JPEG::JPEG ZLIB::ZLIB nlohmann_json::nlohmann_json fmt::fmt spdlog::spdlog Threads::Threads)

@@ -69,7 +69,7 @@ grep -E "error|warning: .*deprecated" "$aux/build.log" | sort | uniq -c | sort -
 tail -5 "$aux/build.log"
 result build "$([ $rc -eq 0 ] && echo PASS || echo FAIL) in $((SECONDS - tb)) s"
 R=$build/raddiag
-T=$build/test_nn
+T=$build/tests/test_nn
 [ -x "$R" ] || exit 1
 
 step raddiag info
@@ -104,6 +104,9 @@ if [ -n "$model" ] && [ -f "$model" ]; then
   parity_cmp "$aux/parity_cuda.npy" "$pdir/json_order/expected_logits.npy" "CUDA vs official" &&
     result parity_cuda "PASS ($(parity_cmp "$aux/parity_cuda.npy" "$pdir/json_order/expected_logits.npy" d | cut -d, -f2))" ||
     result parity_cuda "FAIL"
+  "$R" predict --model "$model" --manifest "$pdir/cases.json" --out "$aux/parity_cuda_tf32.npy" --device cuda --tf32 -q
+  parity_cmp "$aux/parity_cuda_tf32.npy" "$pdir/json_order/expected_logits.npy" "CUDA --tf32 vs official (information)"
+  parity_cmp "$aux/parity_cpu.npy" "$pdir/json_order/expected_logits.npy" "CPU vs official (information)"
   parity_cmp "$aux/parity_cuda.npy" "$aux/parity_cpu.npy" "CUDA vs CPU" &&
     result predict_cuda_vs_cpu "PASS ($(parity_cmp "$aux/parity_cuda.npy" "$aux/parity_cpu.npy" d | cut -d, -f2))" ||
     result predict_cuda_vs_cpu "FAIL"
@@ -153,7 +156,7 @@ sys.exit(0 if d <= 1e-4 else 3)
 PY
   # The CUDA run's newest checkpoint and model travel back, to be resumed and read on a CPU-only machine.
   newest=$(cd "$build/runs" && ls -d cuda_fp32/checkpoints/step-* | tail -1)
-  tar -C "$build/runs" -czf "$aux/cuda_run.tar.gz" cuda_fp32/model.raddiag cuda_fp32/run_config.json "$newest"
+  tar -C "$build/runs" -czf "$aux/cuda_run.tar.gz" cuda_fp32/model.raddiag cuda_fp32/run_config.json cuda_fp32/vocabulary.json "$newest"
 fi
 
 if [ -x "$T" ]; then

@@ -48,6 +48,11 @@ std::string resolve_device(const std::string& requested) {
   throw Error("--device " + requested, "unknown device (use cpu, cuda or cuda:N)");
 }
 
+void set_cuda_tf32(bool allow) {
+  at::globalContext().setAllowTF32CuDNN(allow);
+  at::globalContext().setAllowTF32CuBLAS(allow);
+}
+
 nlohmann::json runtime_info() {
   nlohmann::json j;
   j["libtorch_version"] = TORCH_VERSION;
