@@ -2,6 +2,8 @@
 // the same tensors as safetensors. Data: ../shared/data (or $RADDIAG_SHARED_DATA).
 #include <benchmark/benchmark.h>
 
+#include "bench_data.h"
+
 #include <cstdlib>
 #include <filesystem>
 
@@ -11,11 +13,7 @@
 namespace {
 
 std::string official() {
-  const char* env = std::getenv("RADDIAG_SHARED_DATA");
-  // Default: the shared data folder beside the checkout (this file is <repo>/bench/...).
-  const std::string root =
-      env ? env : (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "shared/data").string();
-  return root + "/official-parity/state_dict.bin";
+  return raddiag::bench::shared_data_dir() + "/official-parity/state_dict.bin";
 }
 
 void BM_ReadTorchCheckpoint(benchmark::State& state) {

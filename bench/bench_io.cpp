@@ -7,20 +7,14 @@
 #include <filesystem>
 #include <string>
 
+#include "bench_data.h"
 #include "io/read_scans.h"
 
 namespace {
 
-std::string data_dir() {
-  const char* env = std::getenv("RADDIAG_BENCH_DATA");
-  return env ? env : "/tmp/raddiag_bench_io";
-}
+std::string data_dir() { return raddiag::bench::generated_data_dir(); }
 
-std::string shared_dir() {
-  const char* env = std::getenv("RADDIAG_SHARED_DATA");
-  // The shared data folder sits next to the checkout (as for the tests).
-  return env ? env : (std::filesystem::path(__FILE__).parent_path() / "../../shared/data").string();
-}
+std::string shared_dir() { return raddiag::bench::shared_data_dir(); }
 
 void read_folder(benchmark::State& state, const std::string& path, int threads) {
   if (!std::filesystem::exists(path)) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 
+#include "bench_data.h"
 #include "data/preprocess.h"
 #include "data/resample.h"
 #include "data/rp3d_manifest.h"
@@ -16,10 +17,8 @@ using namespace raddiag::data;
 
 namespace {
 std::string demo_dir() {
-  const char* env = std::getenv("RADDIAG_SHARED_DATA");
   // Default: ../shared/data beside the checkout (this file is <repo>/bench/bench_preprocess.cpp).
-  const std::string repo = std::filesystem::path(__FILE__).parent_path().parent_path().string();
-  return std::string(env ? env : repo + "/../shared/data") + "/rp3d-demo/RP3D_Demo/DataPath";
+  return raddiag::bench::shared_data_dir() + "/rp3d-demo/RP3D_Demo/DataPath";
 }
 }  // namespace
 

@@ -39,12 +39,21 @@ if "$R" train --help >/dev/null 2>&1 && [ -f configs/tiny-real.json ]; then
   rm -rf "$OUT/run" "$OUT/eval" "$OUT/saliency"   # the demo starts fresh each time
   "$R" train --config configs/tiny-real.json --out "$OUT/run"
   if "$R" evaluate --help >/dev/null 2>&1; then
-    echo "== 4. evaluate (report: $OUT/eval/report.html)"
-    "$R" evaluate --model "$OUT/run/model.raddiag" --manifest "$DATA/real/brain_tumor_mri" --out "$OUT/eval" --bootstrap 200 --store-thresholds
+    echo "== 4. evaluate on the held-out validation cases (report: $OUT/eval/report.html)"
+    "$R" evaluate --model "$OUT/run/model.raddiag" --manifest "$OUT/run/val_cases.json" --out "$OUT/eval" --bootstrap 200 --store-thresholds
   fi
   if "$R" diagnose --help >/dev/null 2>&1; then
-    echo "== 5. diagnose a real study"
-    "$R" diagnose "$DATA/real/brain_tumor_mri/images/Tr-me_0022.jpg" --modality MRI --model "$OUT/run/model.raddiag" --json "$OUT/diagnosis.json" --saliency "$OUT/saliency"
+    # A case the model never trained on: the first validation case whose labels are not "normal", else the first.
+    STUDY=$(/usr/bin/python3 - "$OUT/run/val_cases.json" <<'PY'
+import json, sys
+cases = json.load(open(sys.argv[1]))
+def labels(c): return [l for s in c.get("Samples", []) for l in s.get("articles", s.get("Article", []))] + c.get("articles", [])
+pick = next((c for c in cases.values() if any(not any(w in str(l).lower() for w in ("normal", "no ")) for l in labels(c))), next(iter(cases.values())))
+print(pick["Samples"][0]["image_data_path"][0] if "Samples" in pick else next(iter(pick.values())))
+PY
+)
+    echo "== 5. diagnose a held-out real study: $STUDY"
+    "$R" diagnose "$STUDY" --modality MRI --model "$OUT/run/model.raddiag" --json "$OUT/diagnosis.json" --saliency "$OUT/saliency"
   fi
 fi
 echo "demo done: outputs in $OUT"

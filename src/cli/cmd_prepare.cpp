@@ -14,6 +14,10 @@ Registrar register_prepare({"prepare", "convert a folder dataset into RP3D-style
   sub.add_option("--size", o->size, "in-plane size of the stored arrays");
   sub.add_option("--depth", o->depth, "maximum slices per stored array (deeper volumes are subsampled uniformly)");
   sub.add_option("--replicate-2d", o->replicate_2d, "store 2D images as this many identical slices (RP3D: 3)");
+  sub.add_option("--slice-mm", o->spacing.slice_mm,
+                 "opt-in: bring NIfTI/DICOM volumes to this slice spacing (linear) before the depth limit");
+  sub.add_flag("--keep-aspect", o->spacing.keep_aspect,
+               "opt-in: keep the physical aspect ratio in-plane (pad the short side) instead of stretching");
   sub.add_option("-j,--jobs", o->jobs, "parallel conversions");
   sub.add_option("--modality", o->folder.modality, "modality of files that have none (plain layout)");
   sub.add_option("--manifest-name", o->folder.manifest_name, "manifest file name inside the dataset folder");

@@ -24,7 +24,8 @@ namespace fs = std::filesystem;
 
 namespace raddiag::data {
 
-int64_t to_rp3d_array(io::Scan& scan, int64_t key, int64_t size, int64_t depth, int64_t replicate_2d) {
+int64_t to_rp3d_array(io::Scan& scan, int64_t key, int64_t size, int64_t depth, int64_t replicate_2d,
+                      const SpacingResample& spacing) {
   if (scan.dims[0] <= 0 || scan.dims[1] <= 0 || scan.dims[2] <= 0 || static_cast<int64_t>(scan.voxels.size()) != scan.numel())
     throw Error(scan.source.path, "scan has inconsistent dimensions");
   const bool two_d = scan.dims[2] == 1;
@@ -39,6 +40,7 @@ int64_t to_rp3d_array(io::Scan& scan, int64_t key, int64_t size, int64_t depth, 
   if (key < 0 || key >= d) key = d / 2;
   for (float v : scan.voxels)
     if (!std::isfinite(v)) throw Error(scan.source.path, "scan holds NaN or infinite values");
+  if (spacing.active()) return resample_scan_physical(scan, size, depth, spacing, key);
   const auto idx = resample_scan(scan, size, depth);
   return remap_key(key, idx);
 }
@@ -118,7 +120,7 @@ PrepareResult prepare_dataset(const PrepareOptions& o) {
         } else {
           io::Scan scan = load_scan(ref.path);
           job.found_modality = canonical_modality(scan.modality);
-          const int64_t key = to_rp3d_array(scan, ref.key ? *ref.key : -1, o.size, o.depth, o.replicate_2d);
+          const int64_t key = to_rp3d_array(scan, ref.key ? *ref.key : -1, o.size, o.depth, o.replicate_2d, o.spacing);
           save_npy_scan(img_path, scan);
           save_key_npy(key_path, key);
         }

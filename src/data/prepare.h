@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/folder_dataset.h"
+#include "data/resample.h"
 #include "io/scan.h"
 
 namespace raddiag::data {
@@ -24,6 +25,7 @@ struct PrepareOptions {
   int64_t size = 256;
   int64_t depth = 32;
   int64_t replicate_2d = 3;     // 2D images stored as this many identical slices (RP3D uses 3)
+  SpacingResample spacing;      // opt-in geometry-aware resampling (data/resample.h); off = the official path
   int jobs = 1;
   bool progress = true;         // progress line on stderr
 };
@@ -40,6 +42,7 @@ PrepareResult prepare_dataset(const PrepareOptions& options);
 // Converts one loaded scan to the RP3D array layout in place (2D replication, in-plane resize, uniform
 // slice subsampling) and returns the key slice remapped into it. `key` < 0 means none: the middle slice
 // (0 for 2D images, as RP3D's).
-int64_t to_rp3d_array(io::Scan& scan, int64_t key, int64_t size, int64_t depth, int64_t replicate_2d);
+int64_t to_rp3d_array(io::Scan& scan, int64_t key, int64_t size, int64_t depth, int64_t replicate_2d,
+                      const SpacingResample& spacing = {});
 
 }  // namespace raddiag::data

@@ -71,6 +71,8 @@ void PreprocessOptions::validate() const {
   for (const auto& m : modality_ids)
     if (m.ids.empty()) throw Error("preprocessing options", "modality '" + m.name + "' has no id");
   if (!ct_window.empty()) parse_ct_window(ct_window);
+  if (!(spacing.slice_mm >= 0) || spacing.slice_mm > 100)
+    throw Error("preprocessing options", "spacing.slice_mm must be 0 (off) or a slice spacing in mm up to 100");
 }
 
 nlohmann::json PreprocessOptions::to_json() const {
@@ -91,6 +93,7 @@ nlohmann::json PreprocessOptions::to_json() const {
   j["constant_block"] = name(constant_block);
   j["resample_nonconforming"] = resample_nonconforming;
   j["replicate_2d"] = replicate_2d;
+  j["spacing"] = {{"slice_mm", spacing.slice_mm}, {"keep_aspect", spacing.keep_aspect}};
   return j;
 }
 
@@ -123,6 +126,14 @@ PreprocessOptions PreprocessOptions::from_json(const nlohmann::json& j) {
                                     {ConstantBlock::kZeros, ConstantBlock::kRandn}, "constant_block");
     if (j.contains("resample_nonconforming")) o.resample_nonconforming = j.at("resample_nonconforming").get<bool>();
     if (j.contains("replicate_2d")) o.replicate_2d = j.at("replicate_2d").get<int64_t>();
+    if (j.contains("spacing")) {
+      const auto& js = j.at("spacing");
+      if (!js.is_object()) throw Error("preprocessing options", "spacing must be an object {slice_mm, keep_aspect}");
+      for (const auto& [k, v] : js.items())
+        if (k != "slice_mm" && k != "keep_aspect") throw Error("preprocessing options", "unknown key spacing." + k);
+      if (js.contains("slice_mm")) o.spacing.slice_mm = js.at("slice_mm").get<double>();
+      if (js.contains("keep_aspect")) o.spacing.keep_aspect = js.at("keep_aspect").get<bool>();
+    }
   } catch (const nlohmann::json::exception& e) {
     throw Error("preprocessing options", std::string("bad JSON: ") + e.what());
   }
@@ -340,7 +351,11 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
         key = draw_below(rng, d0);
         slot.key_redrawn = true;
       }
-      if (scan.dims[0] != S || scan.dims[1] != S || d0 > D) {
+      if (o.spacing.active()) {
+        key = resample_scan_physical(scan, S, D, o.spacing, key);
+        slot.resampled = true;
+        slot.slices = scan.dims[2];
+      } else if (scan.dims[0] != S || scan.dims[1] != S || d0 > D) {
         if (!o.resample_nonconforming)
           throw Error(what, "array is " + std::to_string(scan.dims[0]) + "x" + std::to_string(scan.dims[1]) + "x" +
                                 std::to_string(d0) + ", the early loader needs " + std::to_string(S) + "x" +
@@ -395,7 +410,10 @@ SingleImage preprocess_single_scan(io::Scan scan, int64_t key, bool key_slice_on
     scan.dims[2] = 1;
     key = 0;
   }
-  if (!(scan.dims[0] == S && scan.dims[1] == S && scan.dims[2] <= D)) resample_scan(scan, S, D);
+  if (o.spacing.active())
+    key = resample_scan_physical(scan, S, D, o.spacing, key);
+  else if (!(scan.dims[0] == S && scan.dims[1] == S && scan.dims[2] <= D))
+    resample_scan(scan, S, D);
   const int64_t d = scan.dims[2];
   if (key > d) key = draw_below(rng, d);  // official: strict '>' and no remapping (reference 7.2.7)
   SingleImage out;

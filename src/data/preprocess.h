@@ -27,6 +27,7 @@
 #include "data/case_tensors.h"
 #include "data/label_vocabulary.h"
 #include "data/modality.h"
+#include "data/resample.h"
 #include "io/scan.h"
 
 namespace raddiag::data {
@@ -60,6 +61,9 @@ struct PreprocessOptions {
   ImagePick single_pick = ImagePick::kRandom;   // late path: sample and image choice (official: random)
   ConstantBlock constant_block = ConstantBlock::kZeros;
   bool resample_nonconforming = true;   // false: reject like the official early loader
+  // Opt-in geometry-aware resampling (data/resample.h); when active it applies to every scan, conforming
+  // or not. JSON: "spacing": {"slice_mm": 5.0, "keep_aspect": true}.
+  SpacingResample spacing;
   // Single-slice (2D) scans are repeated to this many identical slices, as RP3D stores 2D images
   // (d = 3). RP3D .npy data already has d = 3, so this never changes official numbers. 1 = off.
   int64_t replicate_2d = 3;

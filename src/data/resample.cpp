@@ -1,5 +1,6 @@
 #include "data/resample.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -113,6 +114,83 @@ bool is_replicated_2d(const io::Scan& scan) {
   for (int64_t i = 0; i < plane; ++i)
     if (v[i] != v[i + plane] || v[i] != v[i + 2 * plane]) return false;
   return true;
+}
+
+bool has_physical_spacing(const io::Scan& scan) {
+  return scan.source.format == "nifti" || scan.source.format == "dicom";
+}
+
+std::vector<float> resample_slices_linear(const float* src, int64_t h, int64_t w, int64_t d, int64_t out_d) {
+  if (d < 1 || out_d < 1) throw Error("resample", "slice counts must be positive");
+  const int64_t plane = h * w;
+  std::vector<float> out(static_cast<std::size_t>(plane * out_d));
+  const double step = out_d > 1 ? static_cast<double>(d - 1) / static_cast<double>(out_d - 1) : 0.0;
+  for (int64_t j = 0; j < out_d; ++j) {
+    const double pos = out_d > 1 ? j * step : (d - 1) / 2.0;
+    const int64_t k0 = std::min<int64_t>(static_cast<int64_t>(std::floor(pos)), d - 1), k1 = std::min(k0 + 1, d - 1);
+    const float f = static_cast<float>(pos - static_cast<double>(k0));
+    const float* a = src + plane * k0;
+    const float* b = src + plane * k1;
+    float* o = out.data() + plane * j;
+    for (int64_t p = 0; p < plane; ++p) o[p] = a[p] + f * (b[p] - a[p]);
+  }
+  return out;
+}
+
+std::vector<float> resize_into_canvas(const float* src, int64_t h, int64_t w, int64_t d, int64_t new_h, int64_t new_w,
+                                      int64_t size, float pad) {
+  if (new_h < 1 || new_w < 1 || new_h > size || new_w > size) throw Error("resample", "canvas does not fit");
+  const auto resized = (new_h == h && new_w == w) ? std::vector<float>(src, src + h * w * d)
+                                                  : resize_bilinear_slices(src, h, w, d, new_h, new_w);
+  std::vector<float> out(static_cast<std::size_t>(size * size * d), pad);
+  const int64_t top = (size - new_h) / 2, left = (size - new_w) / 2;
+  for (int64_t k = 0; k < d; ++k)
+    for (int64_t c = 0; c < new_w; ++c)  // column-major: a column of new_h rows is contiguous
+      std::memcpy(out.data() + top + size * (left + c + size * k), resized.data() + new_h * (c + new_w * k),
+                  static_cast<std::size_t>(new_h) * sizeof(float));
+  return out;
+}
+
+int64_t resample_scan_physical(io::Scan& scan, int64_t size, int64_t depth, const SpacingResample& sr, int64_t key) {
+  const int64_t h = scan.dims[0], w = scan.dims[1], d = scan.dims[2];
+  // 1. Slices to the target spacing (real geometry only: an .npy or PNG's spacing of 1 is a default; a 2D
+  // image replicated into identical slices is not a volume).
+  auto replicated = [&] {
+    const int64_t plane = h * w;
+    for (int64_t k = 1; k < d; ++k)
+      if (std::memcmp(scan.voxels.data(), scan.voxels.data() + plane * k, static_cast<std::size_t>(plane) * sizeof(float)) != 0)
+        return false;
+    return true;
+  };
+  if (sr.slice_mm > 0 && d > 1 && has_physical_spacing(scan) && scan.spacing[2] > 0 && !replicated()) {
+    const double extent = scan.spacing[2] * static_cast<double>(d - 1);
+    const int64_t out_d = std::max<int64_t>(2, std::llround(extent / sr.slice_mm) + 1);
+    if (out_d != d) {
+      scan.voxels = resample_slices_linear(scan.voxels.data(), h, w, d, out_d);
+      if (key >= 0) key = std::llround(static_cast<double>(key) * static_cast<double>(out_d - 1) / static_cast<double>(d - 1));
+      scan.spacing[2] = extent / static_cast<double>(out_d - 1);
+      scan.dims[2] = out_d;
+    }
+  }
+  // 2. In-plane: stretch (official) or fit the physical field of view into the square.
+  if (sr.keep_aspect) {
+    const double eh = static_cast<double>(h) * (scan.spacing[0] > 0 ? scan.spacing[0] : 1.0);
+    const double ew = static_cast<double>(w) * (scan.spacing[1] > 0 ? scan.spacing[1] : 1.0);
+    const double scale = static_cast<double>(size) / std::max(eh, ew);
+    const int64_t nh = std::clamp<int64_t>(std::llround(eh * scale), 1, size);
+    const int64_t nw = std::clamp<int64_t>(std::llround(ew * scale), 1, size);
+    if (nh != size || nw != size || h != size || w != size) {
+      const float pad = scan.voxels.empty() ? 0.f : *std::min_element(scan.voxels.begin(), scan.voxels.end());
+      scan.voxels = resize_into_canvas(scan.voxels.data(), h, w, scan.dims[2], nh, nw, size, pad);
+      scan.spacing[0] = scan.spacing[1] = 1.0 / scale;
+      scan.dims[0] = scan.dims[1] = size;
+    }
+  }
+  // 3. The usual path for whatever is left (stretch when not keeping the aspect, the depth limit).
+  const int64_t d1 = scan.dims[2];
+  const auto idx = resample_scan(scan, size, depth);
+  if (key < 0) return key;
+  return remap_key(std::min(key, d1 - 1), idx);
 }
 
 }  // namespace raddiag::data

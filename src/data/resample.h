@@ -27,6 +27,35 @@ int64_t remap_key(int64_t key, const std::vector<int64_t>& indices);
 // Returns the kept slice indices (identity when nothing was dropped).
 std::vector<int64_t> resample_scan(io::Scan& scan, int64_t size, int64_t depth);
 
+// Opt-in geometry-aware resampling (PreprocessOptions::spacing), instead of the official "stretch every
+// slice to size x size, subsample the slices": CT/MR series come with 0.6-10 mm slices and non-square
+// fields of view, which the official path turns into different anatomical scales per scan.
+struct SpacingResample {
+  // > 0: a 3D scan with real geometry (NIfTI, DICOM) is first brought to this slice spacing by linear
+  // interpolation along the slices (end slices kept: align_corners semantics); then `depth` applies as usual.
+  double slice_mm = 0;
+  // In-plane: keep the physical aspect ratio (pixel spacing and H != W) and pad the short side, centred,
+  // with the scan's minimum (its background), instead of stretching to a square.
+  bool keep_aspect = false;
+  bool active() const { return slice_mm > 0 || keep_aspect; }
+};
+
+// True for scans whose spacing comes from the file (NIfTI, DICOM), not a default of 1.
+bool has_physical_spacing(const io::Scan& scan);
+
+// Linear interpolation of a (H, W, D) array along the slices to `out_d` slices, with the first and last
+// slices kept (source position j * (d-1)/(out_d-1)), as PyTorch's linear interpolate with align_corners=True.
+std::vector<float> resample_slices_linear(const float* src, int64_t h, int64_t w, int64_t d, int64_t out_d);
+
+// Resizes every slice to (new_h, new_w) and centres it in a size x size canvas filled with `pad`.
+std::vector<float> resize_into_canvas(const float* src, int64_t h, int64_t w, int64_t d, int64_t new_h, int64_t new_w,
+                                      int64_t size, float pad);
+
+// Brings a scan to size x size x (<= depth) as `sr` asks (a scan whose slices are all identical, i.e. a
+// replicated 2D image, keeps its slice count) (then as resample_scan for the depth limit) and
+// returns where `key` lands (-1 stays -1).
+int64_t resample_scan_physical(io::Scan& scan, int64_t size, int64_t depth, const SpacingResample& sr, int64_t key);
+
 // True when the 3 slices of a (H, W, 3) array are identical (how RP3D stores 2D images).
 bool is_replicated_2d(const io::Scan& scan);
 

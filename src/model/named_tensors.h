@@ -23,4 +23,9 @@ struct NamedTensors {
   void add(const std::string& name, torch::Tensor t);
 };
 
+// "\n  missing (n):\n    name ..." for each non-empty list: how every state/checkpoint key mismatch is
+// reported, so a user sees the same listing from import, load and fine-tuning.
+std::string format_key_lists(const std::vector<std::string>& missing, const std::vector<std::string>& unexpected,
+                             const std::vector<std::string>& shape_mismatch);
+
 }  // namespace raddiag::model

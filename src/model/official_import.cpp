@@ -3,6 +3,7 @@
 #include <set>
 #include <sstream>
 
+#include "model/named_tensors.h"
 #include "util/error.h"
 
 namespace raddiag::model {
@@ -129,15 +130,8 @@ std::vector<OfficialEntry> official_layout(const ModelConfig& c) {
 
 std::string ImportReport::to_string() const {
   std::ostringstream os;
-  os << "loaded " << loaded << " entries, checked and skipped " << dead_checked << " unused entries";
-  auto list = [&](const char* what, const std::vector<std::string>& v) {
-    if (v.empty()) return;
-    os << "\n  " << what << " (" << v.size() << "):";
-    for (const auto& s : v) os << "\n    " << s;
-  };
-  list("missing", missing);
-  list("unexpected", unexpected);
-  list("shape mismatch", shape_mismatch);
+  os << "loaded " << loaded << " entries, checked and skipped " << dead_checked << " unused entries"
+     << format_key_lists(missing, unexpected, shape_mismatch);
   return os.str();
 }
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "model/losses.h"
+#include "model/named_tensors.h"
 #include "util/error.h"
 
 namespace raddiag::model {
@@ -211,17 +212,7 @@ void load_model_state(RadDiagModel& model, const std::map<std::string, torch::Te
   for (const auto& kv : state)
     if (!own.count(kv.first)) unexpected.push_back(kv.first);
   if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
-    std::ostringstream os;
-    os << "state does not fit the model:";
-    auto list = [&](const char* what, const std::vector<std::string>& v) {
-      if (v.empty()) return;
-      os << "\n  " << what << " (" << v.size() << "):";
-      for (const auto& s : v) os << "\n    " << s;
-    };
-    list("missing", missing);
-    list("unexpected", unexpected);
-    list("shape mismatch", mismatched);
-    throw Error("model state", os.str());
+    throw Error("model state", "state does not fit the model:" + format_key_lists(missing, unexpected, mismatched));
   }
   torch::NoGradGuard ng;
   for (auto& [name, t] : own) t.copy_(state.at(name));

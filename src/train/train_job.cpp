@@ -14,6 +14,7 @@
 #include "data/case_dataset.h"
 #include "data/case_loader.h"
 #include "data/case_sources.h"
+#include "data/rp3d_manifest.h"
 #include "data/samplers.h"
 #include "model/losses.h"
 #include "model/model_file.h"
@@ -191,6 +192,9 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   if (main_rank) {  // on --resume: the stored config with the command line's overrides
     write_bytes_atomically(opt.run_dir + "/run_config.json", cfg.to_json().dump(2) + "\n");
     vocab.save_json(opt.run_dir + "/vocabulary.json");
+    // The exact split, as RP3D case JSON any command reads (evaluate/predict on held-out cases only).
+    data::save_rp3d_cases(opt.run_dir + "/train_cases.json", train_cases);
+    if (!val_cases.empty()) data::save_rp3d_cases(opt.run_dir + "/val_cases.json", val_cases);
   }
 
   seed_everything(cfg.seed);

@@ -115,3 +115,110 @@ TEST(Resample, SingleScanPathMatchesTorchOnRejectedAndRealArrays) {
       EXPECT_LE(worst, 1e-6f);   // [0, 1] values: exact except summation order of the resize
     }
 }
+
+TEST(Resample, GeometryAwarePathMatchesTorchOnRealCtVolumes) {
+  if (!test::python_has({"torch", "numpy", "nibabel"})) GTEST_SKIP() << "Debian python torch/nibabel not available";
+  const std::string dir = test::scratch_dir("physical");
+  const std::string vols = test::shared_data() + "/real/lidc_nodule_ct3d/volumes/";
+  struct Job {
+    std::string file;
+    int64_t size, depth;
+    double slice_mm;
+    bool keep;
+    int64_t slices;  // expected valid slices
+  };
+  // 0.625 mm -> 2 mm (32 -> 11 slices), 1.25 -> 0.9 mm (27 -> 37, then the depth limit 32), 2.5 -> 1.1 mm
+  // (4 -> 8), and aspect-only runs (non-square 58x56 and 44x43 fields of view).
+  const std::vector<Job> jobs = {{"LIDC-IDRI-0994_R_5.nii.gz", 32, 16, 2.0, true, 11},
+                                 {"LIDC-IDRI-0075_R_2.nii.gz", 40, 32, 0.9, true, 32},
+                                 {"LIDC-IDRI-0046_R_2.nii.gz", 24, 16, 1.1, false, 8},
+                                 {"LIDC-IDRI-0075_R_2.nii.gz", 36, 8, 0.0, true, 8},
+                                 {"LIDC-IDRI-0046_R_2.nii.gz", 30, 8, 0.0, true, 4}};
+  std::ofstream jf(dir + "/jobs.txt");
+  for (std::size_t i = 0; i < jobs.size(); ++i)
+    jf << "physical " << vols << jobs[i].file << " " << jobs[i].size << " " << jobs[i].depth << " " << jobs[i].slice_mm << " "
+       << (jobs[i].keep ? 1 : 0) << " " << dir << "/p" << i << ".npy\n";
+  jf.close();
+  test::run_python_script("torch_resample.py", {dir + "/jobs.txt"});
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const auto& j = jobs[i];
+    SCOPED_TRACE(j.file + " slice_mm " + std::to_string(j.slice_mm));
+    PreprocessOptions o;
+    o.size = j.size;
+    o.depth = j.depth;
+    o.spacing.slice_mm = j.slice_mm;
+    o.spacing.keep_aspect = j.keep;
+    std::mt19937_64 rng(1);
+    const auto got = preprocess_single_scan(load_scan(vols + j.file), 0, false, o, rng);
+    EXPECT_EQ(got.marks.sum().item<int64_t>(), j.slices);
+    const auto want = npy::read(dir + "/p" + std::to_string(i) + ".npy").to_float32_column_major();
+    const auto g = got.image[0].contiguous();
+    const float* gp = g.data_ptr<float>();
+    const int64_t S = j.size, D = j.depth;
+    float worst = 0;
+    for (int64_t h = 0; h < S; ++h)
+      for (int64_t w = 0; w < S; ++w)
+        for (int64_t k = 0; k < D; ++k)
+          worst = std::max(worst, std::abs(gp[(h * S + w) * D + k] - want[static_cast<std::size_t>(h + S * w + S * S * k)]));
+    EXPECT_LE(worst, 2e-5f);  // [0, 1] values; interpolation order differs only in float rounding
+  }
+}
+
+TEST(Resample, GeometryAwareRulesKeysAndOptIn) {
+  // A NIfTI-like volume whose slice k holds the value k: linear slice interpolation is exact on it.
+  io::Scan s;
+  s.source.format = "nifti";
+  s.dims = {6, 3, 9};
+  s.spacing = {1.0, 2.0, 2.5};
+  s.voxels.resize(6 * 3 * 9);
+  for (std::size_t i = 0; i < s.voxels.size(); ++i) s.voxels[i] = static_cast<float>(i / 18);
+  SpacingResample sr;
+  sr.slice_mm = 5.0;     // 20 mm extent -> 5 slices at 0, 5, 10, 15, 20 mm
+  sr.keep_aspect = true;  // 6 x 6 mm field of view: square, stretched to 8 x 8 without padding
+  io::Scan a = s;
+  EXPECT_EQ(resample_scan_physical(a, 8, 32, sr, 4), 2);  // 10 mm stays 10 mm
+  EXPECT_EQ(a.dims, (std::array<int64_t, 3>{8, 8, 5}));
+  EXPECT_DOUBLE_EQ(a.spacing[2], 5.0);
+  for (int64_t k = 0; k < 5; ++k) EXPECT_FLOAT_EQ(a.at(3, 3, k), 2.0f * static_cast<float>(k));
+  // The same array from an .npy has no real geometry: slices untouched (only the depth limit applies).
+  io::Scan b = s;
+  b.source.format = "npy";
+  EXPECT_EQ(resample_scan_physical(b, 8, 32, sr, 4), 4);
+  EXPECT_EQ(b.dims[2], 9);
+  // A 2D DICOM image replicated to 3 identical slices stays 3 slices.
+  io::Scan c = s;
+  c.source.format = "dicom";
+  for (std::size_t i = 0; i < c.voxels.size(); ++i) c.voxels[i] = static_cast<float>(i % 18);
+  resample_scan_physical(c, 8, 32, sr, 0);
+  EXPECT_EQ(c.dims[2], 9);
+  // A non-square image keeps its aspect: 20 x 10 pixels of 1 mm -> 16 x 8, centred, padded with the minimum.
+  io::Scan x;
+  x.source.format = "png";
+  x.dims = {20, 10, 1};
+  x.voxels.resize(200);
+  for (std::size_t i = 0; i < 200; ++i) x.voxels[i] = 10.f + static_cast<float>(i % 7);
+  SpacingResample aspect;
+  aspect.keep_aspect = true;
+  const auto expect_inner = resize_bilinear_slices(x.voxels.data(), 20, 10, 1, 16, 8);
+  resample_scan_physical(x, 16, 4, aspect, 0);
+  ASSERT_EQ(x.dims, (std::array<int64_t, 3>{16, 16, 1}));
+  for (int64_t h = 0; h < 16; ++h)
+    for (int64_t w = 0; w < 16; ++w) {
+      const float want = (w < 4 || w >= 12) ? 10.f : expect_inner[static_cast<std::size_t>(h + 16 * (w - 4))];
+      EXPECT_FLOAT_EQ(x.at(h, w, 0), want) << h << "," << w;
+    }
+  // Off by default, recorded in the options JSON, validated.
+  PreprocessOptions o;
+  EXPECT_FALSE(o.spacing.active());
+  o.spacing.slice_mm = 3;
+  o.spacing.keep_aspect = true;
+  const auto back = PreprocessOptions::from_json(o.to_json());
+  EXPECT_DOUBLE_EQ(back.spacing.slice_mm, 3);
+  EXPECT_TRUE(back.spacing.keep_aspect);
+  auto bad = o.to_json();
+  bad["spacing"]["slice_mm"] = -1;
+  EXPECT_THROW(PreprocessOptions::from_json(bad), Error);
+  bad = o.to_json();
+  bad["spacing"]["slice_thickness"] = 1;
+  EXPECT_THROW(PreprocessOptions::from_json(bad), Error);
+}
