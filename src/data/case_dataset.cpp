@@ -24,9 +24,13 @@ CaseTensors CaseDataset::get(std::size_t index, uint64_t epoch, PreprocessReport
   return make_case_tensors(cases_.at(index), vocabulary(), options_, rng, loader_, nullptr, report);
 }
 
+CaseTensors CaseDataset::build(std::size_t index, std::mt19937_64& rng, PreprocessReport* report) const {
+  return make_case_tensors(cases_.at(index), vocabulary(), options_, rng, loader_, nullptr, report);
+}
+
 CaseTensors CaseDataset::get(int64_t index, CaseRng& rng) const {
   std::mt19937_64 engine(rng.bits());
-  return make_case_tensors(cases_.at(static_cast<std::size_t>(index)), vocabulary(), options_, engine, loader_);
+  return build(static_cast<std::size_t>(index), engine);
 }
 
 std::vector<int64_t> CaseDataset::labels_of(int64_t index) const {

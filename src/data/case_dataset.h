@@ -27,6 +27,8 @@ class CaseDataset : public CaseSource {
 
   // Early-fusion tensors of case `index` (thread-safe).
   CaseTensors get(std::size_t index, uint64_t epoch = 0, PreprocessReport* report = nullptr) const;
+  // Tensors of case `index` with the random choices drawn from `rng` (the building block of get()).
+  CaseTensors build(std::size_t index, std::mt19937_64& rng, PreprocessReport* report = nullptr) const;
   // CaseSource: tensors with the random choices drawn from `rng`; classes from the case-level labels.
   CaseTensors get(int64_t index, CaseRng& rng) const override;
   std::vector<int64_t> labels_of(int64_t index) const override;

@@ -84,6 +84,7 @@ std::vector<Case> load_manifest_dataset(const std::string& dir, const FolderData
   const int sample_col = t.column("sample");
   const int plane_col = t.column("plane") >= 0 ? t.column("plane") : t.column("view");
   const int key_col = t.column("key");
+  const int anatomy_col = t.column("anatomy");  // optional: RP3D anatomy names, for anatomy-aware mixing
 
   std::vector<Case> cases;
   std::unordered_map<std::string, std::size_t> case_index;
@@ -129,6 +130,11 @@ std::vector<Case> load_manifest_dataset(const std::string& dir, const FolderData
       }
     }
     c.samples[git->second].images.push_back(std::move(im));
+    if (anatomy_col >= 0) {
+      const std::string a = csv::trim(row[static_cast<std::size_t>(anatomy_col)]);
+      if (!a.empty() && c.samples[git->second].anatomy.empty()) c.samples[git->second].anatomy = a;
+      if (!a.empty() && c.anatomy.empty()) c.anatomy = a;  // the case's anatomy: its first non-empty value
+    }
   }
   const fs::path labels = root / o.labels_name;
   if (fs::exists(labels)) attach_labels(cases, labels.string(), manifest_path);

@@ -1,7 +1,7 @@
 #pragma once
 // Own-data layouts (docs/datasets.md):
 //  * manifest layout (the shared real datasets): `manifest.csv` with one row per file
-//    (required: case_id, file; optional: modality, sample, plane/view, key) and `labels.csv` with one
+//    (required: case_id, file; optional: modality, sample, plane/view, key, anatomy) and `labels.csv` with one
 //    row per case (case_id, labels `;`-separated). Files are relative to the dataset folder.
 //  * plain layout: one sub-folder per case holding its files (or DICOM series folders); labels from an
 //    optional `labels.csv` at the root; the modality comes from the options (or later from DICOM).

@@ -58,7 +58,13 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
     pending.clear();
     rows.clear();
   };
+  if (options.shard_count < 1 || options.shard_index < 0 || options.shard_index >= options.shard_count)
+    throw Error("predict", "shard " + std::to_string(options.shard_index) + " of " + std::to_string(options.shard_count) + " does not exist");
   for (int64_t i = 0; i < n; ++i) {
+    if (i % options.shard_count != options.shard_index) {
+      progress.advance(1);
+      continue;
+    }
     const auto& c = cases[static_cast<std::size_t>(i)];
     try {
       auto t = case_tensors(c, options.seed + static_cast<uint64_t>(i));

@@ -23,6 +23,9 @@ struct PredictOptions {
   int64_t batch_size = 4;
   bool progress = true;
   uint64_t seed = 42;  // seeds the preprocessing's random choices (same seed -> same numbers)
+  // Sharding (distributed validation): only cases i with i % shard_count == shard_index are run; the
+  // other rows stay NaN. Case i keeps seed + i, so the shards together equal one unsharded run.
+  int64_t shard_index = 0, shard_count = 1;
 };
 
 struct Predictions {

@@ -196,6 +196,20 @@ std::vector<int64_t> ProcessGroup::all_gather(const std::vector<int64_t>& values
   return std::vector<int64_t>(all.data_ptr<int64_t>(), all.data_ptr<int64_t>() + all.numel());
 }
 
+torch::Tensor ProcessGroup::all_gather_tensor(const torch::Tensor& t) {
+  torch::Tensor in = t.contiguous();
+  if (world_ == 1) return in.unsqueeze(0).clone();
+#if RADDIAG_HAVE_GLOO
+  std::vector<at::Tensor> inputs{in};
+  std::vector<std::vector<at::Tensor>> outputs(1);
+  for (int r = 0; r < world_; ++r) outputs[0].push_back(torch::empty_like(in));
+  impl_->wait(impl_->pg->allgather(outputs, inputs));
+  return torch::stack(outputs[0]);
+#else
+  return in.unsqueeze(0).clone();
+#endif
+}
+
 int find_free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw Error("find_free_port", std::strerror(errno));

@@ -47,6 +47,8 @@ class ProcessGroup {
   bool any(bool flag);
   // Every rank's values, concatenated in rank order (each rank must pass the same count).
   std::vector<int64_t> all_gather(const std::vector<int64_t>& values);
+  // c10d all-gather of one tensor (same shape and dtype on every rank): [world, ...t.shape], rank order.
+  torch::Tensor all_gather_tensor(const torch::Tensor& t);
   void barrier();
 
  private:

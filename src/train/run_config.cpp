@@ -65,6 +65,7 @@ nlohmann::json RunConfig::to_json() const {
           {"model", model},
           {"preprocess", preprocess},
           {"augment", augment.to_json()},
+          {"mixing", mixing.to_json()},
           {"loss", loss_j},
           {"optim", optim.to_json()},
           {"freeze", freeze},
@@ -86,7 +87,7 @@ nlohmann::json RunConfig::to_json() const {
 RunConfig RunConfig::from_json(const nlohmann::json& j) {
   RunConfig c;
   reject_unknown(j, "top level",
-                 {"data", "model", "preprocess", "augment", "loss", "optim", "freeze", "sampler", "workers", "batch_size",
+                 {"data", "model", "preprocess", "augment", "mixing", "loss", "optim", "freeze", "sampler", "workers", "batch_size",
                   "steps", "epochs", "log_every", "checkpoint_every", "keep_last", "validate_every", "seed", "device",
                   "threads", "init_from", "comment"});
   if (j.contains("data")) {
@@ -122,6 +123,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   }
   try {
     if (j.contains("augment")) c.augment = data::AugmentOptions::from_json(j.at("augment"));
+    if (j.contains("mixing")) c.mixing = MixingOptions::from_json(j.at("mixing"));
     if (j.contains("optim")) c.optim = OptimOptions::from_json(j.at("optim"));
   } catch (const Error& e) {
     throw Error(kSubject, e.what());

@@ -12,6 +12,8 @@
 //            head.num_classes follows the vocabulary
 //   "preprocess": {PreprocessOptions JSON},                  size/depth/n_image follow the model
 //   "augment": {AugmentOptions JSON},
+//   "mixing": {"n_aug": 1, "prob": 0.7, "anatomy_weights": {...}, "fallback": "any"},   anatomy-aware
+//            case mixing of the training items (reference 1.8; the released recipe uses n_aug 2)
 //   "loss": {"kind": "bce" | "bce_pos_weight" | "focal" | "asymmetric", "attention_weight": null, ...},
 //   "optim": {OptimOptions JSON}, "freeze": ["backbone."],
 //   "sampler": {"kind": "shuffled"}, "workers": 2, "batch_size": 8,
@@ -27,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/augment.h"
+#include "train/anatomy_mixing.h"
 #include "train/optim.h"
 
 namespace raddiag::train {
@@ -56,6 +59,7 @@ struct RunConfig {
   nlohmann::json model = "tiny";
   nlohmann::json preprocess = nlohmann::json::object();
   data::AugmentOptions augment;
+  MixingOptions mixing;
   LossConfig loss;
   OptimOptions optim;
   std::vector<std::string> freeze;  // parameter name prefixes left out of training

@@ -25,6 +25,7 @@
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/run_dir.h"
+#include "train/sharded_predict.h"
 #include "train/trainer.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -207,7 +208,14 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   net->to(torch::Device(device));
   net->train();
 
-  auto source = std::make_shared<data::CaseDataset>(train_cases, vocab, pre, cfg.seed);
+  auto dataset = std::make_shared<data::CaseDataset>(train_cases, vocab, pre, cfg.seed);
+  std::shared_ptr<const data::CaseSource> source = dataset;
+  if (cfg.mixing.enabled()) {
+    // Training items mix cases of different anatomies (reference 1.8); validation below never mixes.
+    auto mixing = std::make_shared<AnatomyMixingSource>(dataset, cfg.mixing);
+    if (main_rank) spdlog::info("anatomy mixing: {}", mixing->describe());
+    source = mixing;
+  }
   std::vector<int64_t> counts(vocab.size(), 0);
   std::vector<std::vector<int64_t>> labels;
   for (int64_t i = 0; i < source->size(); ++i) {
@@ -280,9 +288,11 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   po.batch_size = cfg.batch_size;
   po.progress = false;
   po.seed = cfg.seed;
-  auto validate_now = [&]() {
+  // During training every rank validates its share of the cases and all get the gathered metrics;
+  // the final pass (rank 0 only, after training) runs unsharded.
+  auto validate_now = [&](bool sharded) {
     serve::Predictor predictor(bundle_of(), device);
-    return serve::quick_metrics(predictor.predict(val_cases, po));
+    return serve::quick_metrics(predict_sharded(predictor, val_cases, po, sharded ? group.get() : nullptr));
   };
 
   TrainerOptions to;
@@ -298,7 +308,7 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   Trainer trainer(*net, step, loader, optim, oo, to, opt.run_dir, cfg.to_json(), group);
   if (!val_cases.empty())
     trainer.set_validation([&](int64_t) {
-      const auto q = validate_now();
+      const auto q = validate_now(true);
       return std::map<std::string, double>{{"macro_auc", q.macro_auc}, {"macro_ap", q.macro_ap},
                                            {"macro_f1", q.macro_f1}, {"val_defined_classes", double(q.n_defined)}};
     });
@@ -331,7 +341,7 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   model::ModelBundle bundle = bundle_of();
   nlohmann::json validation = nullptr;
   if (!val_cases.empty()) {
-    const auto q = validate_now();
+    const auto q = validate_now(false);
     bundle.thresholds = serve::thresholds_for_model(q.thresholds);
     result.val_macro_auc = q.macro_auc;
     validation = {{"macro_auc", q.macro_auc}, {"macro_ap", q.macro_ap}, {"macro_f1", q.macro_f1},

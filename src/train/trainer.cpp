@@ -215,6 +215,7 @@ TrainResult Trainer::run() {
   const auto session_start = std::chrono::steady_clock::now();
   auto window_start = session_start;
   int64_t window_cases = 0;
+  double window_loader_wait = 0;  // seconds this rank waited for the loader in the current log window
   const int64_t first_step = step_;
 
   while (step_ < opt_.total_steps) {
@@ -222,7 +223,9 @@ TrainResult Trainer::run() {
     LossDict sums;
     int64_t step_cases = 0;
     for (int m = 0; m < accum; ++m) {
+      const auto wait_start = std::chrono::steady_clock::now();
       data::LoadedBatch b = loader_.next();
+      window_loader_wait += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
       step_cases += b.batch.images.size(0);
       LossDict losses;
       {
@@ -272,22 +275,27 @@ TrainResult Trainer::run() {
       const double window_s = std::chrono::duration<double>(now - window_start).count();
       const double session_s = std::chrono::duration<double>(now - session_start).count();
       const double cases_per_s = window_s > 0 ? window_cases / window_s : 0.0;
+      // The loader's share of the step time: how long the loop waited for batches (rank 0's view).
+      const double loader_share = window_s > 0 ? std::min(1.0, window_loader_wait / window_s) : 0.0;
+      const double loader_wait = window_loader_wait;
+      window_loader_wait = 0;
       const double eta = (step_ - first_step) > 0 ? session_s / (step_ - first_step) * (opt_.total_steps - step_) : NAN;
       window_start = now;
       window_cases = 0;
       if (is_main()) {
         nlohmann::json rec = {{"type", "train"}, {"step", step_}, {"epoch", loader_.position().epoch},
                               {"lr", lr}, {"grad_norm", grad_norm}, {"cases_per_s", cases_per_s},
-                              {"cases_seen", cases_seen_}, {"elapsed_s", session_s}};
+                              {"cases_seen", cases_seen_}, {"elapsed_s", session_s},
+                              {"window_s", window_s}, {"loader_wait_s", loader_wait}, {"loader_share", loader_share}};
         for (size_t i = 0; i < keys.size(); ++i) rec[keys[i]] = vals[i];
         run_.append_log(rec);
         if (opt_.progress) {
           double loss_v = 0;
           for (size_t i = 0; i < keys.size(); ++i)
             if (keys[i] == "loss") loss_v = vals[i];
-          std::fprintf(stderr, "step %lld/%lld | %.2f cases/s | loss %.5f | lr %.3e | ETA %s\n",
+          std::fprintf(stderr, "step %lld/%lld | %.2f cases/s | loss %.5f | lr %.3e | loader %.0f%% | ETA %s\n",
                        static_cast<long long>(step_), static_cast<long long>(opt_.total_steps), cases_per_s, loss_v, lr,
-                       format_duration(eta).c_str());
+                       100.0 * loader_share, format_duration(eta).c_str());
         }
       }
     }

@@ -3,8 +3,13 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "data/folder_dataset.h"
+#include "model/raddiag_model.h"
+#include "serve/evaluate.h"
 #include "test_support.h"
 #include "train/distributed.h"
+#include "train/sharded_predict.h"
+#include "train/train_job.h"
 #include "train/trainer.h"
 #include "train_test_support.h"
 #include "util/atomic_file.h"
@@ -122,4 +127,91 @@ TEST(Distributed, EnvironmentAndLauncher) {
   EXPECT_EQ(launch_local(3, {"/bin/sh", "-c", "test \"$WORLD_SIZE\" = 3 && test -n \"$MASTER_PORT\" && test \"$RANK\" = \"$LOCAL_RANK\""}), 0);
   EXPECT_EQ(launch_local(2, {"/bin/sh", "-c", "exit $((RANK * 3))"}), 3);
   EXPECT_GT(find_free_port(), 0);
+}
+
+namespace ddp_validation_test {  // named: unity builds put several test files in one unit
+
+// 13 validation cases of the brain MRI set (an odd count: the shards differ in size) and a tiny model
+// with seeded random weights, identical in every process.
+struct ValidationSetup {
+  std::vector<data::Case> cases;
+  serve::Predictor predictor;
+};
+
+std::unique_ptr<ValidationSetup> validation_setup() {
+  auto all = data::load_folder_dataset(test::shared_data() + "/real/brain_tumor_mri");
+  all.resize(13);
+  const auto vocab = data::LabelVocabulary::build_from_cases(all, data::LabelLevel::kArticles);
+  model::ModelBundle b;
+  b.config = resolve_model_config("tiny", static_cast<int64_t>(vocab.size()));
+  data::PreprocessOptions pre;
+  pre.size = b.config.size;
+  pre.depth = b.config.depth;
+  pre.n_image = b.config.n_image;
+  b.preprocess = pre.to_json();
+  b.classes = vocab.names();
+  seed_everything(9);
+  b.model = model::build_model(b.config);
+  return std::unique_ptr<ValidationSetup>(new ValidationSetup{all, serve::Predictor(b)});
+}
+
+serve::PredictOptions validation_options() {
+  serve::PredictOptions po;
+  po.batch_size = 3;
+  po.progress = false;
+  po.seed = 5;
+  return po;
+}
+
+}  // namespace ddp_validation_test
+
+// Not a test on its own: one rank of DistributedValidation below.
+TEST(DistributedValidationWorker, Rank) {
+  const char* out = std::getenv("RADDIAG_TEST_DDP_VAL_OUT");
+  if (!out) GTEST_SKIP() << "runs only as a rank launched by DistributedValidation";
+  const auto env = DistEnv::from_environment();
+  auto group = ProcessGroup::create(env, std::chrono::seconds(60));
+  ASSERT_EQ(group->world_size(), 2);
+  // The c10d all-gather: rank order, any shape.
+  const auto g = group->all_gather_tensor(torch::full({2, 3}, float(env.rank + 1)));
+  EXPECT_TRUE(torch::equal(g, torch::stack({torch::full({2, 3}, 1.f), torch::full({2, 3}, 2.f)})));
+
+  auto setup = ddp_validation_test::validation_setup();
+  auto po = ddp_validation_test::validation_options();
+  // Each rank runs only its shard (no duplicated work): the other rows are not computed.
+  serve::PredictOptions shard = po;
+  shard.shard_index = env.rank;
+  shard.shard_count = 2;
+  const auto local = setup->predictor.predict(setup->cases, shard);
+  for (int64_t i = 0; i < 13; ++i)
+    EXPECT_EQ(torch::isfinite(local.logits[i]).all().item<bool>(), i % 2 == env.rank) << "row " << i;
+  // Gathered: every rank holds all rows, then the metrics.
+  const auto all = predict_sharded(setup->predictor, setup->cases, po, group.get());
+  const auto q = serve::quick_metrics(all);
+  torch::save(std::vector<torch::Tensor>{all.logits, all.labels, torch::tensor({q.macro_auc, q.macro_ap}, torch::kDouble)},
+              std::string(out) + "/val_rank" + std::to_string(env.rank) + ".pt");
+}
+
+TEST(DistributedValidation, ShardedEqualsSingleProcess) {
+  const std::string dir = test::scratch_dir("ddp_val");
+  ::setenv("RADDIAG_TEST_DDP_VAL_OUT", dir.c_str(), 1);
+  const int rc = launch_local(2, {current_executable(), "--gtest_filter=DistributedValidationWorker.Rank"});
+  ::unsetenv("RADDIAG_TEST_DDP_VAL_OUT");
+  ASSERT_EQ(rc, 0) << "a rank failed";
+  auto setup = ddp_validation_test::validation_setup();
+  const auto single = setup->predictor.predict(setup->cases, ddp_validation_test::validation_options());
+  const auto q = serve::quick_metrics(single);
+  ASSERT_TRUE(std::isfinite(q.macro_auc));
+  for (int r = 0; r < 2; ++r) {
+    std::vector<torch::Tensor> got;
+    torch::load(got, dir + "/val_rank" + std::to_string(r) + ".pt");
+    ASSERT_EQ(got.size(), 3u);
+    // The same cases, preprocessing seeds and weights; batches are composed differently (3 cases of one
+    // shard vs 3 consecutive cases), so logits agree to float rounding, and the AUC exactly here.
+    EXPECT_TRUE(torch::allclose(got[0], single.logits, 1e-5, 1e-5)) << "rank " << r << " max diff "
+                                                                  << (got[0] - single.logits).abs().max().item<float>();
+    EXPECT_TRUE(torch::equal(got[1], single.labels)) << "rank " << r;
+    EXPECT_DOUBLE_EQ(got[2][0].item<double>(), q.macro_auc) << "rank " << r;
+    EXPECT_DOUBLE_EQ(got[2][1].item<double>(), q.macro_ap) << "rank " << r;
+  }
 }
