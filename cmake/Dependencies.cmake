@@ -1,4 +1,12 @@
 # System dependencies, all from Debian (scripts/install-deps.sh installs them).
+# RADDIAG_DEPS_PREFIX: an extra prefix searched first for the non-torch dependencies, e.g. the usr/ of a
+# folder filled by scripts/pack-deps-prefix.sh on a machine without a package manager (see docs/cuda.md).
+# libtorch itself is found through CMAKE_PREFIX_PATH or Torch_DIR (a PyTorch install: the folder
+# `python3 -c 'import torch; print(torch.utils.cmake_prefix_path)'` prints).
+set(RADDIAG_DEPS_PREFIX "" CACHE PATH "extra prefix searched first for the non-torch dependencies")
+if(RADDIAG_DEPS_PREFIX)
+  list(PREPEND CMAKE_PREFIX_PATH "${RADDIAG_DEPS_PREFIX}")
+endif()
 find_package(Threads REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(ZLIB REQUIRED)
@@ -21,12 +29,37 @@ endif()
 add_library(raddiag_deps_core INTERFACE)
 add_library(raddiag::deps_core ALIAS raddiag_deps_core)
 target_include_directories(raddiag_deps_core INTERFACE ${NIFTI2_INCLUDE_DIR} ${GDCM_INCLUDE_DIRS})
+# Debian keeps some headers in the multiarch folder (libjpeg's jconfig.h); on Debian it is a system include
+# folder, in a deps prefix it must be named or the target's own (other version) would be found.
+if(RADDIAG_DEPS_PREFIX AND CMAKE_LIBRARY_ARCHITECTURE AND EXISTS "${RADDIAG_DEPS_PREFIX}/include/${CMAKE_LIBRARY_ARCHITECTURE}")
+  target_include_directories(raddiag_deps_core BEFORE INTERFACE "${RADDIAG_DEPS_PREFIX}/include/${CMAKE_LIBRARY_ARCHITECTURE}")
+endif()
 target_link_libraries(raddiag_deps_core INTERFACE
   ${NIFTI2_LIBRARY} ${NIFTI1_LIBRARY} ${ZNZ_LIBRARY} gdcmMSFF gdcmDSED gdcmCommon
   PNG::PNG JPEG::JPEG ZLIB::ZLIB nlohmann_json::nlohmann_json fmt::fmt spdlog::spdlog Threads::Threads)
 
 # libtorch from Debian (/usr/share/cmake/Torch) or from a PyTorch install (set Torch_DIR).
+# A CUDA libtorch's CMake package links torch::nvtoolsext -> CUDA::nvToolsExt when it does not find the
+# NVTX3 headers it was built with; CUDA 12.9+ dropped that library (NVTX3 is header-only), so such a
+# configure fails. Offer the header-only target under the old name. (No effect without a CUDA toolkit.)
+if(NOT TARGET CUDA::nvToolsExt AND NOT CMAKE_VERSION VERSION_LESS 3.25)
+  find_package(CUDAToolkit QUIET)
+  if(TARGET CUDA::nvtx3 AND NOT TARGET CUDA::nvToolsExt)
+    add_library(CUDA::nvToolsExt INTERFACE IMPORTED)
+    target_link_libraries(CUDA::nvToolsExt INTERFACE CUDA::nvtx3)
+  endif()
+endif()
 find_package(Torch REQUIRED)
+if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
+  set(RADDIAG_TORCH_CUDA ON)
+else()
+  set(RADDIAG_TORCH_CUDA OFF)
+endif()
+# Newer libtorch headers refuse anything below C++20 (announced for 2.12/2.13).
+if(Torch_VERSION VERSION_GREATER_EQUAL 2.12 AND CMAKE_CXX_STANDARD LESS 20)
+  set(CMAKE_CXX_STANDARD 20)
+endif()
+message(STATUS "raddiag: libtorch ${Torch_VERSION} from ${Torch_DIR} (CUDA: ${RADDIAG_TORCH_CUDA}), C++${CMAKE_CXX_STANDARD}")
 add_library(raddiag_torch INTERFACE)
 add_library(raddiag::torch ALIAS raddiag_torch)
 target_link_libraries(raddiag_torch INTERFACE ${TORCH_LIBRARIES})

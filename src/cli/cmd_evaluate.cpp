@@ -13,6 +13,7 @@ Registrar register_evaluate({"evaluate", "evaluate a model on a labelled test se
   auto o = std::make_shared<serve::EvaluateOptions>();
   auto json_out = std::make_shared<bool>(false);
   auto quiet = std::make_shared<bool>(false);
+  auto tf32 = std::make_shared<bool>(false);
   sub.add_option("--model", o->model, "raddiag model file")->required();
   sub.add_option("--manifest", o->manifest, "test set: RP3D case JSON or dataset folder")->required();
   sub.add_option("--val", o->val, "validation set: per-class thresholds are chosen there (max F1)");
@@ -27,12 +28,14 @@ Registrar register_evaluate({"evaluate", "evaluate a model on a labelled test se
   sub.add_option("--seed", o->seed, "bootstrap seed")->capture_default_str();
   sub.add_option("--batch", o->batch, "cases per forward pass")->capture_default_str();
   sub.add_option("--device", o->device, "cpu, cuda or cuda:N");
+  sub.add_flag("--tf32", *tf32, "CUDA: allow TF32 convolutions and matrix products (faster, ~1e-4 off fp32)");
   sub.add_option("--threads", o->threads, "threads (0 = all cores)");
   sub.add_flag("--store-thresholds", o->store_thresholds, "write the chosen thresholds into the model file");
   sub.add_flag("--json", *json_out, "print metrics.json instead of the table");
   sub.add_flag("-q,--quiet", *quiet, "no progress line");
   return std::function<int()>([=] {
     model::configure_threads(o->threads);
+    model::set_cuda_tf32(*tf32);
     o->progress = !*quiet;
     const auto r = serve::run_evaluate(*o);
     std::cout << (*json_out ? r.metrics.dump(2) + "\n" : r.table);

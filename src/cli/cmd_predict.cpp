@@ -16,7 +16,7 @@ Registrar register_predict({"predict", "run a model on every case of a manifest 
   struct Args {
     std::string model, manifest, out, classes, device = "cpu";
     data::CaseSourceOptions source;
-    bool probs = false, quiet = false;
+    bool probs = false, quiet = false, tf32 = false;
     int threads = 0;
     int64_t batch = 4;
     uint64_t seed = 42;
@@ -33,6 +33,7 @@ Registrar register_predict({"predict", "run a model on every case of a manifest 
                  "a model class or a new name): a knowledge-head model scores any name (zero-shot)");
   sub.add_flag("--probs", a->probs, "write sigmoid probabilities instead of logits");
   sub.add_option("--device", a->device, "cpu, cuda or cuda:N");
+  sub.add_flag("--tf32", a->tf32, "CUDA: allow TF32 convolutions and matrix products (faster, ~1e-4 off fp32)");
   sub.add_option("--threads", a->threads, "intra-op threads (0 = all cores)");
   sub.add_option("--batch", a->batch, "cases per forward pass");
   sub.add_option("--seed", a->seed, "seed of the preprocessing's random choices");
@@ -40,6 +41,7 @@ Registrar register_predict({"predict", "run a model on every case of a manifest 
   return std::function<int()>([a] {
     model::configure_threads(a->threads);
     auto cases = data::load_cases(a->manifest, a->source);
+    model::set_cuda_tf32(a->tf32);
     model::ModelBundle bundle = model::load_model_file(a->model);
     if (!a->classes.empty()) {
       serve::ClassSelectionReport rep;

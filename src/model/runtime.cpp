@@ -48,6 +48,11 @@ std::string resolve_device(const std::string& requested) {
   throw Error("--device " + requested, "unknown device (use cpu, cuda or cuda:N)");
 }
 
+void set_cuda_tf32(bool allow) {
+  at::globalContext().setAllowTF32CuDNN(allow);
+  at::globalContext().setAllowTF32CuBLAS(allow);
+}
+
 nlohmann::json runtime_info() {
   nlohmann::json j;
   j["libtorch_version"] = TORCH_VERSION;
@@ -70,6 +75,13 @@ nlohmann::json runtime_info() {
     for (size_t i = 0; i < torch::cuda::device_count(); ++i) devices.push_back("cuda:" + std::to_string(i));
   j["devices"] = devices;
   j["cuda_available"] = cuda;
+  if (cuda) {
+    j["cuda_device_count"] = torch::cuda::device_count();
+    j["cudnn_available"] = torch::cuda::cudnn_is_available();
+    // What default CUDA inference computes convolutions and matrix products in.
+    j["cuda_tf32_cudnn"] = at::globalContext().allowTF32CuDNN();
+    j["cuda_tf32_cublas"] = at::globalContext().allowTF32CuBLAS();
+  }
   return j;
 }
 

@@ -19,4 +19,10 @@ int configure_threads(int threads);
 // "cpu", "cuda", "cuda:1"; throws raddiag::Error when the device is not available.
 std::string resolve_device(const std::string& requested);
 
+// TF32 (a 10-bit mantissa) in CUDA convolutions and matrix products. libtorch turns it on for cuDNN
+// convolutions by default, which moves the parity fixture's logits by ~1.4e-4 (H200) against a 1e-4
+// tolerance; the inference commands therefore compute in full fp32 unless asked (--tf32).
+// No effect without CUDA.
+void set_cuda_tf32(bool allow);
+
 }  // namespace raddiag::model

@@ -91,12 +91,18 @@ nlohmann::json load_checkpoint(const std::string& dir, torch::nn::Module& module
   } catch (const nlohmann::json::exception& e) {
     throw Error(state_path, std::string("not valid JSON: ") + e.what());
   }
-  auto load = [&](const std::string& file, const std::function<void(torch::serialize::InputArchive&)>& use) {
+  // Tensors are mapped to the module's device: a checkpoint written on a GPU resumes on a CPU-only
+  // machine (and the reverse), and the optimiser state lands where the parameters are. Generator
+  // states are CPU byte tensors whatever the device.
+  const auto params = module.parameters();
+  const torch::Device module_device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+  auto load = [&](const std::string& file, const std::function<void(torch::serialize::InputArchive&)>& use,
+                  torch::Device map_to) {
     const auto p = (d / file).string();
     if (!fs::exists(p)) throw Error(p, "missing from the checkpoint");
     try {
       torch::serialize::InputArchive archive;
-      archive.load_from(p);
+      archive.load_from(p, map_to);
       use(archive);
     } catch (const Error&) {
       throw;
@@ -104,9 +110,9 @@ nlohmann::json load_checkpoint(const std::string& dir, torch::nn::Module& module
       throw Error(p, std::string("cannot restore: ") + e.what());
     }
   };
-  load("model.pt", [&](auto& a) { module.load(a); });
-  if (options.optimizer && optimizer) load("optimizer.pt", [&](auto& a) { optimizer->load(a); });
-  if (options.rng) load("rng.pt", [&](auto& a) { load_global_rng(a, (d / "rng.pt").string()); });
+  load("model.pt", [&](auto& a) { module.load(a); }, module_device);
+  if (options.optimizer && optimizer) load("optimizer.pt", [&](auto& a) { optimizer->load(a); }, module_device);
+  if (options.rng) load("rng.pt", [&](auto& a) { load_global_rng(a, (d / "rng.pt").string()); }, torch::kCPU);
   return state;
 }
 

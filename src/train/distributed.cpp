@@ -81,7 +81,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, std::chro
     c10d::TCPStoreOptions so;
     so.port = static_cast<uint16_t>(env.master_port);
     so.isServer = env.rank == 0;
-    so.numWorkers = static_cast<size_t>(env.world_size);
+    so.numWorkers = static_cast<int>(env.world_size);  // size_t in libtorch 1.13, std::optional<int> in 2.x
     so.waitWorkers = true;
     so.timeout = timeout;
     g->impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);

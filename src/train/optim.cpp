@@ -1,6 +1,7 @@
 #include "train/optim.h"
 
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include <cmath>
 
@@ -170,12 +171,27 @@ std::string AutocastScope::effective(const std::string& precision, const torch::
   return "fp32";
 }
 
+// libtorch 2.4 replaced the CUDA-only autocast calls (is_enabled, set_autocast_gpu_dtype, ...) with
+// per-device-type ones and deprecated the old names; later releases may drop them.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define RADDIAG_AUTOCAST_PER_DEVICE 1
+#else
+#define RADDIAG_AUTOCAST_PER_DEVICE 0
+#endif
+
 AutocastScope::AutocastScope(const std::string& precision, const torch::Device& device) {
   if (precision != "bf16" || !device.is_cuda()) return;
+#if RADDIAG_AUTOCAST_PER_DEVICE
+  prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+  prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
   prev_enabled_ = at::autocast::is_enabled();
   prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
   at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
   at::autocast::set_enabled(true);
+#endif
   at::autocast::increment_nesting();
   active_ = true;
 }
@@ -183,8 +199,13 @@ AutocastScope::AutocastScope(const std::string& precision, const torch::Device& 
 AutocastScope::~AutocastScope() {
   if (!active_) return;
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if RADDIAG_AUTOCAST_PER_DEVICE
+  at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
+  at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
+#else
   at::autocast::set_enabled(prev_enabled_);
   at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+#endif
 }
 
 }  // namespace raddiag::train

@@ -293,7 +293,10 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   }
   source_bundle.model = nullptr;  // free the source weights
   if (class_text.defined()) net->knowledge_head()->set_class_embeddings(class_text);
-  const std::string device = model::resolve_device(cfg.device);
+  // Data-parallel ranks on one machine take one GPU each: a plain "cuda" becomes cuda:LOCAL_RANK.
+  std::string device = model::resolve_device(cfg.device);
+  if (device == "cuda" && env.distributed() && static_cast<size_t>(env.local_rank) < torch::cuda::device_count())
+    device = "cuda:" + std::to_string(env.local_rank);
   net->to(torch::Device(device));
   net->train();
 
