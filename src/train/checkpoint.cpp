@@ -70,12 +70,12 @@ void save_checkpoint(const std::string& dir, torch::nn::Module& module, torch::o
     if (save_rng) save_archive((tmp / "rng.pt").string(), [&](auto& a) { save_global_rng(a); });
     // state.json last: its presence marks a complete checkpoint.
     write_bytes_atomically((tmp / "state.json").string(), state.dump(2) + "\n");
-    if (fs::exists(final_dir)) fs::remove_all(final_dir);
+    if (fs::exists(final_dir) && !remove_tree(final_dir.string()))
+      throw Error(final_dir.string(), "cannot replace the existing checkpoint");
     fs::rename(tmp, final_dir, ec);
     if (ec) throw Error(dir, "cannot move the checkpoint into place: " + ec.message());
   } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(tmp, ignored);
+    remove_tree(tmp.string());
     throw;
   }
 }

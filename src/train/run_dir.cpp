@@ -115,12 +115,12 @@ void RunDir::prune(int keep_last, std::optional<int64_t> keep_step) const {
   std::error_code ec;
   // Leftovers of an interrupted save.
   for (const auto& e : fs::directory_iterator(checkpoints_dir(), ec))
-    if (e.path().filename().string().find(".tmp") != std::string::npos) fs::remove_all(e.path(), ec);
+    if (e.path().filename().string().find(".tmp") != std::string::npos) remove_tree(e.path().string());
   auto steps = checkpoint_steps();
   const int64_t n = static_cast<int64_t>(steps.size());
   for (int64_t i = 0; i < n - std::max(keep_last, 1); ++i) {
     if (keep_step && steps[i] == *keep_step) continue;
-    fs::remove_all(checkpoint_path(steps[i]), ec);
+    remove_tree(checkpoint_path(steps[i]));
   }
 }
 

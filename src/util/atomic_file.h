@@ -16,4 +16,11 @@ void write_bytes_atomically(const std::string& path, const std::string& bytes);
 // Reads a whole file; throws raddiag::Error naming the file when it cannot be read.
 std::string read_file_bytes(const std::string& path);
 
+// Deletes a file or a whole directory tree (symbolic links themselves, never their targets), like
+// std::filesystem::remove_all. Returns false when something could not be removed (or `path` did not
+// exist). Our own, on POSIX nftw: PyTorch 2.x's libtorch.so exports its own copy of
+// std::filesystem::remove_all, the dynamic linker binds our calls to it, and that copy crashed with our
+// libstdc++ (`raddiag train` pruning checkpoints on the H200 check, docs/cuda.md).
+bool remove_tree(const std::string& path);
+
 }  // namespace raddiag
