@@ -237,6 +237,21 @@ TEST(TrainJob, KnowledgeHeadTrainsAndScoresNewNames) {
   const auto a = npy::read(out);
   ASSERT_EQ(a.shape, (std::vector<int64_t>{40, 2}));
 
+  // Fine-tuning it with --head knowledge: a fresh knowledge head whose class embeddings come from the
+  // source model file's own text encoder, which the result carries on (zero-shot stays possible).
+  ASSERT_EQ(test::run_command(test::shell_quote(test::cli_path()) + " finetune -q --from " + dir + "/run/model.raddiag --train " +
+                                  brain() + " --val " + brain() + " --head knowledge --mode frozen --steps 2 --bootstrap 10 --out " +
+                                  dir + "/ft",
+                              &log),
+            0)
+      << log;
+  auto ft = model::load_model_file(dir + "/ft/model.raddiag");
+  EXPECT_EQ(ft.config.head.type, "knowledge");
+  EXPECT_FALSE(ft.text_encoder.empty());
+  auto fe = text::compute_class_embeddings(loaded, ft.classes);
+  fe = fe / fe.norm(2, 1, true);
+  EXPECT_LE((model::model_state(ft.model).at("head.class_embeddings") - fe).abs().max().item<float>(), 1e-6f);
+
   // A knowledge head without a text encoder is refused clearly; fine-tuning is not supported.
   cfg = tiny_config(2);
   cfg["model"] = {{"preset", "tiny"}, {"head", {{"type", "knowledge"}}}};
