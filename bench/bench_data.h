@@ -2,6 +2,7 @@
 // Where the benchmarks find their inputs. __FILE__ is no use here: with ccache's base_dir the compiler
 // sees relative paths, so the checkout's location comes from CMake (RADDIAG_SOURCE_DIR).
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 namespace raddiag::bench {
@@ -12,10 +13,16 @@ inline std::string shared_data_dir() {
   return env ? std::string(env) : std::string(RADDIAG_SOURCE_DIR) + "/../shared/data";
 }
 
-// Generated inputs (bench/py/make_bench_io_data.py), $RADDIAG_BENCH_DATA or /tmp/raddiag_bench_io.
+// Scratch space of the benchmarks: `name` inside the system's temporary folder ($TMPDIR or /tmp).
+inline std::string temp_dir(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / name).string();
+}
+
+// Generated inputs (bench/py/make_bench_io_data.py): $RADDIAG_BENCH_DATA, else raddiag_bench_io in the
+// temporary folder (the same default as the Python scripts' tempfile.gettempdir()).
 inline std::string generated_data_dir() {
   const char* env = std::getenv("RADDIAG_BENCH_DATA");
-  return env ? std::string(env) : std::string("/tmp/raddiag_bench_io");
+  return env ? std::string(env) : temp_dir("raddiag_bench_io");
 }
 
 }  // namespace raddiag::bench

@@ -1,5 +1,5 @@
 // Decode throughput of the io readers. Inputs: run bench/py/make_bench_io_data.py first (it writes
-// $RADDIAG_BENCH_DATA, default /tmp/raddiag_bench_io); bench/py/bench_io.py times the same decodes
+// $RADDIAG_BENCH_DATA, default raddiag_bench_io in the temporary folder); bench/py/bench_io.py times the same decodes
 // with pydicom/nibabel for a side-by-side comparison.
 #include <benchmark/benchmark.h>
 

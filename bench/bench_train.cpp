@@ -54,7 +54,7 @@ struct Args {
   int threads = 2;          // compute threads of a single process (each of 2 ranks gets threads / 2)
   bool python = true;
   bool released = true;
-  std::string out = "/tmp/raddiag_bench_train";
+  std::string out = bench::temp_dir("raddiag_bench_train");
 };
 
 std::string shared_dir() { return bench::shared_data_dir(); }

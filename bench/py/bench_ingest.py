@@ -5,6 +5,7 @@ import glob
 import json
 import os
 import sys
+import tempfile
 
 import nibabel as nib
 import numpy as np
@@ -99,7 +100,7 @@ def tasks(bench_data, shared):
 
 if __name__ == "__main__":
     import time
-    data = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RADDIAG_BENCH_DATA", "/tmp/raddiag_bench_io")
+    data = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RADDIAG_BENCH_DATA", os.path.join(tempfile.gettempdir(), "raddiag_bench_io"))
     shared = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "../../../shared/data")
     for name, (fn, _) in tasks(data, shared).items():
         fn()

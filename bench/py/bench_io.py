@@ -6,6 +6,7 @@ slice normal, stacked, rescaled; NIfTI get_fdata(dtype=float32).
 """
 import glob
 import os
+import tempfile
 import sys
 import time
 
@@ -13,7 +14,7 @@ import nibabel as nib
 import numpy as np
 import pydicom
 
-data = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RADDIAG_BENCH_DATA", "/tmp/raddiag_bench_io")
+data = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RADDIAG_BENCH_DATA", os.path.join(tempfile.gettempdir(), "raddiag_bench_io"))
 shared = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "../../../shared/data")
 
 

@@ -5,6 +5,7 @@ Both sides read the same files from disk (page cache warm after the first round)
 tensors on one thread. Median of 5 rounds for Python; Google Benchmark's mean for C++."""
 import json
 import os
+import tempfile
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import bench_ingest  # noqa: E402
 
 exe = sys.argv[1]
-data = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("RADDIAG_BENCH_DATA", "/tmp/raddiag_bench_io")
+data = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("RADDIAG_BENCH_DATA", os.path.join(tempfile.gettempdir(), "raddiag_bench_io"))
 shared = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(__file__), "../../../shared/data")
 
 env = dict(os.environ, RADDIAG_BENCH_DATA=data, RADDIAG_SHARED_DATA=shared, OMP_NUM_THREADS="1")

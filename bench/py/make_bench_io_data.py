@@ -1,11 +1,12 @@
 """Writes the inputs of bench_io / bench_io.py (run once before either).
 
-usage: make_bench_io_data.py [OUTDIR]   (default /tmp/raddiag_bench_io, or $RADDIAG_BENCH_DATA)
+usage: make_bench_io_data.py [OUTDIR]   (default $RADDIAG_BENCH_DATA, else raddiag_bench_io in the temporary folder)
   OUTDIR/ct_series/      512x512x64 int16 CT series, explicit VR little endian, shuffled file names
   OUTDIR/ct_series_rle/  the same series RLE-compressed (gdcmconv)
   OUTDIR/ct_512x512x64.nii.gz  the same volume as NIfTI (nibabel)
 """
 import os
+import tempfile
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-out = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RADDIAG_BENCH_DATA", "/tmp/raddiag_bench_io")
+out = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RADDIAG_BENCH_DATA", os.path.join(tempfile.gettempdir(), "raddiag_bench_io"))
 series, rle = os.path.join(out, "ct_series"), os.path.join(out, "ct_series_rle")
 os.makedirs(series, exist_ok=True)
 os.makedirs(rle, exist_ok=True)
