@@ -55,6 +55,38 @@ if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
 else()
   set(RADDIAG_TORCH_CUDA OFF)
 endif()
+# NCCL data parallelism. A CUDA libtorch has ProcessGroupNCCL in libtorch_cuda, but its header needs
+# nccl.h and USE_C10D_NCCL, which libtorch's CMake package provides neither of. Take the nccl.h of the
+# NCCL that libtorch runs with (a PyTorch install has it in site-packages/nvidia/...): NCCLUtils.hpp
+# chooses features by its version. With a CPU libtorch and a CUDA toolkit that has nccl.h, the NCCL
+# code path is still compiled (not linked) as the target raddiag_nccl_compile_check, so it cannot rot.
+set(RADDIAG_NCCL AUTO CACHE STRING "NCCL process group in CUDA builds: AUTO (when nccl.h is found), ON or OFF")
+set(RADDIAG_NCCL_ENABLED OFF)
+set(RADDIAG_NCCL_COMPILE_CHECK OFF)
+if(NOT RADDIAG_NCCL STREQUAL "OFF")
+  find_package(CUDAToolkit QUIET)
+  get_filename_component(_raddiag_site_packages "${Torch_DIR}/../../../.." ABSOLUTE)
+  find_path(RADDIAG_NCCL_INCLUDE_DIR nccl.h
+    HINTS ENV NCCL_INCLUDE_DIR ENV NCCL_ROOT ENV NCCL_HOME
+          "${_raddiag_site_packages}/nvidia/nccl" "${_raddiag_site_packages}/nvidia/cu13"
+          "${_raddiag_site_packages}/nvidia/cu12" ${CUDAToolkit_INCLUDE_DIRS}
+    PATH_SUFFIXES include)
+  if(RADDIAG_TORCH_CUDA AND RADDIAG_NCCL_INCLUDE_DIR)
+    set(RADDIAG_NCCL_ENABLED ON)
+  elseif(RADDIAG_TORCH_CUDA AND RADDIAG_NCCL STREQUAL "ON")
+    message(FATAL_ERROR "RADDIAG_NCCL=ON but no nccl.h found: set NCCL_INCLUDE_DIR (or NCCL_ROOT) to the NCCL libtorch uses")
+  elseif(NOT RADDIAG_TORCH_CUDA AND RADDIAG_NCCL_INCLUDE_DIR AND CUDAToolkit_FOUND)
+    set(RADDIAG_NCCL_COMPILE_CHECK ON)
+  endif()
+endif()
+if(RADDIAG_NCCL_ENABLED)
+  message(STATUS "raddiag: NCCL process group ON (nccl.h from ${RADDIAG_NCCL_INCLUDE_DIR})")
+elseif(RADDIAG_NCCL_COMPILE_CHECK)
+  message(STATUS "raddiag: NCCL process group OFF (CPU libtorch); its code is compile-checked against ${RADDIAG_NCCL_INCLUDE_DIR}")
+else()
+  message(STATUS "raddiag: NCCL process group OFF")
+endif()
+
 # Newer libtorch headers refuse anything below C++20 (announced for 2.12/2.13).
 if(Torch_VERSION VERSION_GREATER_EQUAL 2.12 AND CMAKE_CXX_STANDARD LESS 20)
   set(CMAKE_CXX_STANDARD 20)

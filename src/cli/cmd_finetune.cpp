@@ -20,7 +20,7 @@ namespace {
 Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dataset and label set (new head), then evaluate",
                              [](CLI::App& sub) {
   struct Args {
-    std::string from, config, out, resume, mode, head, fusion, device, modality, layout;
+    std::string from, config, out, resume, mode, head, fusion, device, dist_backend, modality, layout;
     std::vector<std::string> train, val, test;
     double fraction = -1, lr = -1, layer_decay = -1;
     int64_t shots = -1, steps = -1, epochs = -1, seed = -1;
@@ -53,7 +53,8 @@ Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dat
   sub.add_option("--bootstrap", a->bootstrap, "bootstrap rounds of the final evaluation (default 1000)");
   sub.add_option("--modality", a->modality, "modality of images that do not say (class folders, label CSV, plain folders)");
   sub.add_option("--layout", a->layout, "folder layout: auto | cases | classes");
-  sub.add_option("--nproc", a->nproc, "data-parallel processes on this machine (Gloo)")->capture_default_str();
+  sub.add_option("--nproc", a->nproc, "data-parallel processes on this machine (one GPU each with cuda)")->capture_default_str();
+  sub.add_option("--dist-backend", a->dist_backend, "c10d backend of data-parallel runs: auto, gloo or nccl");
   sub.add_flag("-q,--quiet", a->quiet, "no progress lines");
   return std::function<int()>([a] {
     const bool resume = !a->resume.empty();
@@ -106,6 +107,7 @@ Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dat
     if (a->batch >= 0) cfg.batch_size = a->batch;
     if (a->workers >= 0) cfg.workers = a->workers;
     if (!a->device.empty()) cfg.device = a->device;
+    if (!a->dist_backend.empty()) cfg.dist_backend = a->dist_backend;
     if (a->seed >= 0) cfg.seed = static_cast<uint64_t>(a->seed);
     cfg.make_paths_absolute();
     cfg.validate();

@@ -12,7 +12,7 @@ namespace raddiag::cli {
 namespace {
 Registrar register_train({"train", "train a model from a run config (JSON); --resume continues a run folder", [](CLI::App& sub) {
   struct Args {
-    std::string config, out, resume, device;
+    std::string config, out, resume, device, dist_backend;
     // Overrides; negative = not given.
     int64_t steps = -1, seed = -1;
     double lr = -1;
@@ -30,7 +30,8 @@ Registrar register_train({"train", "train a model from a run config (JSON); --re
   sub.add_option("--workers", a->workers, "override: loader threads");
   sub.add_option("--device", a->device, "override: cpu, cuda or cuda:N");
   sub.add_option("--seed", a->seed, "override: run seed");
-  sub.add_option("--nproc", a->nproc, "data-parallel processes on this machine (Gloo)")->capture_default_str();
+  sub.add_option("--nproc", a->nproc, "data-parallel processes on this machine (one GPU each with cuda)")->capture_default_str();
+  sub.add_option("--dist-backend", a->dist_backend, "override: c10d backend of data-parallel runs: auto, gloo or nccl");
   sub.add_flag("-q,--quiet", a->quiet, "no progress lines");
   return std::function<int()>([a] {
     if (a->config.empty() == a->resume.empty()) throw Error("train", "give either --config (with --out) or --resume RUN_DIR");
@@ -52,6 +53,7 @@ Registrar register_train({"train", "train a model from a run config (JSON); --re
       if (a->batch >= 0) add("--batch", std::to_string(a->batch));
       if (a->workers >= 0) add("--workers", std::to_string(a->workers));
       if (!a->device.empty()) add("--device", a->device);
+      if (!a->dist_backend.empty()) add("--dist-backend", a->dist_backend);
       if (a->seed >= 0) add("--seed", std::to_string(a->seed));
       if (a->quiet) argv.push_back("--quiet");
       return train::launch_local(a->nproc, argv);
@@ -66,6 +68,7 @@ Registrar register_train({"train", "train a model from a run config (JSON); --re
     if (a->batch >= 0) cfg.batch_size = a->batch;
     if (a->workers >= 0) cfg.workers = a->workers;
     if (!a->device.empty()) cfg.device = a->device;
+    if (!a->dist_backend.empty()) cfg.dist_backend = a->dist_backend;
     if (a->seed >= 0) cfg.seed = static_cast<uint64_t>(a->seed);
     cfg.validate();
     const auto r = train::run_train_job(cfg, jo);

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "util/error.h"
 
@@ -22,9 +23,27 @@
 #define USE_C10D_GLOO
 #endif
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #else
 #define RADDIAG_HAVE_GLOO 0
+#endif
+
+// Set by CMake for a CUDA libtorch with nccl.h found (cmake/Dependencies.cmake).
+#ifdef RADDIAG_WITH_NCCL
+#define RADDIAG_HAVE_NCCL 1
+#ifndef USE_C10D_NCCL
+#define USE_C10D_NCCL
+#endif
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#else
+#define RADDIAG_HAVE_NCCL 0
+#endif
+
+#if RADDIAG_HAVE_GLOO || RADDIAG_HAVE_NCCL
+#define RADDIAG_HAVE_C10D 1
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#else
+#define RADDIAG_HAVE_C10D 0
 #endif
 
 extern char** environ;
@@ -56,27 +75,108 @@ DistEnv DistEnv::from_environment() {
   return e;
 }
 
-#if RADDIAG_HAVE_GLOO
+CommBackend parse_comm_backend(const std::string& name, const std::string& what) {
+  if (name == "auto") return CommBackend::kAuto;
+  if (name == "gloo") return CommBackend::kGloo;
+  if (name == "nccl") return CommBackend::kNccl;
+  throw Error(what, "unknown backend '" + name + "' (use auto, gloo or nccl)");
+}
+
+std::string comm_backend_name(CommBackend b) {
+  switch (b) {
+    case CommBackend::kGloo: return "gloo";
+    case CommBackend::kNccl: return "nccl";
+    case CommBackend::kAuto: break;
+  }
+  return "auto";
+}
+
+bool build_has_gloo() { return RADDIAG_HAVE_GLOO != 0; }
+bool build_has_nccl() { return RADDIAG_HAVE_NCCL != 0; }
+
+CommBackend resolve_comm_backend(CommBackend requested, const torch::Device& device, bool have_gloo, bool have_nccl) {
+  const std::string no_gloo = "this build has no Gloo headers (install libgloo-dev and rebuild)";
+  const std::string no_nccl = "this build has no NCCL (configure against a CUDA libtorch with nccl.h findable; docs/cuda.md)";
+  switch (requested) {
+    case CommBackend::kAuto:
+      if (device.is_cuda() && have_nccl) return CommBackend::kNccl;
+      if (have_gloo) return CommBackend::kGloo;
+      throw Error("distributed", (device.is_cuda() ? "neither NCCL nor Gloo: " + no_nccl + ", and " + no_gloo : no_gloo) +
+                                     "; only single-process training");
+    case CommBackend::kGloo:
+      if (!have_gloo) throw Error("dist_backend gloo", no_gloo);
+      return CommBackend::kGloo;
+    case CommBackend::kNccl:
+      if (!have_nccl) throw Error("dist_backend nccl", no_nccl);
+      if (!device.is_cuda()) throw Error("dist_backend nccl", "NCCL moves CUDA tensors only, and this run's device is " + device.str());
+      return CommBackend::kNccl;
+  }
+  throw Error("dist_backend", "unknown backend");
+}
+
 struct ProcessGroup::Impl {
+  // NCCL: this rank's GPU, where every collective runs. Gloo: none (tensors stay where they are).
+  std::optional<torch::Device> comm_device;
+#if RADDIAG_HAVE_C10D
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
-  void wait(c10::intrusive_ptr<c10d::Work> work) {
+#endif
+#if RADDIAG_HAVE_GLOO
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#endif
+#if RADDIAG_HAVE_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
+
+  // Runs one collective, issued by `op` on whichever backend this group has, and waits for it. Both
+  // backends have the same collective signatures (c10d::ProcessGroup in 1.13, c10d::Backend in 2.x).
+  template <class Op>
+  void run(Op&& op) {
+#if RADDIAG_HAVE_C10D
+    c10::intrusive_ptr<c10d::Work> work;
+#if RADDIAG_HAVE_GLOO
+    if (gloo) work = op(*gloo);
+#endif
+#if RADDIAG_HAVE_NCCL
+    if (nccl) work = op(*nccl);
+#endif
+    if (!work) throw Error("distributed", "collective on a group without a backend");
     if (!work->wait()) throw Error("distributed", "collective operation failed");
+#else
+    (void)op;
+    throw Error("distributed", "this build has no c10d backend");
+#endif
+  }
+
+  // The tensor a collective works on: `t` itself when it is contiguous and on the backend's device,
+  // else a contiguous copy there (write_back() then copies the result into `t`).
+  torch::Tensor staged(const torch::Tensor& t) const {
+    torch::Tensor c = comm_device && t.device() != *comm_device ? t.to(*comm_device) : t;
+    return c.is_contiguous() ? c : c.contiguous();
+  }
+  static void write_back(torch::Tensor& t, const torch::Tensor& staged) {
+    if (!staged.is_same(t)) t.copy_(staged);
   }
 };
-#else
-struct ProcessGroup::Impl {};
-#endif
 
 ProcessGroup::~ProcessGroup() = default;
 
 std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, std::chrono::milliseconds timeout) {
+  ProcessGroupOptions o;
+  o.backend = CommBackend::kGloo;
+  o.timeout = timeout;
+  return create(env, o);
+}
+
+std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, const ProcessGroupOptions& options) {
   std::shared_ptr<ProcessGroup> g(new ProcessGroup());
   g->rank_ = env.rank;
   g->world_ = env.world_size;
   g->impl_ = std::make_unique<Impl>();
   if (env.world_size == 1) return g;  // single process: every collective is the identity
-#if RADDIAG_HAVE_GLOO
+  const CommBackend backend = resolve_comm_backend(options.backend, options.device, build_has_gloo(), build_has_nccl());
+  g->backend_ = backend;
+#if RADDIAG_HAVE_C10D
+  const auto timeout = options.timeout;
   try {
     c10d::TCPStoreOptions so;
     so.port = static_cast<uint16_t>(env.master_port);
@@ -85,51 +185,68 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, std::chro
     so.waitWorkers = true;
     so.timeout = timeout;
     g->impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
-    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
-    // The transport device is this host's: GLOO_SOCKET_IFNAME when set (as torch.distributed), loopback
-    // for a single-machine run, else the address this host's name resolves to.
-    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
-    const bool loopback = env.master_addr == "127.0.0.1" || env.master_addr == "localhost";
-    opts->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
-                            : loopback        ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                              : c10d::ProcessGroupGloo::createDefaultDevice());
-    opts->threads = 2;
-    g->impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g->impl_->store, env.rank, env.world_size, opts);
+#if RADDIAG_HAVE_GLOO
+    if (backend == CommBackend::kGloo) {
+      auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+      // The transport device is this host's: GLOO_SOCKET_IFNAME when set (as torch.distributed), loopback
+      // for a single-machine run, else the address this host's name resolves to.
+      const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+      const bool loopback = env.master_addr == "127.0.0.1" || env.master_addr == "localhost";
+      opts->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
+                              : loopback        ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                                : c10d::ProcessGroupGloo::createDefaultDevice());
+      opts->threads = 2;
+      g->impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(g->impl_->store, env.rank, env.world_size, opts);
+    }
+#endif
+#if RADDIAG_HAVE_NCCL
+    if (backend == CommBackend::kNccl) {
+      // NCCL binds a communicator to the current device: make it this rank's GPU before the first
+      // collective (the communicators are created lazily, on that collective).
+      const torch::Device dev = options.device.has_index() ? options.device : torch::Device(torch::kCUDA, 0);
+      c10::cuda::set_device(dev.index());
+      g->impl_->comm_device = dev;
+      auto opts = c10d::ProcessGroupNCCL::Options::create();
+      opts->timeout = timeout;
+      g->impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(g->impl_->store, env.rank, env.world_size, opts);
+    }
+#endif
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
     throw Error("distributed rendezvous at " + env.master_addr + ":" + std::to_string(env.master_port),
                 std::string(e.what()).substr(0, 400));
   }
-  return g;
-#else
-  (void)timeout;
-  throw Error("distributed", "this build has no Gloo headers (install libgloo-dev and rebuild); only single-process training");
 #endif
+  return g;
 }
 
 void ProcessGroup::broadcast(torch::Tensor& t, int root) {
   if (world_ == 1) return;
-#if RADDIAG_HAVE_GLOO
-  std::vector<at::Tensor> v{t};
+#if RADDIAG_HAVE_C10D
+  std::vector<at::Tensor> v{impl_->staged(t)};
   c10d::BroadcastOptions o;
   o.rootRank = root;
-  impl_->wait(impl_->pg->broadcast(v, o));
+  impl_->run([&](auto& pg) { return pg.broadcast(v, o); });
+  Impl::write_back(t, v[0]);
 #endif
 }
 
 void ProcessGroup::all_reduce_sum(torch::Tensor& t) {
   if (world_ == 1) return;
-#if RADDIAG_HAVE_GLOO
-  std::vector<at::Tensor> v{t};
-  impl_->wait(impl_->pg->allreduce(v));
+#if RADDIAG_HAVE_C10D
+  std::vector<at::Tensor> v{impl_->staged(t)};
+  impl_->run([&](auto& pg) { return pg.allreduce(v); });
+  Impl::write_back(t, v[0]);
 #endif
 }
 
 void ProcessGroup::barrier() {
   if (world_ == 1) return;
-#if RADDIAG_HAVE_GLOO
-  impl_->wait(impl_->pg->barrier());
+#if RADDIAG_HAVE_C10D
+  c10d::BarrierOptions o;
+  if (impl_->comm_device) o.device_ids = {impl_->comm_device->index()};  // NCCL: no guessing the GPU from the rank
+  impl_->run([&](auto& pg) { return pg.barrier(o); });
 #endif
 }
 
@@ -199,12 +316,12 @@ std::vector<int64_t> ProcessGroup::all_gather(const std::vector<int64_t>& values
 torch::Tensor ProcessGroup::all_gather_tensor(const torch::Tensor& t) {
   torch::Tensor in = t.contiguous();
   if (world_ == 1) return in.unsqueeze(0).clone();
-#if RADDIAG_HAVE_GLOO
-  std::vector<at::Tensor> inputs{in};
+#if RADDIAG_HAVE_C10D
+  std::vector<at::Tensor> inputs{impl_->staged(in)};
   std::vector<std::vector<at::Tensor>> outputs(1);
-  for (int r = 0; r < world_; ++r) outputs[0].push_back(torch::empty_like(in));
-  impl_->wait(impl_->pg->allgather(outputs, inputs));
-  return torch::stack(outputs[0]);
+  for (int r = 0; r < world_; ++r) outputs[0].push_back(torch::empty_like(inputs[0]));
+  impl_->run([&](auto& pg) { return pg.allgather(outputs, inputs); });
+  return torch::stack(outputs[0]).to(in.device());
 #else
   return in.unsqueeze(0).clone();
 #endif

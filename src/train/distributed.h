@@ -1,11 +1,13 @@
 #pragma once
-// Data-parallel training over libtorch's c10d with the Gloo backend (CPU; Gloo also moves CUDA tensors).
+// Data-parallel training over libtorch's c10d: ProcessGroupGloo (CPU tensors; a CUDA libtorch's Gloo
+// also moves CUDA tensors) or ProcessGroupNCCL (CUDA builds; every collective runs on this rank's GPU).
 // Rendezvous uses the torchrun environment: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK;
 // rank 0 hosts the TCPStore. Parameters and buffers are broadcast from rank 0 at start; after every
 // backward the gradients are averaged across ranks in ~25 MB flat buckets (concatenate, all-reduce,
 // divide by the world size, copy back), which is what DDP does without its overlap with backward.
 // Debian's libtorch 1.13 exports ProcessGroupGloo and TCPStore from libtorch_cpu.so; the Gloo headers
-// come from libgloo-dev (scripts/install-deps.sh). Built without them, create() throws a clear error.
+// come from libgloo-dev (scripts/install-deps.sh). NCCL is compiled in when CMake finds a CUDA libtorch
+// and nccl.h (RADDIAG_WITH_NCCL; docs/cuda.md). A backend the build lacks is a clear error at create().
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -27,11 +29,36 @@ struct DistEnv {
   bool distributed() const { return world_size > 1; }
 };
 
+// The c10d backend of a process group. kAuto: NCCL when the run's device is CUDA and the build has NCCL,
+// else Gloo.
+enum class CommBackend { kAuto, kGloo, kNccl };
+// "auto" | "gloo" | "nccl"; anything else throws raddiag::Error naming `what`.
+CommBackend parse_comm_backend(const std::string& name, const std::string& what = "dist_backend");
+std::string comm_backend_name(CommBackend b);
+// What this build was compiled with.
+bool build_has_gloo();
+bool build_has_nccl();
+// The backend a group for `device` uses: kAuto resolved as above; an explicit choice is checked against
+// the build and the device (NCCL needs a CUDA device). Throws raddiag::Error saying why not.
+CommBackend resolve_comm_backend(CommBackend requested, const torch::Device& device, bool have_gloo, bool have_nccl);
+
+struct ProcessGroupOptions {
+  CommBackend backend = CommBackend::kAuto;
+  // The training device of this rank. NCCL makes it the current CUDA device and runs every collective
+  // there; tensors elsewhere (the CPU flags and positions the trainer exchanges) are copied over and back.
+  torch::Device device = torch::kCPU;
+  std::chrono::milliseconds timeout = std::chrono::minutes(5);
+};
+
 class ProcessGroup {
  public:
+  static std::shared_ptr<ProcessGroup> create(const DistEnv& env, const ProcessGroupOptions& options);
+  // Gloo on the CPU.
   static std::shared_ptr<ProcessGroup> create(const DistEnv& env, std::chrono::milliseconds timeout = std::chrono::minutes(5));
   ~ProcessGroup();
 
+  // The backend in use (kAuto resolved); a world of one has none and reports kAuto.
+  CommBackend backend() const { return backend_; }
   int rank() const { return rank_; }
   int world_size() const { return world_; }
   bool is_main() const { return rank_ == 0; }
@@ -57,6 +84,7 @@ class ProcessGroup {
   std::unique_ptr<Impl> impl_;
   int rank_ = 0;
   int world_ = 1;
+  CommBackend backend_ = CommBackend::kAuto;
 };
 
 // An unused TCP port on 127.0.0.1 (bind to port 0 and read it back).

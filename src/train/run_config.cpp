@@ -81,6 +81,7 @@ nlohmann::json RunConfig::to_json() const {
           {"validate_every", validate_every},
           {"seed", seed},
           {"device", device},
+          {"dist_backend", dist_backend},
           {"threads", threads},
           {"init_from", init_from},
           {"knowledge",
@@ -95,7 +96,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   reject_unknown(j, "top level",
                  {"data", "model", "preprocess", "augment", "mixing", "loss", "optim", "freeze", "sampler", "workers", "batch_size",
                   "steps", "epochs", "log_every", "checkpoint_every", "keep_last", "validate_every", "seed", "device",
-                  "threads", "init_from", "knowledge", "finetune", "comment"});
+                  "dist_backend", "threads", "init_from", "knowledge", "finetune", "comment"});
   if (j.contains("data")) {
     const auto& d = j.at("data");
     reject_unknown(d, "data", {"train", "val", "val_fraction", "data_root", "prefixes", "modality", "level", "vocabulary",
@@ -167,6 +168,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   read(j, "", "validate_every", c.validate_every);
   read(j, "", "seed", c.seed);
   read(j, "", "device", c.device);
+  read(j, "", "dist_backend", c.dist_backend);
   read(j, "", "threads", c.threads);
   read(j, "", "init_from", c.init_from);
   if (j.contains("knowledge")) {
@@ -215,6 +217,8 @@ void RunConfig::validate() const {
   need(knowledge.embed_batch_size >= 1, "knowledge.embed_batch_size must be >= 1");
   need(checkpoint_every >= 0 && validate_every >= 0 && log_every >= 1, "checkpoint_every/validate_every >= 0, log_every >= 1");
   need(data.layout == "auto" || data.layout == "cases" || data.layout == "classes", "data.layout must be auto, cases or classes");
+  need(dist_backend == "auto" || dist_backend == "gloo" || dist_backend == "nccl",
+       "dist_backend must be auto, gloo or nccl (got '" + dist_backend + "')");
   need(!(finetune.enabled() && !init_from.empty()), "init_from and finetune.from: give one of them");
   finetune.validate();
 }

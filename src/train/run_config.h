@@ -20,6 +20,8 @@
 //   "steps": 0, "epochs": 1,          steps > 0 wins; else epochs over the training set
 //   "log_every": 1, "checkpoint_every": 0, "keep_last": 2, "validate_every": 0,
 //   "seed": 42, "device": "cpu", "threads": 0, "init_from": "",
+//   "dist_backend": "auto" | "gloo" | "nccl",   c10d backend of data-parallel runs (auto: NCCL on CUDA
+//                                               when built with it, else Gloo; train/distributed.h)
 //   "knowledge": {"text_encoder": "", "store_text_encoder": true, "embed_batch_size": 256},
 //   "finetune": {"from": "", ...}     FinetuneConfig (train/finetune.h); with "from" set, the model comes
 //                                     from that file ("model" is not used) and the label set from the data
@@ -93,6 +95,7 @@ struct RunConfig {
   int64_t validate_every = 0;
   uint64_t seed = 42;
   std::string device = "cpu";
+  std::string dist_backend = "auto";  // auto | gloo | nccl
   int threads = 0;
   std::string init_from;  // a raddiag model file whose matching weights start the run
   KnowledgeConfig knowledge;

@@ -162,8 +162,19 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   cfg.validate();
   model::configure_threads(cfg.threads);
   const DistEnv env = DistEnv::from_environment();
+  // Data-parallel ranks on one machine take one GPU each: a plain "cuda" becomes cuda:LOCAL_RANK.
+  std::string device = model::resolve_device(cfg.device);
+  if (device == "cuda" && env.distributed() && static_cast<size_t>(env.local_rank) < torch::cuda::device_count())
+    device = "cuda:" + std::to_string(env.local_rank);
   std::shared_ptr<ProcessGroup> group;
-  if (env.distributed()) group = ProcessGroup::create(env);
+  if (env.distributed()) {
+    ProcessGroupOptions po;
+    po.backend = parse_comm_backend(cfg.dist_backend);
+    po.device = torch::Device(device);
+    group = ProcessGroup::create(env, po);
+    if (group->is_main())
+      spdlog::info("data parallel: {} ranks over c10d {}", group->world_size(), comm_backend_name(group->backend()));
+  }
   const bool main_rank = !group || group->is_main();
 
   if (!opt.resume && main_rank) {
@@ -293,10 +304,6 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   }
   source_bundle.model = nullptr;  // free the source weights
   if (class_text.defined()) net->knowledge_head()->set_class_embeddings(class_text);
-  // Data-parallel ranks on one machine take one GPU each: a plain "cuda" becomes cuda:LOCAL_RANK.
-  std::string device = model::resolve_device(cfg.device);
-  if (device == "cuda" && env.distributed() && static_cast<size_t>(env.local_rank) < torch::cuda::device_count())
-    device = "cuda:" + std::to_string(env.local_rank);
   net->to(torch::Device(device));
   net->train();
 

@@ -8,6 +8,7 @@
 #include "serve/evaluate.h"
 #include "test_support.h"
 #include "train/distributed.h"
+#include "train/run_config.h"
 #include "train/sharded_predict.h"
 #include "train/train_job.h"
 #include "train/trainer.h"
@@ -24,7 +25,8 @@ constexpr int kPerRankBatch = 2;
 
 // The same training job for every rank (and for the single-process reference, with world 1): 16 cases
 // in sequential order, rank r taking r, r+W, ... (DistributedSampler), AdamW, clipping, cosine.
-std::vector<torch::Tensor> train_job(const std::shared_ptr<ProcessGroup>& group, int batch, const std::string& run_dir) {
+std::vector<torch::Tensor> train_job(const std::shared_ptr<ProcessGroup>& group, int batch, const std::string& run_dir,
+                                     const std::string& device = "cpu") {
   const int rank = group ? group->rank() : 0, world = group ? group->world_size() : 1;
   // Different initial weights on every rank: the broadcast from rank 0 must make them equal.
   seed_everything(500 + rank);
@@ -33,6 +35,7 @@ std::vector<torch::Tensor> train_job(const std::shared_ptr<ProcessGroup>& group,
     seed_everything(500);
     net = test::TinyNet(3, 0.0);
   }
+  net->to(torch::Device(device));
   auto source = std::make_shared<test::RandomCaseSource>();
   source->use_rng = false;
   std::shared_ptr<const data::Sampler> sampler = std::make_shared<data::ShuffledSampler>(source->n, 1, false);
@@ -48,13 +51,14 @@ std::vector<torch::Tensor> train_job(const std::shared_ptr<ProcessGroup>& group,
   TrainerOptions to;
   to.total_steps = kSteps;
   to.progress = false;
+  to.device = device;
   StepFn step = [&](const data::CaseBatch& b) -> LossDict {
     return {{"loss", torch::binary_cross_entropy_with_logits(net->forward(b.images), b.labels)}};
   };
   Trainer trainer(*net, step, loader, optim, oo, to, run_dir, {}, group);
   trainer.run();
   std::vector<torch::Tensor> out;
-  for (auto& p : net->parameters()) out.push_back(p.detach().clone());
+  for (auto& p : net->parameters()) out.push_back(p.detach().cpu().clone());
   return out;
 }
 }  // namespace
@@ -64,8 +68,11 @@ TEST(DistributedWorker, Rank) {
   const char* out = std::getenv("RADDIAG_TEST_DDP_OUT");
   if (!out) GTEST_SKIP() << "runs only as a rank launched by DistributedParity";
   const auto env = DistEnv::from_environment();
-  auto group = ProcessGroup::create(env, std::chrono::seconds(60));
+  ProcessGroupOptions po;
+  po.timeout = std::chrono::seconds(60);
+  auto group = ProcessGroup::create(env, po);  // auto on a CPU device: Gloo
   ASSERT_EQ(group->world_size(), 2);
+  ASSERT_EQ(group->backend(), CommBackend::kGloo);
   // Bucketed averaging with tiny buckets (several buckets, mixed sizes): (1 + 2) / 2 everywhere.
   std::vector<torch::Tensor> ps = {torch::zeros({3}, torch::requires_grad()), torch::zeros({5, 2}, torch::requires_grad()),
                                    torch::zeros({1}, torch::requires_grad())};
@@ -170,8 +177,9 @@ TEST(DistributedValidationWorker, Rank) {
   const char* out = std::getenv("RADDIAG_TEST_DDP_VAL_OUT");
   if (!out) GTEST_SKIP() << "runs only as a rank launched by DistributedValidation";
   const auto env = DistEnv::from_environment();
-  auto group = ProcessGroup::create(env, std::chrono::seconds(60));
+  auto group = ProcessGroup::create(env, std::chrono::seconds(60));  // Gloo on the CPU
   ASSERT_EQ(group->world_size(), 2);
+  ASSERT_EQ(group->backend(), CommBackend::kGloo);
   // The c10d all-gather: rank order, any shape.
   const auto g = group->all_gather_tensor(torch::full({2, 3}, float(env.rank + 1)));
   EXPECT_TRUE(torch::equal(g, torch::stack({torch::full({2, 3}, 1.f), torch::full({2, 3}, 2.f)})));
@@ -213,5 +221,114 @@ TEST(DistributedValidation, ShardedEqualsSingleProcess) {
     EXPECT_TRUE(torch::equal(got[1], single.labels)) << "rank " << r;
     EXPECT_DOUBLE_EQ(got[2][0].item<double>(), q.macro_auc) << "rank " << r;
     EXPECT_DOUBLE_EQ(got[2][1].item<double>(), q.macro_ap) << "rank " << r;
+  }
+}
+
+// Which c10d backend a data-parallel run gets, for every build and device combination, and the errors
+// that say why a choice is impossible.
+TEST(Distributed, BackendChoice) {
+  const torch::Device cpu(torch::kCPU), gpu(torch::kCUDA, 1);
+  EXPECT_EQ(parse_comm_backend("auto"), CommBackend::kAuto);
+  EXPECT_EQ(parse_comm_backend("gloo"), CommBackend::kGloo);
+  EXPECT_EQ(parse_comm_backend("nccl"), CommBackend::kNccl);
+  EXPECT_THROW(parse_comm_backend("mpi"), Error);
+  EXPECT_EQ(comm_backend_name(CommBackend::kNccl), "nccl");
+  // auto: NCCL only for a CUDA device in a build with it; Gloo otherwise (Gloo also moves CUDA tensors).
+  EXPECT_EQ(resolve_comm_backend(CommBackend::kAuto, gpu, true, true), CommBackend::kNccl);
+  EXPECT_EQ(resolve_comm_backend(CommBackend::kAuto, cpu, true, true), CommBackend::kGloo);
+  EXPECT_EQ(resolve_comm_backend(CommBackend::kAuto, gpu, true, false), CommBackend::kGloo);
+  EXPECT_EQ(resolve_comm_backend(CommBackend::kAuto, gpu, false, true), CommBackend::kNccl);
+  EXPECT_EQ(resolve_comm_backend(CommBackend::kGloo, gpu, true, true), CommBackend::kGloo);
+  auto message = [](auto&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message([&] { resolve_comm_backend(CommBackend::kAuto, cpu, false, true); }).find("no Gloo"), std::string::npos);
+  EXPECT_NE(message([&] { resolve_comm_backend(CommBackend::kAuto, gpu, false, false); }).find("neither NCCL nor Gloo"),
+            std::string::npos);
+  EXPECT_NE(message([&] { resolve_comm_backend(CommBackend::kNccl, cpu, true, true); }).find("CUDA tensors only"), std::string::npos);
+  EXPECT_NE(message([&] { resolve_comm_backend(CommBackend::kNccl, gpu, true, false); }).find("no NCCL"), std::string::npos);
+  EXPECT_NE(message([&] { resolve_comm_backend(CommBackend::kGloo, cpu, false, true); }).find("no Gloo"), std::string::npos);
+
+  // This build: Debian's libtorch has Gloo (libgloo-dev); NCCL only in CUDA builds.
+#if __has_include(<gloo/context.h>)
+  EXPECT_TRUE(build_has_gloo());
+#else
+  EXPECT_FALSE(build_has_gloo());
+#endif
+  if (!torch::cuda::is_available()) EXPECT_FALSE(build_has_nccl());
+  // Asking this build for NCCL on the CPU fails at create(), before any rendezvous.
+  DistEnv two;
+  two.world_size = 2;
+  two.master_port = find_free_port();
+  ProcessGroupOptions po;
+  po.backend = CommBackend::kNccl;
+  EXPECT_THROW(ProcessGroup::create(two, po), Error);
+
+  // The run config carries the choice (saved, reloaded, validated).
+  RunConfig cfg;
+  cfg.data.train = {"x"};
+  cfg.dist_backend = "nccl";
+  EXPECT_EQ(RunConfig::from_json(cfg.to_json()).dist_backend, "nccl");
+  cfg.dist_backend = "nvlink";
+  EXPECT_THROW(cfg.validate(), Error);
+  cfg.dist_backend = "auto";
+  nlohmann::json old = cfg.to_json();
+  old.erase("dist_backend");  // a run saved before the key existed resumes with auto
+  EXPECT_EQ(RunConfig::from_json(old).dist_backend, "auto");
+}
+
+// Not a test on its own: one rank of DistributedNccl below, on GPU LOCAL_RANK.
+TEST(DistributedNcclWorker, Rank) {
+  const char* out = std::getenv("RADDIAG_TEST_NCCL_OUT");
+  if (!out) GTEST_SKIP() << "runs only as a rank launched by DistributedNccl";
+  const auto env = DistEnv::from_environment();
+  const std::string device = "cuda:" + std::to_string(env.local_rank);
+  ProcessGroupOptions po;
+  po.device = torch::Device(device);
+  po.timeout = std::chrono::seconds(120);
+  auto group = ProcessGroup::create(env, po);  // auto on a CUDA device: NCCL
+  ASSERT_EQ(group->backend(), CommBackend::kNccl);
+  // Collectives on GPU tensors, and on CPU tensors that are staged through the GPU and copied back.
+  std::vector<torch::Tensor> ps = {torch::zeros({3}, torch::TensorOptions(torch::Device(device)).requires_grad(true)),
+                                   torch::zeros({5, 2}, torch::TensorOptions(torch::Device(device)).requires_grad(true))};
+  for (auto& p : ps) p.mutable_grad() = torch::full_like(p, float(env.rank + 1));
+  group->average_gradients(ps, /*bucket_bytes=*/16);
+  for (auto& p : ps) EXPECT_TRUE(torch::allclose(p.grad().cpu(), torch::full({p.numel()}, 1.5f).view(p.sizes())));
+  EXPECT_TRUE(group->any(env.rank == 1));
+  EXPECT_FALSE(group->any(false));
+  EXPECT_EQ(group->all_gather({env.rank * 10, 7}), (std::vector<int64_t>{0, 7, 10, 7}));
+  const torch::Tensor gathered = group->all_gather_tensor(torch::full({2}, float(env.rank)));
+  EXPECT_TRUE(gathered.device().is_cpu());
+  EXPECT_TRUE(torch::equal(gathered, torch::tensor({0.f, 0.f, 1.f, 1.f}).view({2, 2})));
+  group->barrier();
+
+  auto params = train_job(group, kPerRankBatch, std::string(out) + "/run", device);
+  torch::save(params, std::string(out) + "/rank" + std::to_string(env.rank) + ".pt");
+}
+
+// The NCCL form of DistributedParity: 2 processes on 2 GPUs, per-rank batch B, against 1 process with
+// batch 2B on GPU 0. Needs a CUDA build with NCCL and two GPUs (NCCL refuses two ranks on one GPU).
+TEST(DistributedNccl, TwoGpusMatchOneWithDoubleBatch) {
+  if (!build_has_nccl()) GTEST_SKIP() << "built without NCCL";
+  if (torch::cuda::device_count() < 2) GTEST_SKIP() << "needs 2 CUDA devices";
+  const std::string dir = test::scratch_dir("ddp_nccl");
+  ::setenv("RADDIAG_TEST_NCCL_OUT", dir.c_str(), 1);
+  const int rc = launch_local(2, {current_executable(), "--gtest_filter=DistributedNcclWorker.Rank"});
+  ::unsetenv("RADDIAG_TEST_NCCL_OUT");
+  ASSERT_EQ(rc, 0) << "a rank failed";
+  auto single = train_job(nullptr, 2 * kPerRankBatch, test::scratch_dir("ddp_nccl_single"), "cuda:0");
+  for (int r = 0; r < 2; ++r) {
+    std::vector<torch::Tensor> got;
+    torch::load(got, dir + "/rank" + std::to_string(r) + ".pt");
+    ASSERT_EQ(got.size(), single.size());
+    // fp32 on GPUs: reduction order differs between a batch of 2B and two averaged batches of B.
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_TRUE(torch::allclose(got[i], single[i], 1e-4, 1e-5))
+          << "rank " << r << " parameter " << i << " max diff " << (got[i] - single[i]).abs().max().item<float>();
   }
 }
