@@ -7,8 +7,7 @@
 #include <iostream>
 
 #include "cli/command.h"
-#include "model/runtime.h"
-#include "serve/class_selection.h"
+#include "cli/common_options.h"
 #include "serve/diagnosis.h"
 #include "serve/saliency.h"
 #include "util/atomic_file.h"
@@ -40,19 +39,16 @@ void print_findings_table(std::ostream& os, const serve::Study& study, const ser
 Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG/npy files or folders): top findings, JSON report, saliency", [](CLI::App& sub) {
   struct Args {
     std::vector<std::string> study, saliency_classes;
-    std::string model, json, saliency, classes, device = "cpu";
+    std::string model, json, saliency, classes;
     serve::StudyOptions study_options;
+    DeviceOptions runtime;
     int64_t top_k = 10;
-    int threads = 0;
     uint64_t seed = 42;
-    bool tf32 = false;
   };
   auto a = std::make_shared<Args>();
   sub.add_option("study", a->study, "files and folders of one study")->required();
   sub.add_option("--model", a->model, "raddiag model file")->required();
-  sub.add_option("--classes", a->classes,
-                 "rank only these classes (a file, one per line, or a comma-separated list; LABEL=TEXT maps a label "
-                 "onto a model class or a new name): a knowledge-head model scores any name (zero-shot)");
+  add_classes_option(sub, a->classes, "rank only these classes");
   sub.add_option("--top-k", a->top_k, "findings to report (default 10)");
   sub.add_option("--json", a->json, "write the report as JSON to this file ('-' = stdout)");
   sub.add_option("--saliency", a->saliency, "write Grad-CAM overlays and attention curves to this folder");
@@ -62,25 +58,17 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
                  "modality of inputs that do not record one (M), or of one input (PATH=M); repeatable")
       ->allow_extra_args(false);
   sub.add_option("--plane", a->study_options.plane, "plane of inputs (P or PATH=P); repeatable")->allow_extra_args(false);
-  sub.add_option("--device", a->device, "cpu, cuda or cuda:N");
-  sub.add_flag("--tf32", a->tf32, "CUDA: allow TF32 convolutions and matrix products (faster, ~1e-4 off fp32)");
-  sub.add_option("--threads", a->threads, "intra-op threads (0 = all cores)");
+  add_device_options(sub, a->runtime);
   sub.add_option("--seed", a->seed, "seed of the preprocessing's random choices (as predict --seed)");
   return std::function<int()>([a] {
     // With the JSON on stdout, log lines must not mix into it.
     if (a->json == "-") spdlog::set_default_logger(spdlog::stderr_color_mt("diagnose"));
-    model::configure_threads(a->threads);
     if (a->top_k < 1) throw Error("--top-k", "must be at least 1");
-    model::set_cuda_tf32(a->tf32);
-    model::ModelBundle bundle = model::load_model_file(a->model);
-    if (!a->classes.empty()) {
-      serve::ClassSelectionReport rep;
-      bundle = serve::select_classes(std::move(bundle), serve::parse_class_list(a->classes), &rep);
-      (a->json == "-" ? std::cerr : std::cout) << "classes: " << rep.summary() << "\n";
-    }
-    serve::Predictor predictor(std::move(bundle), a->device);
+    apply_device_options(a->runtime);
+    model::ModelBundle bundle = load_model_with_classes(a->model, a->classes, a->json == "-" ? std::cerr : std::cout, "classes");
+    serve::Predictor predictor(std::move(bundle), a->runtime.device);
     serve::StudyModelInfo info{predictor.preprocess().modality_ids, serve::card_training_modalities(predictor.bundle().card)};
-    a->study_options.threads = a->threads;
+    a->study_options.threads = a->runtime.threads;
     auto study = serve::build_study(a->study, a->study_options, info);
     serve::DiagnoseOptions dopt;
     dopt.top_k = a->top_k;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common_options.h"
 #include "train/distributed.h"
 #include "train/finetune_report.h"
 #include "train/train_job.h"
@@ -20,13 +21,13 @@ namespace {
 Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dataset and label set (new head), then evaluate",
                              [](CLI::App& sub) {
   struct Args {
-    std::string from, config, out, resume, mode, head, fusion, device, dist_backend, modality, layout;
+    std::string from, config, out, resume, mode, head, fusion, modality, layout;
     std::vector<std::string> train, val, test;
-    double fraction = -1, lr = -1, layer_decay = -1;
-    int64_t shots = -1, steps = -1, epochs = -1, seed = -1;
-    int batch = -1, workers = -1, bootstrap = -1;
-    int nproc = 1;
-    bool scratch = false, quiet = false;
+    double fraction = -1, layer_decay = -1;
+    int64_t shots = -1, epochs = -1;
+    int bootstrap = -1;
+    bool scratch = false;
+    TrainOverrides overrides;
   };
   auto a = std::make_shared<Args>();
   sub.add_option("--from", a->from, "source raddiag model file (ours, or imported with import-official)");
@@ -43,26 +44,19 @@ Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dat
   sub.add_option("--head", a->head, "mlp (fresh MLP head) | knowledge (needs a model with a text encoder)");
   sub.add_option("--fusion", a->fusion, "auto (late for single-scan datasets) | early | late");
   sub.add_flag("--scratch", a->scratch, "the source's architecture with fresh weights (baseline)");
-  sub.add_option("--steps", a->steps, "optimiser steps of the whole run");
   sub.add_option("--epochs", a->epochs, "epochs over the training subset (when --steps is not given)");
-  sub.add_option("--lr", a->lr, "base learning rate (the head's, in layerwise mode)");
-  sub.add_option("--batch", a->batch, "cases per batch (per process)");
-  sub.add_option("--workers", a->workers, "loader threads");
-  sub.add_option("--device", a->device, "cpu, cuda or cuda:N");
-  sub.add_option("--seed", a->seed, "run seed (subset, split, init, order)");
+  add_train_overrides(sub, a->overrides);
   sub.add_option("--bootstrap", a->bootstrap, "bootstrap rounds of the final evaluation (default 1000)");
   sub.add_option("--modality", a->modality, "modality of images that do not say (class folders, label CSV, plain folders)");
   sub.add_option("--layout", a->layout, "folder layout: auto | cases | classes");
-  sub.add_option("--nproc", a->nproc, "data-parallel processes on this machine (one GPU each with cuda)")->capture_default_str();
-  sub.add_option("--dist-backend", a->dist_backend, "c10d backend of data-parallel runs: auto, gloo or nccl");
-  sub.add_flag("-q,--quiet", a->quiet, "no progress lines");
   return std::function<int()>([a] {
+    const TrainOverrides& ov = a->overrides;
     const bool resume = !a->resume.empty();
     if (resume && (!a->out.empty() || !a->config.empty() || !a->from.empty() || !a->train.empty()))
       throw Error("finetune", "--resume RUN_DIR continues a run with its stored settings: give no --from/--train/--config/--out");
     if (!resume && (a->from.empty() || a->train.empty() || a->out.empty()))
       throw Error("finetune", "give --from MODEL --train DATASET --val DATASET --out RUN_DIR (or --resume RUN_DIR)");
-    if (a->nproc < 1) throw Error("--nproc", "must be >= 1");
+    if (ov.nproc < 1) throw Error("--nproc", "must be >= 1");
     if (a->fraction >= 0 && a->shots >= 0) throw Error("finetune", "give --fraction or --shots, not both");
     const std::string run_dir = resume ? a->resume : a->out;
 
@@ -101,22 +95,16 @@ Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dat
     if (a->bootstrap >= 0) cfg.finetune.bootstrap = a->bootstrap;
     if (!a->modality.empty()) cfg.data.modality = a->modality;
     if (!a->layout.empty()) cfg.data.layout = a->layout;
-    if (a->steps >= 0) cfg.steps = a->steps;
-    if (a->epochs >= 0) cfg.epochs = a->epochs, cfg.steps = a->steps >= 0 ? a->steps : 0;
-    if (a->lr >= 0) cfg.optim.lr = a->lr;
-    if (a->batch >= 0) cfg.batch_size = a->batch;
-    if (a->workers >= 0) cfg.workers = a->workers;
-    if (!a->device.empty()) cfg.device = a->device;
-    if (!a->dist_backend.empty()) cfg.dist_backend = a->dist_backend;
-    if (a->seed >= 0) cfg.seed = static_cast<uint64_t>(a->seed);
+    apply_train_overrides(ov, cfg);
+    if (a->epochs >= 0) cfg.epochs = a->epochs, cfg.steps = ov.steps >= 0 ? ov.steps : 0;
     cfg.make_paths_absolute();
     cfg.validate();
 
     train::TrainJobOptions jo;
     jo.resume = resume;
     jo.run_dir = run_dir;
-    jo.progress = !a->quiet;
-    if (a->nproc > 1 && !train::DistEnv::from_environment().distributed()) {
+    jo.progress = !ov.quiet;
+    if (ov.nproc > 1 && !train::DistEnv::from_environment().distributed()) {
       // N ranks of `raddiag train` on the merged config; this process then writes the report.
       std::filesystem::create_directories(run_dir);
       const std::string merged = run_dir + "/finetune_config.json";
@@ -124,9 +112,9 @@ Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dat
       std::vector<std::string> argv{train::current_executable(), "train"};
       if (resume) argv.insert(argv.end(), {"--resume", run_dir});
       else argv.insert(argv.end(), {"--config", merged, "--out", run_dir});
-      if (a->steps >= 0) argv.insert(argv.end(), {"--steps", std::to_string(cfg.steps)});
-      if (a->quiet) argv.push_back("--quiet");
-      const int rc = train::launch_local(a->nproc, argv);
+      if (ov.steps >= 0) argv.insert(argv.end(), {"--steps", std::to_string(cfg.steps)});
+      if (ov.quiet) argv.push_back("--quiet");
+      const int rc = train::launch_local(ov.nproc, argv);
       if (rc != 0) return rc;
     } else {
       const auto r = train::run_train_job(cfg, jo);
@@ -139,7 +127,7 @@ Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dat
     }
     train::FinetuneReportOptions ro;
     ro.run_dir = run_dir;
-    ro.progress = !a->quiet;
+    ro.progress = !ov.quiet;
     std::string table;
     train::write_finetune_report(cfg, ro, &table);
     std::cout << table << "summary " << run_dir << "/finetune_summary.json\n";

@@ -1,0 +1,85 @@
+#include "cli/common_options.h"
+
+#include <cstdio>
+#include <ostream>
+
+#include "model/runtime.h"
+#include "serve/class_selection.h"
+#include "train/run_config.h"
+
+namespace raddiag::cli {
+
+void add_device_options(CLI::App& sub, DeviceOptions& o) {
+  sub.add_option("--device", o.device, "cpu, cuda or cuda:N");
+  sub.add_flag("--tf32", o.tf32, "CUDA: allow TF32 convolutions and matrix products (faster, ~1e-4 off fp32)");
+  sub.add_option("--threads", o.threads, "intra-op threads (0 = all cores)");
+}
+
+void apply_device_options(const DeviceOptions& o) {
+  model::configure_threads(o.threads);
+  model::set_cuda_tf32(o.tf32);
+}
+
+void add_case_source_options(CLI::App& sub, data::CaseSourceOptions& o) {
+  sub.add_option("--data-root", o.data_root, "root for relative image paths of the JSON");
+  sub.add_option("--prefix", o.prefixes, "rewrite an image path prefix, FROM=TO (repeatable)");
+  sub.add_option("--modality", o.modality, "modality of folder-dataset files that do not say");
+}
+
+void add_classes_option(CLI::App& sub, std::string& classes, const std::string& what) {
+  sub.add_option("--classes", classes,
+                 what + " (a file, one per line, or a comma-separated list; LABEL=TEXT maps a label onto a model class "
+                        "or a new name): a knowledge-head model scores any name (zero-shot)");
+}
+
+model::ModelBundle load_model_with_classes(const std::string& model_path, const std::string& classes, std::ostream& log,
+                                           const std::string& label) {
+  model::ModelBundle bundle = model::load_model_file(model_path);
+  if (classes.empty()) return bundle;
+  serve::ClassSelectionReport rep;
+  bundle = serve::select_classes(std::move(bundle), serve::parse_class_list(classes), &rep);
+  log << label << ": " << rep.summary() << "\n";
+  return bundle;
+}
+
+void add_train_overrides(CLI::App& sub, TrainOverrides& o) {
+  sub.add_option("--steps", o.steps, "override: optimiser steps of the whole run");
+  sub.add_option("--lr", o.lr, "override: base learning rate (layerwise fine-tuning: the head's)");
+  sub.add_option("--batch", o.batch, "override: cases per batch (per process)");
+  sub.add_option("--workers", o.workers, "override: loader threads");
+  sub.add_option("--device", o.device, "override: cpu, cuda or cuda:N");
+  sub.add_option("--seed", o.seed, "override: run seed (split, subset, initialisation, order)");
+  sub.add_option("--nproc", o.nproc, "data-parallel processes on this machine (one GPU each with cuda)")->capture_default_str();
+  sub.add_option("--dist-backend", o.dist_backend, "override: c10d backend of data-parallel runs: auto, gloo or nccl");
+  sub.add_flag("-q,--quiet", o.quiet, "no progress lines");
+}
+
+void apply_train_overrides(const TrainOverrides& o, train::RunConfig& cfg) {
+  if (o.steps >= 0) cfg.steps = o.steps;
+  if (o.lr >= 0) cfg.optim.lr = o.lr;
+  if (o.batch >= 0) cfg.batch_size = o.batch;
+  if (o.workers >= 0) cfg.workers = o.workers;
+  if (!o.device.empty()) cfg.device = o.device;
+  if (!o.dist_backend.empty()) cfg.dist_backend = o.dist_backend;
+  if (o.seed >= 0) cfg.seed = static_cast<uint64_t>(o.seed);
+}
+
+std::vector<std::string> train_override_args(const TrainOverrides& o) {
+  std::vector<std::string> args;
+  auto add = [&](const std::string& k, const std::string& v) { args.push_back(k), args.push_back(v); };
+  if (o.steps >= 0) add("--steps", std::to_string(o.steps));
+  if (o.lr >= 0) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", o.lr);  // every rank must read back the same double
+    add("--lr", buf);
+  }
+  if (o.batch >= 0) add("--batch", std::to_string(o.batch));
+  if (o.workers >= 0) add("--workers", std::to_string(o.workers));
+  if (!o.device.empty()) add("--device", o.device);
+  if (!o.dist_backend.empty()) add("--dist-backend", o.dist_backend);
+  if (o.seed >= 0) add("--seed", std::to_string(o.seed));
+  if (o.quiet) args.push_back("--quiet");
+  return args;
+}
+
+}  // namespace raddiag::cli

@@ -1,0 +1,56 @@
+#pragma once
+// Options that several subcommands share, declared once so that their names, help texts and effects
+// agree everywhere: the inference runtime (predict, diagnose, evaluate), where a manifest's images are
+// (predict, evaluate), --classes, and the overrides of a training run (train, finetune).
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "data/case_sources.h"
+#include "model/model_file.h"
+
+namespace raddiag::train {
+struct RunConfig;
+}
+
+namespace raddiag::cli {
+
+// --device, --tf32, --threads.
+struct DeviceOptions {
+  std::string device = "cpu";
+  bool tf32 = false;
+  int threads = 0;
+};
+void add_device_options(CLI::App& sub, DeviceOptions& o);
+// Sets the intra-op threads and the CUDA TF32 switch; call before loading a model.
+void apply_device_options(const DeviceOptions& o);
+
+// --data-root, --prefix, --modality.
+void add_case_source_options(CLI::App& sub, data::CaseSourceOptions& o);
+
+// --classes FILE_OR_LIST; `what` starts its help ("score these classes").
+void add_classes_option(CLI::App& sub, std::string& classes, const std::string& what);
+// Loads a model file; with `classes` given, re-targets it to those classes (serve/class_selection.h) and
+// writes "<label>: <summary>" to `log`.
+model::ModelBundle load_model_with_classes(const std::string& model_path, const std::string& classes, std::ostream& log,
+                                           const std::string& label);
+
+// Overrides of a training run's config; negative or empty = not given.
+struct TrainOverrides {
+  int64_t steps = -1, seed = -1;
+  double lr = -1;
+  int batch = -1, workers = -1;
+  std::string device, dist_backend;
+  int nproc = 1;
+  bool quiet = false;
+};
+// --steps --lr --batch --workers --device --seed --nproc --dist-backend -q.
+void add_train_overrides(CLI::App& sub, TrainOverrides& o);
+void apply_train_overrides(const TrainOverrides& o, train::RunConfig& cfg);
+// The given overrides as arguments for the ranks that --nproc starts (everything but --nproc).
+std::vector<std::string> train_override_args(const TrainOverrides& o);
+
+}  // namespace raddiag::cli
