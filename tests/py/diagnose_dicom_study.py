@@ -9,8 +9,9 @@ import warnings
 
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
+
+from dicom_slice import series_slice
 
 warnings.simplefilter("ignore")
 out = sys.argv[1]
@@ -24,31 +25,10 @@ MODALITY = {"CT": "CT", "MR": "MRI"}
 def write_series(modality, iop, ipp0, step, n, rows, cols, plane):
     uid = generate_uid()
     for k in range(n):
-        ds = Dataset()
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
-        ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
-        ds.is_little_endian, ds.is_implicit_VR = True, False
-        ds.Modality = modality
-        ds.SeriesInstanceUID = uid
-        ds.StudyInstanceUID = "1.2.3.4.5"
-        ds.InstanceNumber = k + 1
-        ds.ImageOrientationPatient = [float(v) for v in iop]
-        ds.ImagePositionPatient = [float(ipp0[i] + k * step[i]) for i in range(3)]
-        ds.PixelSpacing = [0.8, 0.8]
-        ds.SliceThickness = float(np.linalg.norm(step))
-        ds.Rows, ds.Columns = rows, cols
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated = 16
-        ds.BitsStored = 16
-        ds.HighBit = 15
-        ds.PixelRepresentation = 0
-        ds.RescaleSlope, ds.RescaleIntercept = 1.0, -1024.0 if modality == "CT" else 0.0
-        ds.PixelData = rng.integers(0, 2000, size=(rows, cols)).astype(np.uint16).tobytes()
+        pixels = rng.integers(0, 2000, size=(rows, cols)).astype(np.uint16)
+        ipp = [ipp0[i] + k * step[i] for i in range(3)]
+        ds = series_slice(pixels, modality, uid, "1.2.3.4.5", k + 1, iop, ipp, [0.8, 0.8], np.linalg.norm(step),
+                          intercept=-1024.0 if modality == "CT" else 0.0)
         ds.save_as(os.path.join(study, f"im_{rng.integers(1e9):09d}.dcm"), write_like_original=False)
     expected["series"][uid] = {"modality": MODALITY[modality], "plane": plane, "dims": [rows, cols, n]}
 

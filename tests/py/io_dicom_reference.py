@@ -21,8 +21,9 @@ import warnings
 
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
+
+from dicom_slice import series_slice
 
 warnings.simplefilter("ignore")
 out = sys.argv[1]
@@ -103,31 +104,10 @@ def write_series(modality, iop, ipp0, step, n, rows, cols, dtype, slope, inter, 
     vols = rng.integers(0, 1000, size=(n, rows, cols)).astype(dtype)
     names = []
     for k in range(n):
-        ds = Dataset()
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
-        ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
-        ds.is_little_endian, ds.is_implicit_VR = True, False
-        ds.Modality = modality
-        ds.SeriesInstanceUID = uid
-        ds.StudyInstanceUID = "1.2.3.4"
-        ds.InstanceNumber = n - k  # deliberately the reverse of the spatial order
-        ds.ImageOrientationPatient = [float(v) for v in iop]
-        ds.ImagePositionPatient = [float(ipp0[i] + k * step[i]) for i in range(3)]
-        ds.PixelSpacing = [float(v) for v in pixel_spacing]
-        ds.SliceThickness = float(np.linalg.norm(step))
-        ds.Rows, ds.Columns = rows, cols
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = mono
-        ds.BitsAllocated = 16
-        ds.BitsStored = 16
-        ds.HighBit = 15
-        ds.PixelRepresentation = 1 if dtype == np.int16 else 0
-        ds.RescaleSlope, ds.RescaleIntercept = slope, inter
-        ds.PixelData = vols[k].tobytes()
+        ipp = [ipp0[i] + k * step[i] for i in range(3)]
+        # InstanceNumber deliberately the reverse of the spatial order.
+        ds = series_slice(vols[k], modality, uid, "1.2.3.4", n - k, iop, ipp, pixel_spacing, np.linalg.norm(step),
+                          slope, inter, mono)
         name = os.path.join(series_dir, f"img_{rng.integers(1e9):09d}.dcm")
         ds.save_as(name, write_like_original=False)
         names.append(name)
