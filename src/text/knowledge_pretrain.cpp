@@ -114,9 +114,13 @@ PretrainResult pretrain_text_encoder(SentenceEncoder& encoder, const std::vector
   if (o.resume && fs::exists(state_path)) {
     torch::serialize::InputArchive ar;
     try {
-      ar.load_from(state_path);
+      // Mapped to the encoder's device, so that the AdamW moments land where the weights are (a state
+      // written on a GPU resumes on a CPU and the reverse).
+      ar.load_from(state_path, device);
     } catch (const c10::Error& e) {
       throw Error(state_path, std::string("unreadable training state: ") + e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      throw Error(state_path, std::string("unreadable training state: ") + e.what());
     }
     torch::Tensor step_t, n_t, ls;
     ar.read("step", step_t);

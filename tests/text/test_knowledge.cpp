@@ -2,6 +2,7 @@
 // and class embeddings.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -200,6 +201,28 @@ TEST(KnowledgePretrain, ResumeContinuesExactly) {
   auto other = toy_corpus();
   other.resize(50);
   EXPECT_THROW(pretrain_text_encoder(resumed, other, o), Error);
+}
+
+// A state written on a GPU resumes on the CPU (and the reverse): weights and AdamW moments are mapped to
+// the encoder's device. Runs only where CUDA is.
+TEST(KnowledgePretrain, ResumeMovesTheStateAcrossDevices) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "needs CUDA";
+  const auto dir = test::scratch_dir("kp_dev");
+  auto part = toy_encoder();
+  part.to(torch::Device(torch::kCUDA, 0));
+  pretrain_text_encoder(part, toy_corpus(), toy_options(dir, 6));
+  // Resumed on the CPU at the saved step: exactly the GPU run's weights.
+  auto resumed = toy_encoder();
+  auto o = toy_options(dir, 6);
+  o.resume = true;
+  EXPECT_EQ(pretrain_text_encoder(resumed, toy_corpus(), o).start_step, 6);
+  auto a = hf_state_dict(part.model()), b = hf_state_dict(resumed.model());
+  for (const auto& [k, v] : a) EXPECT_TRUE(torch::equal(v.cpu(), b.at(k))) << k;
+  // And it trains on from there with the GPU's AdamW moments, now on the CPU.
+  o.steps = 8;
+  const auto r = pretrain_text_encoder(resumed, toy_corpus(), o);
+  EXPECT_EQ(r.steps_done, 8);
+  EXPECT_TRUE(std::isfinite(r.last_loss));
 }
 
 TEST(ClassEmbeddings, MatchPerNameEncodingInEvalMode) {
