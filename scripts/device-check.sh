@@ -79,7 +79,7 @@ grep -q '"cuda_available": true' "$aux/info.json" && result info "PASS (CUDA lis
 export RADDIAG_SHARED_DATA=$data
 if [ -x "$T" ]; then
   step CUDA tests
-  "$T" --gtest_filter='Cuda*' 2>&1 | tee "$aux/test_cuda.log" | grep -vE '^\[ +(RUN|OK) '
+  "$T" --gtest_filter='Cuda*:DistributedNccl*:KnowledgePretrain.ResumeMovesTheStateAcrossDevices' 2>&1 | tee "$aux/test_cuda.log" | grep -vE '^\[ +(RUN|OK) '
   rc=${PIPESTATUS[0]}
   result cuda_tests "$([ $rc -eq 0 ] && echo PASS || echo FAIL) ($(grep -E '^\[  PASSED  \]|^\[  FAILED  \]|SKIPPED \]' "$aux/test_cuda.log" | head -3 | tr '\n' ' '))"
 fi
@@ -163,7 +163,7 @@ if [ -x "$T" ]; then
   step the rest of test_nn on this machine '(2.x libtorch; tests needing absent data or Python modules fail or skip)'
   left=$((${DEADLINE_S:-390} - (SECONDS - t0) - 10))
   if [ $left -gt 20 ]; then
-    timeout $left "$T" --gtest_filter='-Cuda*:OfficialParity*' >"$aux/test_nn_rest.log" 2>&1
+    timeout $left "$T" --gtest_filter='-Cuda*:DistributedNccl*:OfficialParity*' >"$aux/test_nn_rest.log" 2>&1
     echo "test_nn (rest) exit $? (time limit $left s)"
   fi
   grep -E '^\[  FAILED  \]|^\[  PASSED  \]|tests ran' "$aux/test_nn_rest.log" | head -40

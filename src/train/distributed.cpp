@@ -172,7 +172,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, const Pro
   g->rank_ = env.rank;
   g->world_ = env.world_size;
   g->impl_ = std::make_unique<Impl>();
-  if (env.world_size == 1) return g;  // single process: every collective is the identity
+  // A single process has no backend and every collective is the identity (unless asked for one).
+  if (env.world_size == 1 && !options.backend_for_single_process) return g;
   const CommBackend backend = resolve_comm_backend(options.backend, options.device, build_has_gloo(), build_has_nccl());
   g->backend_ = backend;
 #if RADDIAG_HAVE_C10D
@@ -222,7 +223,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, const Pro
 }
 
 void ProcessGroup::broadcast(torch::Tensor& t, int root) {
-  if (world_ == 1) return;
+  if (solo()) return;
 #if RADDIAG_HAVE_C10D
   std::vector<at::Tensor> v{impl_->staged(t)};
   c10d::BroadcastOptions o;
@@ -233,7 +234,7 @@ void ProcessGroup::broadcast(torch::Tensor& t, int root) {
 }
 
 void ProcessGroup::all_reduce_sum(torch::Tensor& t) {
-  if (world_ == 1) return;
+  if (solo()) return;
 #if RADDIAG_HAVE_C10D
   std::vector<at::Tensor> v{impl_->staged(t)};
   impl_->run([&](auto& pg) { return pg.allreduce(v); });
@@ -242,7 +243,7 @@ void ProcessGroup::all_reduce_sum(torch::Tensor& t) {
 }
 
 void ProcessGroup::barrier() {
-  if (world_ == 1) return;
+  if (solo()) return;
 #if RADDIAG_HAVE_C10D
   c10d::BarrierOptions o;
   if (impl_->comm_device) o.device_ids = {impl_->comm_device->index()};  // NCCL: no guessing the GPU from the rank
@@ -251,7 +252,7 @@ void ProcessGroup::barrier() {
 }
 
 void ProcessGroup::broadcast_module(torch::nn::Module& module, int root) {
-  if (world_ == 1) return;
+  if (solo()) return;
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> tensors;
   for (auto& p : module.parameters()) tensors.push_back(p);
@@ -265,7 +266,7 @@ void ProcessGroup::broadcast_module(torch::nn::Module& module, int root) {
 }
 
 void ProcessGroup::average_gradients(const std::vector<torch::Tensor>& params, size_t bucket_bytes) {
-  if (world_ == 1) return;
+  if (solo()) return;
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> grads;
   for (const auto& p : params) {
@@ -297,14 +298,14 @@ void ProcessGroup::average_gradients(const std::vector<torch::Tensor>& params, s
 }
 
 bool ProcessGroup::any(bool flag) {
-  if (world_ == 1) return flag;
+  if (solo()) return flag;
   torch::Tensor t = torch::tensor(flag ? 1.0f : 0.0f);
   all_reduce_sum(t);
   return t.item<float>() > 0;
 }
 
 std::vector<int64_t> ProcessGroup::all_gather(const std::vector<int64_t>& values) {
-  if (world_ == 1) return values;
+  if (solo()) return values;
   const int64_t n = static_cast<int64_t>(values.size());
   // Every rank writes its slice into a zero tensor; a sum all-reduce then assembles the whole.
   torch::Tensor all = torch::zeros({world_ * n}, torch::kLong);
@@ -315,7 +316,7 @@ std::vector<int64_t> ProcessGroup::all_gather(const std::vector<int64_t>& values
 
 torch::Tensor ProcessGroup::all_gather_tensor(const torch::Tensor& t) {
   torch::Tensor in = t.contiguous();
-  if (world_ == 1) return in.unsqueeze(0).clone();
+  if (solo()) return in.unsqueeze(0).clone();
 #if RADDIAG_HAVE_C10D
   std::vector<at::Tensor> inputs{impl_->staged(in)};
   std::vector<std::vector<at::Tensor>> outputs(1);

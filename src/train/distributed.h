@@ -48,6 +48,9 @@ struct ProcessGroupOptions {
   // there; tensors elsewhere (the CPU flags and positions the trainer exchanges) are copied over and back.
   torch::Device device = torch::kCPU;
   std::chrono::milliseconds timeout = std::chrono::minutes(5);
+  // Build the backend even for a world of one, so that every collective really runs (a smoke test of a
+  // backend on one machine with one device). Otherwise a single process gets no backend.
+  bool backend_for_single_process = false;
 };
 
 class ProcessGroup {
@@ -59,6 +62,8 @@ class ProcessGroup {
 
   // The backend in use (kAuto resolved); a world of one has none and reports kAuto.
   CommBackend backend() const { return backend_; }
+  // No backend: every collective is the identity.
+  bool solo() const { return backend_ == CommBackend::kAuto; }
   int rank() const { return rank_; }
   int world_size() const { return world_; }
   bool is_main() const { return rank_ == 0; }

@@ -282,6 +282,65 @@ TEST(Distributed, BackendChoice) {
   EXPECT_EQ(RunConfig::from_json(old).dist_backend, "auto");
 }
 
+namespace single_rank_test {  // named: unity builds put several test files in one unit
+
+// A group of one with a real backend: every collective runs and must leave the values as they are,
+// also for CPU tensors on an NCCL group (staged through the GPU) and non-contiguous views (copied back).
+void check_collectives(ProcessGroup& g, const torch::Device& dev) {
+  std::vector<torch::Tensor> ps = {torch::zeros({3}, torch::TensorOptions(dev).requires_grad(true)),
+                                   torch::zeros({4, 2}, torch::TensorOptions(dev).requires_grad(true))};
+  for (auto& p : ps) p.mutable_grad() = torch::full_like(p, 2.5f);
+  g.average_gradients(ps, /*bucket_bytes=*/16);
+  for (auto& p : ps) EXPECT_TRUE(torch::equal(p.grad().cpu(), torch::full(p.sizes(), 2.5f)));
+  EXPECT_TRUE(g.any(true));
+  EXPECT_FALSE(g.any(false));
+  EXPECT_EQ(g.all_gather({5, 6}), (std::vector<int64_t>{5, 6}));
+  const torch::Tensor x = torch::arange(6, torch::kFloat).view({2, 3});
+  const torch::Tensor gathered = g.all_gather_tensor(x);
+  EXPECT_TRUE(gathered.device().is_cpu());
+  EXPECT_TRUE(torch::equal(gathered, x.unsqueeze(0)));
+  torch::Tensor base = torch::arange(6, torch::kFloat).view({2, 3});
+  torch::Tensor view = base.t();  // non-contiguous
+  g.all_reduce_sum(view);
+  EXPECT_TRUE(torch::equal(base, torch::arange(6, torch::kFloat).view({2, 3})));
+  torch::Tensor b = torch::full({4}, 7.f);
+  g.broadcast(b);
+  EXPECT_TRUE(torch::equal(b, torch::full({4}, 7.f)));
+  g.barrier();
+}
+
+std::shared_ptr<ProcessGroup> single_rank_group(CommBackend backend, const torch::Device& dev) {
+  DistEnv env;
+  env.master_port = find_free_port();
+  ProcessGroupOptions po;
+  po.backend = backend;
+  po.device = dev;
+  po.timeout = std::chrono::seconds(60);
+  po.backend_for_single_process = true;
+  return ProcessGroup::create(env, po);
+}
+
+}  // namespace single_rank_test
+
+TEST(Distributed, SingleRankGlooGroupRunsRealCollectives) {
+  if (!build_has_gloo()) GTEST_SKIP() << "built without Gloo";
+  auto g = single_rank_test::single_rank_group(CommBackend::kGloo, torch::kCPU);
+  ASSERT_EQ(g->backend(), CommBackend::kGloo);
+  ASSERT_FALSE(g->solo());
+  single_rank_test::check_collectives(*g, torch::kCPU);
+}
+
+// NCCL on one GPU: links and runs ProcessGroupNCCL (communicator set-up, streams, staging) on any
+// machine with one GPU; the 2-rank parity test below needs two.
+TEST(DistributedNccl, SingleRankCollectivesOnOneGpu) {
+  if (!build_has_nccl()) GTEST_SKIP() << "built without NCCL";
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "needs a CUDA device";
+  const torch::Device gpu(torch::kCUDA, 0);
+  auto g = single_rank_test::single_rank_group(CommBackend::kAuto, gpu);
+  ASSERT_EQ(g->backend(), CommBackend::kNccl);
+  single_rank_test::check_collectives(*g, gpu);
+}
+
 // Not a test on its own: one rank of DistributedNccl below, on GPU LOCAL_RANK.
 TEST(DistributedNcclWorker, Rank) {
   const char* out = std::getenv("RADDIAG_TEST_NCCL_OUT");
