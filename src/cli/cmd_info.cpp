@@ -1,8 +1,9 @@
-// raddiag info: what the compute runtime is (libtorch, BLAS, threads, devices).
+// raddiag info: what the compute runtime is (libtorch, BLAS, threads, devices, distributed backends).
 #include <iostream>
 
 #include "cli/command.h"
 #include "model/runtime.h"
+#include "train/distributed.h"
 
 namespace raddiag::cli {
 namespace {
@@ -14,6 +15,10 @@ Registrar register_info({"info", "print libtorch version, BLAS in use, thread co
   return std::function<int()>([=] {
     model::configure_threads(*threads);
     auto info = model::runtime_info();
+    // The c10d backends this build has for data-parallel training (train/distributed.h).
+    info["distributed_backends"] = nlohmann::json::array();
+    if (train::build_has_gloo()) info["distributed_backends"].push_back("gloo");
+    if (train::build_has_nccl()) info["distributed_backends"].push_back("nccl");
     if (*json_out) {
       std::cout << info.dump(2) << "\n";
     } else {

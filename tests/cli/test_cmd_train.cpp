@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_support.h"
+#include "train/distributed.h"
 #include "train/run_dir.h"
 #include "util/atomic_file.h"
 
@@ -63,4 +64,15 @@ TEST(CmdTrain, ImpossibleBackendsFailClearly) {
   EXPECT_EQ(out.find("Segmentation"), std::string::npos) << out;
   EXPECT_NE(test::run_command(base + " --out " + test::shell_quote(dir + "/b") + " --dist-backend mpi", &out), 0);
   EXPECT_NE(out.find("dist_backend must be auto, gloo or nccl"), std::string::npos) << out;
+}
+
+// `raddiag info` tells which c10d backends the build has, as the library does.
+TEST(CmdTrain, InfoListsTheDistributedBackends) {
+  std::string out;
+  ASSERT_EQ(test::run_command(test::shell_quote(test::cli_path()) + " info --json", &out), 0) << out;
+  const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+  std::vector<std::string> want;
+  if (train::build_has_gloo()) want.push_back("gloo");
+  if (train::build_has_nccl()) want.push_back("nccl");
+  EXPECT_EQ(j.at("distributed_backends").get<std::vector<std::string>>(), want);
 }
