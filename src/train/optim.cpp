@@ -31,7 +31,8 @@ nlohmann::json OptimOptions::to_json() const {
           {"schedule", schedule},
           {"warmup_ratio", warmup_ratio},
           {"warmup_steps", warmup_steps},
-          {"precision", precision}};
+          {"precision", precision},
+          {"loss_scaler", loss_scaler.to_json()}};
 }
 
 OptimOptions OptimOptions::from_json(const nlohmann::json& j) {
@@ -52,6 +53,7 @@ OptimOptions OptimOptions::from_json(const nlohmann::json& j) {
     o.warmup_ratio = j.value("warmup_ratio", o.warmup_ratio);
     o.warmup_steps = j.value("warmup_steps", o.warmup_steps);
     o.precision = j.value("precision", o.precision);
+    if (j.contains("loss_scaler")) o.loss_scaler = LossScalerOptions::from_json(j.at("loss_scaler"));
     if (j.contains("groups"))
       for (const auto& g : j.at("groups")) {
         ParamGroupRule r;
@@ -69,9 +71,7 @@ OptimOptions OptimOptions::from_json(const nlohmann::json& j) {
   if (o.schedule != "cosine" && o.schedule != "linear" && o.schedule != "constant")
     throw Error("optimizer option schedule", "unknown schedule '" + o.schedule + "' (cosine, linear, constant)");
   if (o.precision != "fp32" && o.precision != "bf16" && o.precision != "fp16")
-    throw Error("optimizer option precision", "unknown precision '" + o.precision + "' (fp32, bf16)");
-  if (o.precision == "fp16")
-    throw Error("optimizer option precision", "fp16 needs a gradient scaler, which libtorch 1.13's C++ API lacks; use bf16");
+    throw Error("optimizer option precision", "unknown precision '" + o.precision + "' (fp32, bf16, fp16)");
   return o;
 }
 
@@ -168,6 +168,7 @@ double current_lr(const torch::optim::Optimizer& opt) {
 
 std::string AutocastScope::effective(const std::string& precision, const torch::Device& device) {
   if (precision == "bf16" && device.is_cuda()) return "bf16 autocast (cuda)";
+  if (precision == "fp16") return device.is_cuda() ? "fp16 autocast (cuda), dynamic loss scaling" : "fp32, dynamic loss scaling";
   return "fp32";
 }
 
@@ -180,16 +181,17 @@ std::string AutocastScope::effective(const std::string& precision, const torch::
 #endif
 
 AutocastScope::AutocastScope(const std::string& precision, const torch::Device& device) {
-  if (precision != "bf16" || !device.is_cuda()) return;
+  if ((precision != "bf16" && precision != "fp16") || !device.is_cuda()) return;
+  const at::ScalarType dtype = precision == "bf16" ? at::kBFloat16 : at::kHalf;
 #if RADDIAG_AUTOCAST_PER_DEVICE
   prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
   prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
-  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
   at::autocast::set_autocast_enabled(at::kCUDA, true);
 #else
   prev_enabled_ = at::autocast::is_enabled();
   prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
-  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  at::autocast::set_autocast_gpu_dtype(dtype);
   at::autocast::set_enabled(true);
 #endif
   at::autocast::increment_nesting();

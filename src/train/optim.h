@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "train/loss_scaler.h"
+
 namespace raddiag::train {
 
 // Parameters whose name starts with `prefix` (first matching rule wins) get lr * lr_scale and their own
@@ -35,10 +37,11 @@ struct OptimOptions {
   std::string schedule = "cosine"; // cosine | linear | constant (all with linear warm-up)
   double warmup_ratio = 0.05;
   int64_t warmup_steps = -1;       // >= 0 overrides warmup_ratio
-  // fp32, or bf16 / fp16 autocast. Autocast is used only on CUDA; on CPU the run stays fp32 (CPU
-  // bf16 autocast exists in libtorch 1.13 but is slower than fp32 without AVX512-BF16). fp16 has no
-  // gradient scaler in the 1.13 C++ API, so it is refused; use bf16.
+  // fp32, or bf16 / fp16 autocast. Autocast is used only on CUDA; on CPU the forward stays fp32 (CPU
+  // bf16 autocast exists in libtorch 1.13 but is slower than fp32 without AVX512-BF16). fp16 (for GPUs
+  // without bf16, e.g. V100, T4) adds dynamic loss scaling (train/loss_scaler.h), on every device.
   std::string precision = "fp32";
+  LossScalerOptions loss_scaler;  // fp16 only
 
   nlohmann::json to_json() const;
   static OptimOptions from_json(const nlohmann::json& j);  // missing keys keep defaults; unknown keys throw
@@ -92,7 +95,7 @@ class AutocastScope {
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
   bool active() const { return active_; }
-  // What a run with this precision/device actually computes in: "fp32" or "bf16 autocast (cuda)".
+  // What a run with this precision/device actually computes in, e.g. "fp32" or "bf16 autocast (cuda)".
   static std::string effective(const std::string& precision, const torch::Device& device);
 
  private:

@@ -93,6 +93,7 @@ Trainer::Trainer(torch::nn::Module& module, StepFn step_fn, data::CaseLoader& lo
   if (!optim_.optimizer) throw Error("trainer", "no optimiser");
   if (opt_.log_every < 1) opt_.log_every = 1;
   schedule_ = LrSchedule::from_options(optim_options_, opt_.total_steps);
+  scaler_ = DynamicLossScaler(optim_options_.precision == "fp16", optim_options_.loss_scaler);
   if (group_ && group_->world_size() > 1) {
     // Every rank starts from rank 0's weights.
     group_->broadcast_module(module_);
@@ -141,6 +142,7 @@ std::string Trainer::save(const std::vector<data::SamplerPosition>& positions) {
                           {"loader_failures", loader_.failures()},
                           {"config", config_}};
   if (best_step_) state["best"] = {{"step", *best_step_}, {"metric", opt_.best_metric}, {"value", *best_value_}};
+  if (scaler_.enabled()) state["loss_scaler"] = scaler_.state();
   const std::string dir = run_.checkpoint_path(step_);
   save_checkpoint(dir, module_, optim_.optimizer.get(), state);
   last_checkpoint_ = dir;
@@ -193,6 +195,7 @@ void Trainer::resume_from(const std::string& dir) {
       throw Error(dir, "saved with " + std::to_string(positions.size()) + " ranks, resuming with " + std::to_string(world) +
                            " (the data order would change)");
     loader_.seek(data::SamplerPosition::from_json(positions.at(rank)));
+    if (scaler_.enabled() && state.contains("loss_scaler")) scaler_.load_state(state.at("loss_scaler"));
     if (state.contains("best")) {
       best_step_ = state["best"].at("step").get<int64_t>();
       best_value_ = state["best"].at("value").get<double>();
@@ -237,17 +240,26 @@ TrainResult Trainer::run() {
       torch::Tensor loss = it->second.to(torch::kFloat);
       if (!torch::isfinite(loss).all().item<bool>())
         throw Error("step " + std::to_string(step_ + 1), "loss is not finite (" + std::to_string(loss.item<double>()) + ")");
-      (loss / static_cast<double>(accum)).backward();
+      scaler_.scale_loss(loss / static_cast<double>(accum)).backward();
       for (const auto& [k, v] : losses) {
         auto d = v.detach().to(torch::kCPU, torch::kDouble).mean() / static_cast<double>(accum);
         sums[k] = sums.count(k) ? sums[k] + d : d;
       }
     }
     if (group_) group_->average_gradients(optim_.parameters);
-    const double grad_norm = clip_grad_norm(optim_.parameters, optim_options_.max_grad_norm);
+    // Averaged gradients are the same on every rank, so every rank takes or skips the step alike.
+    const bool finite = scaler_.unscale(optim_.parameters);
+    const double loss_scale = scaler_.scale();
+    double grad_norm = NAN;
     schedule_.apply(opt, optim_.base_lrs, step_);
     const double lr = current_lr(opt);
-    opt.step();
+    if (finite) {
+      grad_norm = clip_grad_norm(optim_.parameters, optim_options_.max_grad_norm);
+      opt.step();
+    } else {
+      ++result.skipped_steps;
+    }
+    scaler_.update(!finite);
     ++step_;
     cases_seen_ += step_cases * world;
     window_cases += step_cases * world;
@@ -288,6 +300,10 @@ TrainResult Trainer::run() {
                               {"cases_seen", cases_seen_}, {"elapsed_s", session_s},
                               {"window_s", window_s}, {"loader_wait_s", loader_wait}, {"loader_share", loader_share}};
         for (size_t i = 0; i < keys.size(); ++i) rec[keys[i]] = vals[i];
+        if (scaler_.enabled()) {
+          rec["loss_scale"] = loss_scale;  // the scale this step's backward used
+          rec["skipped_step"] = !finite;
+        }
         run_.append_log(rec);
         if (opt_.progress) {
           double loss_v = 0;

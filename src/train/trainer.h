@@ -6,6 +6,8 @@
 //   optimiser         OptimizerSetup (AdamW + groups) and the LR schedule from OptimOptions.
 // Each optimiser step: grad_accum_steps micro-batches (loss / accum, backward), gradient averaging
 // across ranks when distributed, clipping by global norm, lr = base * schedule(step), AdamW step.
+// fp16: the loss is scaled before backward and the gradients unscaled after averaging; a step with an
+// inf/NaN gradient is skipped by every rank alike (the step still counts, as the schedule does).
 // Checkpoints every checkpoint_every steps, at a new best validation metric, at the end and on
 // SIGINT; keeps the newest keep_last plus the best. resume() restores model, optimiser (moments and
 // step), schedule position, sampler position and the global torch generators, so N steps + stop +
@@ -60,6 +62,7 @@ struct TrainResult {
   std::optional<double> best_value;
   std::string last_checkpoint;
   double last_loss = 0;
+  int64_t skipped_steps = 0;    // fp16: optimiser steps skipped this session for inf/NaN gradients
 };
 
 // torch::manual_seed on every device: call before building the model of a fresh run.
@@ -100,6 +103,7 @@ class Trainer {
   std::shared_ptr<ProcessGroup> group_;
   ValidateFn validate_;
   LrSchedule schedule_;
+  DynamicLossScaler scaler_;  // enabled for precision fp16
   torch::Device device_;
 
   int64_t step_ = 0;

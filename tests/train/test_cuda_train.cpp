@@ -1,4 +1,5 @@
-// Training on a CUDA device: optimiser steps reduce the loss (fp32 and bf16 autocast) and checkpoints
+// Training on a CUDA device: optimiser steps reduce the loss (fp32, bf16 autocast, fp16 autocast with loss
+// scaling) and checkpoints
 // move between CUDA and CPU. Every test skips without CUDA.
 #include <gtest/gtest.h>
 
@@ -32,21 +33,28 @@ std::vector<double> cuda_train_losses(const std::string& precision, int steps) {
   o.precision = precision;
   auto setup = train::make_adamw(*m, o);
   auto batch = cuda_train_batch_to(test::parity_inputs(test::parity_dir() + "/json_order"), cuda);
+  train::DynamicLossScaler scaler(precision == "fp16", o.loss_scaler);
   std::vector<double> losses;
   for (int s = 0; s < steps; ++s) {
     setup.optimizer->zero_grad();
     torch::Tensor loss;
     {
       train::AutocastScope autocast(precision, cuda);
-      EXPECT_EQ(autocast.active(), precision == "bf16");
+      EXPECT_EQ(autocast.active(), precision != "fp32");
       auto out = m->forward(batch);
-      // Under autocast the head's matrix products run in bf16.
-      EXPECT_EQ(out.logits.scalar_type(), precision == "bf16" ? torch::kBFloat16 : torch::kFloat);
+      // Under autocast the head's matrix products run in bf16 / fp16.
+      EXPECT_EQ(out.logits.scalar_type(), precision == "bf16"   ? torch::kBFloat16
+                                          : precision == "fp16" ? torch::kHalf
+                                                                : torch::kFloat);
       loss = out.loss.to(torch::kFloat);
     }
-    loss.backward();
-    train::clip_grad_norm(setup.parameters, o.max_grad_norm);
-    setup.optimizer->step();
+    scaler.scale_loss(loss).backward();
+    const bool finite = scaler.unscale(setup.parameters);
+    if (finite) {
+      train::clip_grad_norm(setup.parameters, o.max_grad_norm);
+      setup.optimizer->step();
+    }
+    scaler.update(!finite);
     losses.push_back(loss.item<double>());
   }
   return losses;
@@ -54,10 +62,10 @@ std::vector<double> cuda_train_losses(const std::string& precision, int steps) {
 
 }  // namespace
 
-TEST(CudaTrain, AdamWStepsOnCudaReduceTheLossInFp32AndBf16) {
+TEST(CudaTrain, AdamWStepsOnCudaReduceTheLossInFp32Bf16AndFp16) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   if (!std::filesystem::exists(test::parity_dir() + "/config.json")) GTEST_SKIP() << "no parity fixture";
-  for (const std::string precision : {"fp32", "bf16"}) {
+  for (const std::string precision : {"fp32", "bf16", "fp16"}) {
     const auto losses = cuda_train_losses(precision, 12);
     std::cout << "[cuda train] " << precision << " loss " << losses.front() << " -> " << losses.back() << "\n";
     for (double l : losses) EXPECT_TRUE(std::isfinite(l)) << precision;

@@ -47,13 +47,14 @@ TEST(Optim, ParamGroupsScaleLrAndFreeze) {
   EXPECT_EQ(setup.optimizer->param_groups()[1].params().size(), 1u);  // 1.weight only
 }
 
-TEST(Optim, OptionsJsonRoundTripAndRejectsFp16) {
+TEST(Optim, OptionsJsonRoundTripAndRejectsUnknowns) {
   OptimOptions o;
   o.groups = {{"encoder.", 0.1, false, std::nullopt}};
   o.grad_accum_steps = 4;
   auto back = OptimOptions::from_json(nlohmann::json::parse(o.to_json().dump()));
   EXPECT_EQ(back.to_json(), o.to_json());
-  EXPECT_THROW(OptimOptions::from_json({{"precision", "fp16"}}), Error);
+  EXPECT_THROW(OptimOptions::from_json({{"precision", "fp8"}}), Error);
+  EXPECT_THROW(OptimOptions::from_json({{"loss_scaler", {{"init_scale", 0}}}}), Error);
   EXPECT_THROW(OptimOptions::from_json({{"lr_typo", 1}}), Error);
   EXPECT_THROW(OptimOptions::from_json({{"schedule", "poly"}}), Error);
   EXPECT_EQ(AutocastScope::effective("bf16", torch::Device("cpu")), "fp32");
