@@ -2,7 +2,7 @@
 # One-shot check of raddiag on a CUDA machine that has PyTorch 2.x (its libtorch), a compiler, CMake and
 # ninja but no package manager: configure and build against PyTorch's libtorch and a dependency prefix
 # made by scripts/pack-deps-prefix.sh, then check the CUDA path end to end (info, CUDA tests, official
-# parity through `predict --device cuda`, a short `train` on CUDA in fp32 and bf16, `diagnose` on CUDA)
+# parity through `predict --device cuda`, a short `train` on CUDA in fp32, bf16 and fp16, `diagnose` on CUDA)
 # and time it against the same machine's CPU. Everything is logged to OUT_DIR; each step reports
 # PASS/FAIL to OUT_DIR/summary.txt and a failing step does not stop the later independent ones.
 #
@@ -130,9 +130,10 @@ PY
   auc=$(grep -o 'validation macro AUC [0-9.]*' "$aux/$1.log" | tail -1)
   result "train_$1" "$([ $rc -eq 0 ] && echo PASS || echo FAIL) in ${el} s wall (60 steps x 8 cases incl. start and validation), $auc"
 }
-step train the tiny config on the real brain-MRI set: CUDA fp32, CUDA bf16, CPU
+step train the tiny config on the real brain-MRI set: CUDA fp32, CUDA bf16, CUDA fp16, CPU
 train_run cuda_fp32 cuda fp32
 train_run cuda_bf16 cuda bf16
+train_run cuda_fp16 cuda fp16
 train_run cpu_fp32 cpu fp32
 
 if [ -f "$build/runs/cuda_fp32/model.raddiag" ]; then
