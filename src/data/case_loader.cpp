@@ -121,6 +121,8 @@ LoadedBatch CaseLoader::next() {
   std::vector<CaseTensors> cases;
   LoadedBatch out;
   int consecutive_failures = 0;
+  int epoch_ends = 0;  // epoch ends passed while filling this batch
+  std::string last_failure;
   const int64_t epoch_size = sampler_->epoch_size();
   while (static_cast<int>(cases.size()) < opt_.batch_size) {
     Slot s = take_next();
@@ -144,6 +146,7 @@ LoadedBatch CaseLoader::next() {
         recent_.push_back({s.item.index, id, s.error});
         if (recent_.size() > kRecentFailures) recent_.erase(recent_.begin());
       }
+      last_failure = id + ": " + s.error;
       if (++consecutive_failures >= opt_.max_consecutive_failures)
         throw Error("loader", std::to_string(consecutive_failures) + " cases in a row failed; last: " + id + ": " + s.error);
     }
@@ -152,6 +155,13 @@ LoadedBatch CaseLoader::next() {
       consumed_ = {s.item.epoch + 1, 0};
       if (static_cast<int>(cases.size()) < opt_.batch_size) {
         if (!opt_.drop_last && !cases.empty()) break;
+        // A whole epoch went by (from its first item to its last) without filling one batch: so few of
+        // its cases load that no batch ever will. Stop with the reason instead of cycling forever.
+        if (++epoch_ends >= 2)
+          throw Error("loader", "a whole epoch of " + std::to_string(epoch_size) + " cases gave only " +
+                                    std::to_string(cases.size()) + " loadable, fewer than batch_size " +
+                                    std::to_string(opt_.batch_size) + (last_failure.empty() ? "" : "; last failure: " + last_failure) +
+                                    " (fix or drop the failing cases, or lower the batch size)");
         cases.clear();  // drop the incomplete tail, start the next epoch's first batch
         out.indices.clear();
       }

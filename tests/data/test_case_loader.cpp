@@ -94,6 +94,29 @@ TEST(CaseLoader, AllFailingStopsWithAnError) {
   EXPECT_THROW(l.next(), Error);
 }
 
+// Too few loadable cases for one batch per epoch (3 cases, 2 of them unreadable, batch 2 with drop_last):
+// a clear error naming the cause, not an endless loop over epochs. One more loadable case is enough.
+TEST(CaseLoader, AnEpochThatCannotFillABatchStopsWithTheReason) {
+  auto src = std::make_shared<test::RandomCaseSource>();
+  src->n = 3;
+  src->failing = {0, 1};
+  LoaderOptions o;
+  o.batch_size = 2;
+  o.workers = 2;
+  CaseLoader l(src, std::make_shared<ShuffledSampler>(src->n, 3), o);
+  try {
+    l.next();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("gave only 1 loadable, fewer than batch_size 2"), std::string::npos) << m;
+    EXPECT_NE(m.find("unreadable test case"), std::string::npos) << m;
+  }
+  src->failing = {0};
+  CaseLoader ok(src, std::make_shared<ShuffledSampler>(src->n, 3), o);
+  for (int k = 0; k < 4; ++k) EXPECT_EQ(ok.next().batch.images.size(0), 2);
+}
+
 TEST(CaseLoader, ResumeFromPositionReproducesTheStream) {
   auto src = std::make_shared<test::RandomCaseSource>();
   auto sampler = std::make_shared<ShuffledSampler>(src->n, 4);
