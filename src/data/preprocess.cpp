@@ -202,7 +202,8 @@ void check_scan(const io::Scan& s, const std::string& what) {
 template <typename F>
 void write_slot(const float* v, int64_t S, int64_t d, float* slot, int64_t D, float pad, F f) {
   constexpr int64_t kH = 16, kW = 16;   // 16 floats: one 64-byte line of a source column
-  std::vector<float> buf(static_cast<std::size_t>(kW * d * kH));
+  // The tile in slot order [kH][kW][D]; slices [d, D) hold the padding once and are never overwritten.
+  std::vector<float> buf(static_cast<std::size_t>(kH * kW * D), pad);
   for (int64_t h0 = 0; h0 < S; h0 += kH) {
     const int64_t nh = std::min(kH, S - h0);
     for (int64_t w0 = 0; w0 < S; w0 += kW) {
@@ -210,16 +211,11 @@ void write_slot(const float* v, int64_t S, int64_t d, float* slot, int64_t D, fl
       for (int64_t w = 0; w < nw; ++w)
         for (int64_t k = 0; k < d; ++k) {
           const float* src = v + h0 + S * (w0 + w) + S * S * k;
-          float* b = buf.data() + (w * d + k) * kH;
-          for (int64_t h = 0; h < nh; ++h) b[h] = f(src[h]);
+          float* b = buf.data() + w * D + k;
+          for (int64_t h = 0; h < nh; ++h) b[h * kW * D] = f(src[h]);
         }
-      for (int64_t h = 0; h < nh; ++h)
-        for (int64_t w = 0; w < nw; ++w) {
-          float* o = slot + ((h0 + h) * S + w0 + w) * D;
-          const float* b = buf.data() + w * d * kH + h;
-          for (int64_t k = 0; k < d; ++k) o[k] = b[k * kH];
-          for (int64_t k = d; k < D; ++k) o[k] = pad;
-        }
+      for (int64_t h = 0; h < nh; ++h)   // a tile row is one contiguous run of the slot
+        std::memcpy(slot + ((h0 + h) * S + w0) * D, buf.data() + h * kW * D, static_cast<std::size_t>(nw * D) * sizeof(float));
     }
   }
 }
