@@ -224,15 +224,15 @@ void copy_into_slot(const io::Scan& s, float* slot, int64_t S, int64_t D) {
   write_slot(s.voxels.data(), S, s.dims[2], slot, D, 0.f, [](float x) { return x; });
 }
 
-// Min and max of [p, p + n) when they cannot depend on the visiting order: no NaN and no -0.0 (the only
-// values where std::minmax_element's "first smallest, last largest" picks something else than any other
-// order would). Independent lanes let the compiler vectorise what minmax_element cannot. False: the caller
-// takes the ordered path.
 // On the bit pattern, so that the loop below vectorises (a float NaN test does not).
 inline uint32_t is_nan_or_negative_zero(uint32_t bits) {
   return static_cast<uint32_t>((bits & 0x7fffffffu) > 0x7f800000u) | static_cast<uint32_t>(bits == 0x80000000u);
 }
 
+// Min and max of [p, p + n) when they cannot depend on the visiting order: no NaN and no -0.0 (the only
+// values where std::minmax_element's "first smallest, last largest" picks something else than any other
+// order would). Independent lanes let the compiler vectorise what minmax_element cannot. False: the caller
+// takes the ordered path.
 bool order_free_minmax(const float* p, std::size_t n, float& mn, float& mx) {
   constexpr std::size_t kLanes = 16;
   float lo[kLanes], hi[kLanes];
