@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -194,29 +195,89 @@ void check_scan(const io::Scan& s, const std::string& what) {
     throw Error(what, "scan has inconsistent dimensions");
 }
 
-// Writes a column-major (S, S, d) scan into a C-order (S, S, D) slot, slices [0, d). Tiled so that both
-// the contiguous source rows and the destination's slice runs stay in cache.
-void copy_into_slot(const io::Scan& s, float* slot, int64_t S, int64_t D) {
-  const int64_t d = s.dims[2];
-  const float* v = s.voxels.data();
-  constexpr int64_t kTileH = 64, kTileW = 8;
-  for (int64_t h0 = 0; h0 < S; h0 += kTileH)
-    for (int64_t w0 = 0; w0 < S; w0 += kTileW) {
-      const int64_t h1 = std::min(S, h0 + kTileH), w1 = std::min(S, w0 + kTileW);
-      for (int64_t k = 0; k < d; ++k) {
-        const float* plane = v + S * S * k;
-        for (int64_t w = w0; w < w1; ++w)
-          for (int64_t h = h0; h < h1; ++h) slot[(h * S + w) * D + k] = plane[h + S * w];
-      }
+// Writes a column-major (S, S, d) array into a C-order (S, S, D) slot as f(value), slices [d, D) as `pad`.
+// Both layouts have power-of-two strides (a source slice is 256 KB, a slot row 32 KB at the defaults), so a
+// direct transpose keeps evicting its own cache lines: one float written per 32 KB step thrashes the
+// cache sets. It goes through an L1-sized buffer instead, so every source and slot line is touched once.
+template <typename F>
+void write_slot(const float* v, int64_t S, int64_t d, float* slot, int64_t D, float pad, F f) {
+  constexpr int64_t kH = 16, kW = 16;   // 16 floats: one 64-byte line of a source column
+  // The tile in slot order [kH][kW][D]; slices [d, D) hold the padding once and are never overwritten.
+  std::vector<float> buf(static_cast<std::size_t>(kH * kW * D), pad);
+  for (int64_t h0 = 0; h0 < S; h0 += kH) {
+    const int64_t nh = std::min(kH, S - h0);
+    for (int64_t w0 = 0; w0 < S; w0 += kW) {
+      const int64_t nw = std::min(kW, S - w0);
+      for (int64_t w = 0; w < nw; ++w)
+        for (int64_t k = 0; k < d; ++k) {
+          const float* src = v + h0 + S * (w0 + w) + S * S * k;
+          float* b = buf.data() + w * D + k;
+          for (int64_t h = 0; h < nh; ++h) b[h * kW * D] = f(src[h]);
+        }
+      for (int64_t h = 0; h < nh; ++h)   // a tile row is one contiguous run of the slot
+        std::memcpy(slot + ((h0 + h) * S + w0) * D, buf.data() + h * kW * D, static_cast<std::size_t>(nw * D) * sizeof(float));
     }
+  }
+}
+
+void copy_into_slot(const io::Scan& s, float* slot, int64_t S, int64_t D) {
+  write_slot(s.voxels.data(), S, s.dims[2], slot, D, 0.f, [](float x) { return x; });
+}
+
+// On the bit pattern, so that the loop below vectorises (a float NaN test does not).
+inline uint32_t is_nan_or_negative_zero(uint32_t bits) {
+  return static_cast<uint32_t>((bits & 0x7fffffffu) > 0x7f800000u) | static_cast<uint32_t>(bits == 0x80000000u);
+}
+
+// Min and max of [p, p + n) when they cannot depend on the visiting order: no NaN and no -0.0 (the only
+// values where std::minmax_element's "first smallest, last largest" picks something else than any other
+// order would). Independent lanes let the compiler vectorise what minmax_element cannot. False: the caller
+// takes the ordered path.
+bool order_free_minmax(const float* p, std::size_t n, float& mn, float& mx) {
+  constexpr std::size_t kLanes = 16;
+  float lo[kLanes], hi[kLanes];
+  uint32_t odd[kLanes] = {};
+  std::fill(lo, lo + kLanes, std::numeric_limits<float>::infinity());
+  std::fill(hi, hi + kLanes, -std::numeric_limits<float>::infinity());
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (std::size_t j = 0; j < kLanes; ++j) {
+      const float x = p[i + j];
+      uint32_t bits;
+      std::memcpy(&bits, &x, sizeof bits);
+      lo[j] = x < lo[j] ? x : lo[j];
+      hi[j] = hi[j] < x ? x : hi[j];
+      odd[j] |= is_nan_or_negative_zero(bits);
+    }
+  for (; i < n; ++i) {
+    const float x = p[i];
+    uint32_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    lo[0] = x < lo[0] ? x : lo[0];
+    hi[0] = hi[0] < x ? x : hi[0];
+    odd[0] |= is_nan_or_negative_zero(bits);
+  }
+  for (std::size_t j = 1; j < kLanes; ++j) {
+    lo[0] = std::min(lo[0], lo[j]);
+    hi[0] = std::max(hi[0], hi[j]);
+    odd[0] |= odd[j];
+  }
+  if (n == 0 || odd[0]) return false;
+  mn = lo[0];
+  mx = hi[0];
+  return true;
 }
 
 // Min-max of every element of [p, p + n) into [0, 1]; a constant block -> zeros or randn first.
 void minmax_normalise(float* p, std::size_t n, ConstantBlock constant, std::mt19937_64& rng, const std::string& what,
                       std::vector<std::string>* warnings) {
   if (n == 0) return;
-  auto [lo, hi] = std::minmax_element(p, p + n);
-  float mn = *lo, mx = *hi;
+  float mn, mx;
+  if (!order_free_minmax(p, n, mn, mx)) {
+    auto [lo, hi] = std::minmax_element(p, p + n);
+    mn = *lo;
+    mx = *hi;
+  }
   if (mx - mn == 0.f) {
     const std::string msg = what + ": constant image block (value " + std::to_string(mn) + ")" +
                             (constant == ConstantBlock::kRandn ? ", replaced by random noise as the official loader does"
@@ -258,6 +319,24 @@ void window_valid(float* slot, int64_t S, int64_t D, int64_t d, const CtWindow& 
     }
 }
 
+// The min and max of a block of scans written into (S, S, D) slots, zero padding included, when
+// order_free_minmax gives them for every scan.
+bool block_minmax(const std::vector<io::Scan>& scans, int64_t D, float& mn, float& mx) {
+  mn = std::numeric_limits<float>::infinity();
+  mx = -mn;
+  for (const auto& s : scans) {
+    float lo, hi;
+    if (!order_free_minmax(s.voxels.data(), s.voxels.size(), lo, hi)) return false;
+    mn = std::min(mn, lo);
+    mx = std::max(mx, hi);
+    if (s.dims[2] < D) {
+      mn = std::min(mn, 0.f);
+      mx = std::max(mx, 0.f);
+    }
+  }
+  return !scans.empty();
+}
+
 std::vector<std::size_t> choose_order(const Case& c, const PreprocessOptions& o, std::mt19937_64& rng,
                                       const std::vector<std::size_t>* given) {
   const std::size_t n = c.samples.size();
@@ -292,7 +371,7 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
   o.validate();
   const int64_t N = o.n_image, S = o.size, D = o.depth;
   CaseTensors t;
-  t.images = torch::zeros({N, 1, S, S, D}, torch::kFloat32);
+  t.images = torch::empty({N, 1, S, S, D}, torch::kFloat32);   // filled slots are written whole; the rest zeroed at the end
   t.mods = torch::zeros({N}, torch::kInt64);
   t.marks = torch::zeros({N, D}, torch::kInt64);
   t.keys = torch::full({N}, -1, torch::kInt64);
@@ -344,7 +423,7 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
     if (static_cast<int64_t>(picks.size()) > N - cnt) picks.resize(static_cast<std::size_t>(N - cnt));
     const int64_t k_count = static_cast<int64_t>(picks.size());
     float* block = img + cnt * S * S * D;
-    std::vector<int64_t> valid_slices(picks.size());
+    std::vector<io::Scan> loaded(picks.size());   // kept until the block's min-max is known
     for (std::size_t j = 0; j < picks.size(); ++j) {
       const ImageRef& ref = s.images[static_cast<std::size_t>(picks[j])];
       const std::string what = "case '" + c.id + "' sample " + std::to_string(si) + " image " + std::to_string(picks[j]) +
@@ -374,17 +453,34 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
         slot.slices = scan.dims[2];
       }
       const int64_t d = scan.dims[2];
-      copy_into_slot(scan, block + static_cast<int64_t>(j) * S * S * D, S, D);
-      valid_slices[j] = d;
       const int64_t slot_index = cnt + static_cast<int64_t>(j);
       for (int64_t k = 0; k < std::min(d, D); ++k) marks[slot_index * D + k] = 1;
       const auto& ids = mod[si]->ids;
       mods[slot_index] = ids[static_cast<std::size_t>(std::min<int64_t>(picks[j], static_cast<int64_t>(ids.size()) - 1))];
       keys[slot_index] = key;
       if (report) report->slots.push_back(slot);
+      loaded[j] = std::move(scan);
     }
     const std::string what = "case '" + c.id + "' sample " + std::to_string(si);
-    if (window && mname == "CT") {
+    const bool windowed = window && mname == "CT";
+    float mn = 0, mx = 0;
+    if (!windowed && o.normalization == Normalization::kOfficial && block_minmax(loaded, D, mn, mx) && mx - mn != 0.f) {
+      // The official block min-max, taken from the scans and applied on the way into the slots (the
+      // padding becomes the normalised 0, as when it is normalised in place).
+      const float den = mx - mn;
+      const auto norm = [mn, den](float x) { return (x - mn) / den; };
+      for (std::size_t j = 0; j < loaded.size(); ++j)
+        write_slot(loaded[j].voxels.data(), S, loaded[j].dims[2], block + static_cast<int64_t>(j) * S * S * D, D, norm(0.f),
+                   norm);
+      cnt += k_count;
+      continue;
+    }
+    std::vector<int64_t> valid_slices(loaded.size());
+    for (std::size_t j = 0; j < loaded.size(); ++j) {
+      copy_into_slot(loaded[j], block + static_cast<int64_t>(j) * S * S * D, S, D);
+      valid_slices[j] = loaded[j].dims[2];
+    }
+    if (windowed) {
       for (int64_t j = 0; j < k_count; ++j) window_valid(block + j * S * S * D, S, D, valid_slices[static_cast<std::size_t>(j)], *window);
     } else if (o.normalization == Normalization::kPerScan) {
       for (int64_t j = 0; j < k_count; ++j)
@@ -395,6 +491,7 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
     }
     cnt += k_count;
   }
+  std::fill(img + cnt * S * S * D, img + N * S * S * D, 0.f);
   return t;
 }
 
@@ -425,15 +522,25 @@ SingleImage preprocess_single_scan(io::Scan scan, int64_t key, bool key_slice_on
   const int64_t d = scan.dims[2];
   if (key > d) key = draw_below(rng, d);  // official: strict '>' and no remapping (reference 7.2.7)
   SingleImage out;
-  out.image = torch::zeros({1, S, S, D}, torch::kFloat32);
+  out.image = torch::empty({1, S, S, D}, torch::kFloat32);   // every element is written below
   out.marks = torch::zeros({D}, torch::kInt64);
   out.marks.narrow(0, 0, d).fill_(1);
   float* slot = out.image.data_ptr<float>();
-  copy_into_slot(scan, slot, S, D);
-  if (!o.ct_window.empty() && canonical_modality(scan.modality) == "CT")
-    window_valid(slot, S, D, d, parse_ct_window(o.ct_window));
-  else
+  // The valid slices hold exactly the scan's values, so the window / min-max is applied on the way into
+  // the slot (one pass over the output instead of three).
+  float mn = 0, mx = 0;
+  if (!o.ct_window.empty() && canonical_modality(scan.modality) == "CT") {
+    const CtWindow w = parse_ct_window(o.ct_window);
+    const float lo = static_cast<float>(w.center - w.width / 2), hi = static_cast<float>(w.center + w.width / 2);
+    write_slot(scan.voxels.data(), S, d, slot, D, 0.f,
+               [lo, hi](float x) { return (std::min(std::max(x, lo), hi) - lo) / (hi - lo); });
+  } else if (order_free_minmax(scan.voxels.data(), scan.voxels.size(), mn, mx) && mx - mn != 0.f) {
+    const float den = mx - mn;
+    write_slot(scan.voxels.data(), S, d, slot, D, 0.f, [mn, den](float x) { return (x - mn) / den; });
+  } else {  // NaN, -0.0 or a constant scan: the ordered path, with its warning and random draws
+    copy_into_slot(scan, slot, S, D);
     minmax_valid(slot, S, D, d, o.constant_block, rng, scan.source.path, warnings);
+  }
   out.key = key;
   return out;
 }

@@ -31,6 +31,26 @@ std::vector<Tap> linear_taps(int64_t in, int64_t out) {
 }
 }  // namespace
 
+namespace {
+// One (h, w) slice to (out_h = th.size(), out_w = tw.size()) at `o`. PyTorch's order: interpolate along W
+// inside each of the two rows, then along H. The W step is done once per source row of an output column
+// (`col`), which gives the very same row values as doing it per output pixel, at half the loads.
+void resize_slice(const float* s, int64_t h, const std::vector<Tap>& th, const std::vector<Tap>& tw, float* col,
+                  float* o) {
+  const auto out_h = static_cast<int64_t>(th.size()), out_w = static_cast<int64_t>(tw.size());
+  for (int64_t x = 0; x < out_w; ++x) {       // W = the last (fastest in PyTorch) spatial axis
+    const Tap& cw = tw[static_cast<std::size_t>(x)];
+    const float* c0 = s + h * cw.i0;
+    const float* c1 = s + h * cw.i1;
+    for (int64_t r = 0; r < h; ++r) col[r] = c0[r] * cw.w0 + c1[r] * cw.w1;
+    for (int64_t y = 0; y < out_h; ++y) {
+      const Tap& ch = th[static_cast<std::size_t>(y)];
+      o[y + out_h * x] = col[ch.i0] * ch.w0 + col[ch.i1] * ch.w1;
+    }
+  }
+}
+}  // namespace
+
 std::vector<float> resize_bilinear_slices(const float* src, int64_t h, int64_t w, int64_t d, int64_t out_h,
                                           int64_t out_w) {
   if (h <= 0 || w <= 0 || d <= 0 || out_h <= 0 || out_w <= 0) throw Error("resize", "empty image");
@@ -41,22 +61,8 @@ std::vector<float> resize_bilinear_slices(const float* src, int64_t h, int64_t w
   }
   const auto th = linear_taps(h, out_h);
   const auto tw = linear_taps(w, out_w);
-  for (int64_t k = 0; k < d; ++k) {
-    const float* s = src + h * w * k;
-    float* o = out.data() + out_h * out_w * k;
-    for (int64_t x = 0; x < out_w; ++x) {       // W = the last (fastest in PyTorch) spatial axis
-      const Tap& cw = tw[static_cast<std::size_t>(x)];
-      const float* c0 = s + h * cw.i0;
-      const float* c1 = s + h * cw.i1;
-      for (int64_t y = 0; y < out_h; ++y) {
-        const Tap& ch = th[static_cast<std::size_t>(y)];
-        // PyTorch order: interpolate along W inside each of the two rows, then along H.
-        const float r0 = c0[ch.i0] * cw.w0 + c1[ch.i0] * cw.w1;
-        const float r1 = c0[ch.i1] * cw.w0 + c1[ch.i1] * cw.w1;
-        o[y + out_h * x] = r0 * ch.w0 + r1 * ch.w1;
-      }
-    }
-  }
+  std::vector<float> col(static_cast<std::size_t>(h));
+  for (int64_t k = 0; k < d; ++k) resize_slice(src + h * w * k, h, th, tw, col.data(), out.data() + out_h * out_w * k);
   return out;
 }
 
@@ -87,22 +93,32 @@ int64_t remap_key(int64_t key, const std::vector<int64_t>& indices) {
 
 std::vector<int64_t> resample_scan(io::Scan& scan, int64_t size, int64_t depth) {
   const int64_t h = scan.dims[0], w = scan.dims[1], d = scan.dims[2];
+  auto idx = uniform_slice_indices(d, depth);
+  const auto kept = static_cast<int64_t>(idx.size());
   if (h != size || w != size) {
-    scan.voxels = resize_bilinear_slices(scan.voxels.data(), h, w, d, size, size);
+    // Slices are resized independently, so only the kept ones are (half the work for 64 -> 32 slices).
+    const auto th = linear_taps(h, size);
+    const auto tw = linear_taps(w, size);
+    std::vector<float> col(static_cast<std::size_t>(h));
+    std::vector<float> out(static_cast<std::size_t>(size * size * kept));
+    for (int64_t j = 0; j < kept; ++j)
+      resize_slice(scan.voxels.data() + h * w * idx[static_cast<std::size_t>(j)], h, th, tw, col.data(),
+                   out.data() + size * size * j);
+    scan.voxels = std::move(out);
     scan.spacing[0] *= static_cast<double>(h) / static_cast<double>(size);
     scan.spacing[1] *= static_cast<double>(w) / static_cast<double>(size);
     scan.dims[0] = scan.dims[1] = size;
-  }
-  auto idx = uniform_slice_indices(d, depth);
-  if (static_cast<int64_t>(idx.size()) != d) {
-    const int64_t plane = scan.dims[0] * scan.dims[1];
-    std::vector<float> kept(static_cast<std::size_t>(plane * static_cast<int64_t>(idx.size())));
-    for (std::size_t j = 0; j < idx.size(); ++j)
-      std::memcpy(kept.data() + plane * static_cast<int64_t>(j), scan.voxels.data() + plane * idx[j],
+  } else if (kept != d) {
+    const int64_t plane = h * w;
+    std::vector<float> out(static_cast<std::size_t>(plane * kept));
+    for (int64_t j = 0; j < kept; ++j)
+      std::memcpy(out.data() + plane * j, scan.voxels.data() + plane * idx[static_cast<std::size_t>(j)],
                   static_cast<std::size_t>(plane) * sizeof(float));
-    scan.voxels = std::move(kept);
-    scan.dims[2] = static_cast<int64_t>(idx.size());
-    if (idx.size() > 1) scan.spacing[2] *= static_cast<double>(d) / static_cast<double>(idx.size());
+    scan.voxels = std::move(out);
+  }
+  if (kept != d) {
+    scan.dims[2] = kept;
+    if (kept > 1) scan.spacing[2] *= static_cast<double>(d) / static_cast<double>(kept);
   }
   return idx;
 }
