@@ -114,6 +114,17 @@ CommBackend resolve_comm_backend(CommBackend requested, const torch::Device& dev
   throw Error("dist_backend", "unknown backend");
 }
 
+torch::Device nccl_rank_device(const torch::Device& requested, int local_rank, int64_t device_count) {
+  if (!requested.is_cuda()) throw Error("dist_backend nccl", "NCCL moves CUDA tensors only, and this run's device is " + requested.str());
+  const int64_t index = requested.has_index() ? requested.index() : local_rank;
+  if (index >= device_count)
+    throw Error("dist_backend nccl", "rank with LOCAL_RANK " + std::to_string(local_rank) + " needs cuda:" + std::to_string(index) +
+                                         ", but this machine has " + std::to_string(device_count) +
+                                         " CUDA device(s): start at most that many ranks per machine (NCCL cannot share a GPU "
+                                         "between ranks), or use dist_backend gloo");
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
 struct ProcessGroup::Impl {
   // NCCL: this rank's GPU, where every collective runs. Gloo: none (tensors stay where they are).
   std::optional<torch::Device> comm_device;
@@ -204,7 +215,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, const Pro
     if (backend == CommBackend::kNccl) {
       // NCCL binds a communicator to the current device: make it this rank's GPU before the first
       // collective (the communicators are created lazily, on that collective).
-      const torch::Device dev = options.device.has_index() ? options.device : torch::Device(torch::kCUDA, 0);
+      const torch::Device dev = nccl_rank_device(options.device, env.local_rank, static_cast<int64_t>(torch::cuda::device_count()));
       c10::cuda::set_device(dev.index());
       g->impl_->comm_device = dev;
       auto opts = c10d::ProcessGroupNCCL::Options::create();

@@ -42,6 +42,11 @@ bool build_has_nccl();
 // the build and the device (NCCL needs a CUDA device). Throws raddiag::Error saying why not.
 CommBackend resolve_comm_backend(CommBackend requested, const torch::Device& device, bool have_gloo, bool have_nccl);
 
+// The GPU an NCCL rank runs on: `requested` when it names one, else cuda:LOCAL_RANK. NCCL refuses two
+// ranks on one GPU, so a rank without a GPU of its own (local_rank >= device_count) is an error that says
+// so, instead of NCCL's "duplicate GPU" at the first collective.
+torch::Device nccl_rank_device(const torch::Device& requested, int local_rank, int64_t device_count);
+
 struct ProcessGroupOptions {
   CommBackend backend = CommBackend::kAuto;
   // The training device of this rank. NCCL makes it the current CUDA device and runs every collective

@@ -254,6 +254,12 @@ TEST(Distributed, BackendChoice) {
   EXPECT_NE(message([&] { resolve_comm_backend(CommBackend::kNccl, gpu, true, false); }).find("no NCCL"), std::string::npos);
   EXPECT_NE(message([&] { resolve_comm_backend(CommBackend::kGloo, cpu, false, true); }).find("no Gloo"), std::string::npos);
 
+  // The GPU of an NCCL rank: the one named, else LOCAL_RANK's; none of its own is an error.
+  EXPECT_EQ(nccl_rank_device(torch::Device("cuda"), 1, 2), torch::Device("cuda:1"));
+  EXPECT_EQ(nccl_rank_device(torch::Device("cuda:0"), 1, 2), torch::Device("cuda:0"));
+  EXPECT_NE(message([&] { nccl_rank_device(torch::Device("cuda"), 2, 2); }).find("has 2 CUDA device(s)"), std::string::npos);
+  EXPECT_THROW(nccl_rank_device(torch::Device("cpu"), 0, 2), Error);
+
   // This build: Debian's libtorch has Gloo (libgloo-dev); NCCL only in CUDA builds.
 #if __has_include(<gloo/context.h>)
   EXPECT_TRUE(build_has_gloo());
