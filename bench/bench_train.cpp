@@ -10,6 +10,7 @@
 //     official every-slice path costs ~40x more per 2D case and is left out). Reported from log.jsonl:
 //     training cases/s over all ranks, excluding the first (warm-up) step, and the loader's share of
 //     step time (time the training loop waited for batches / wall time, rank 0); peak RSS per process.
+//     The 2-rank runs go with and without the gradient all-reduce overlapped with backward.
 //
 //   bench_train [--steps N] [--released-steps N] [--threads T] [--no-python] [--no-released] [--out DIR]
 //   (RADDIAG_SHARED_DATA: the shared data folder; RADDIAG_BENCH_PYTHON: the Python with torch)
@@ -217,7 +218,7 @@ RunResult train_run(const std::string& cli, const std::string& name, const nlohm
   return res;
 }
 
-nlohmann::json run_config(const std::string& model, int steps, int batch, int threads, int workers) {
+nlohmann::json run_config(const std::string& model, int steps, int batch, int threads, int workers, bool overlap) {
   nlohmann::json model_spec = model;
   if (model == "released") model_spec = {{"preset", "released"}, {"train_all_slices", false}};
   return {{"data", {{"train", {shared_dir() + "/real/brain_tumor_mri"}}, {"val_fraction", 0.1}}},
@@ -228,6 +229,7 @@ nlohmann::json run_config(const std::string& model, int steps, int batch, int th
           {"workers", workers},
           {"threads", threads},
           {"log_every", 1},
+          {"dist_overlap", overlap},
           {"seed", 1}};
 }
 
@@ -292,18 +294,22 @@ int main(int argc, char** argv) {
   struct Plan {
     std::string name, model;
     int nproc, steps, batch;
+    bool overlap = true;  // 2 ranks: gradient all-reduce during backward (off: after it)
   };
-  std::vector<Plan> plans = {{"tiny, batch 8", "tiny", 1, a.steps, 8}, {"tiny, batch 4 per rank", "tiny", 2, a.steps, 4}};
+  std::vector<Plan> plans = {{"tiny, batch 8", "tiny", 1, a.steps, 8},
+                             {"tiny, batch 4 per rank", "tiny", 2, a.steps, 4},
+                             {"tiny, batch 4 per rank, no overlap", "tiny", 2, a.steps, 4, false}};
   if (a.released) {
     plans.push_back({"released size (ResNet-50), batch 2", "released", 1, a.released_steps, 2});
     plans.push_back({"released size, batch 1 per rank", "released", 2, a.released_steps, 1});
+    plans.push_back({"released, batch 1 per rank, no overlap", "released", 2, a.released_steps, 1, false});
   }
   int failures = 0;
   for (const auto& p : plans) {
     const int threads = std::max(1, a.threads / p.nproc);
     std::fflush(stdout);
-    const auto r = train_run(cli, p.model + "_" + std::to_string(p.nproc) + "p",
-                             run_config(p.model, p.steps + 1, p.batch, threads, 1), p.nproc, a.out);
+    const auto r = train_run(cli, p.model + "_" + std::to_string(p.nproc) + "p" + (p.overlap ? "" : "_sync"),
+                             run_config(p.model, p.steps + 1, p.batch, threads, 1, p.overlap), p.nproc, a.out);
     if (!r.ok) {
       ++failures;
       std::printf("  %-34s %6d  FAILED (see the rank logs under %s)\n", p.name.c_str(), p.nproc, a.out.c_str());

@@ -138,11 +138,11 @@ struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
 #endif
 
-  // Runs one collective, issued by `op` on whichever backend this group has, and waits for it. Both
-  // backends have the same collective signatures (c10d::ProcessGroup in 1.13, c10d::Backend in 2.x).
-  template <class Op>
-  void run(Op&& op) {
 #if RADDIAG_HAVE_C10D
+  // Starts one collective, issued by `op` on whichever backend this group has. Both backends have the
+  // same collective signatures (c10d::ProcessGroup in 1.13, c10d::Backend in 2.x).
+  template <class Op>
+  c10::intrusive_ptr<c10d::Work> start(Op&& op) {
     c10::intrusive_ptr<c10d::Work> work;
 #if RADDIAG_HAVE_GLOO
     if (gloo) work = op(*gloo);
@@ -151,12 +151,23 @@ struct ProcessGroup::Impl {
     if (nccl) work = op(*nccl);
 #endif
     if (!work) throw Error("distributed", "collective on a group without a backend");
-    if (!work->wait()) throw Error("distributed", "collective operation failed");
-#else
-    (void)op;
-    throw Error("distributed", "this build has no c10d backend");
-#endif
+    return work;
   }
+  static void finish(const c10::intrusive_ptr<c10d::Work>& work) {
+    bool ok = false;
+    try {
+      ok = work->wait();
+    } catch (const std::exception& e) {
+      throw Error("distributed", std::string("collective operation failed: ") + e.what());
+    }
+    if (!ok) throw Error("distributed", "collective operation failed");
+  }
+  // Runs one collective and waits for it.
+  template <class Op>
+  void run(Op&& op) {
+    finish(start(std::forward<Op>(op)));
+  }
+#endif
 
   // The tensor a collective works on: `t` itself when it is contiguous and on the backend's device,
   // else a contiguous copy there (write_back() then copies the result into `t`).
@@ -250,6 +261,34 @@ void ProcessGroup::all_reduce_sum(torch::Tensor& t) {
   std::vector<at::Tensor> v{impl_->staged(t)};
   impl_->run([&](auto& pg) { return pg.allreduce(v); });
   Impl::write_back(t, v[0]);
+#endif
+}
+
+PendingCollective::~PendingCollective() {
+  try {
+    wait();
+  } catch (const std::exception&) {  // never throw from a destructor; the error was the caller's to see
+  }
+}
+
+void PendingCollective::wait() {
+  if (!finish_) return;
+  auto f = std::move(finish_);
+  finish_ = nullptr;
+  f();
+}
+
+PendingCollective ProcessGroup::start_all_reduce_sum(torch::Tensor t) {
+  if (solo()) return {};
+#if RADDIAG_HAVE_C10D
+  auto v = std::make_shared<std::vector<at::Tensor>>(std::vector<at::Tensor>{impl_->staged(t)});
+  auto work = impl_->start([&](auto& pg) { return pg.allreduce(*v); });
+  return PendingCollective([work, v, t]() mutable {
+    Impl::finish(work);
+    Impl::write_back(t, (*v)[0]);
+  });
+#else
+  return {};
 #endif
 }
 

@@ -10,6 +10,7 @@
 // and nccl.h (RADDIAG_WITH_NCCL; docs/cuda.md). A backend the build lacks is a clear error at create().
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,22 @@ struct ProcessGroupOptions {
   bool backend_for_single_process = false;
 };
 
+// A collective in flight (ProcessGroup::start_all_reduce_sum). wait() blocks until it is done, copies a
+// staged result back into the caller's tensor, and throws raddiag::Error when it failed. Waiting twice is
+// a no-op; a pending collective that is never waited for is waited for by the destructor.
+class PendingCollective {
+ public:
+  PendingCollective() = default;
+  explicit PendingCollective(std::function<void()> finish) : finish_(std::move(finish)) {}
+  PendingCollective(PendingCollective&&) = default;
+  PendingCollective& operator=(PendingCollective&&) = default;
+  ~PendingCollective();
+  void wait();
+
+ private:
+  std::function<void()> finish_;
+};
+
 class ProcessGroup {
  public:
   static std::shared_ptr<ProcessGroup> create(const DistEnv& env, const ProcessGroupOptions& options);
@@ -79,6 +96,9 @@ class ProcessGroup {
   // as a zero gradient (and gets one), so all ranks always exchange the same buckets.
   void average_gradients(const std::vector<torch::Tensor>& params, size_t bucket_bytes = size_t(25) << 20);
   void all_reduce_sum(torch::Tensor& t);
+  // Starts a sum all-reduce of `t` in place and returns at once (for overlapping communication with
+  // computation). Collectives must still be started in the same order on every rank.
+  PendingCollective start_all_reduce_sum(torch::Tensor t);
   void broadcast(torch::Tensor& t, int root = 0);
   // True when `flag` is true on any rank (used to stop every rank at the same step).
   bool any(bool flag);

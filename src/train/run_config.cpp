@@ -82,6 +82,7 @@ nlohmann::json RunConfig::to_json() const {
           {"seed", seed},
           {"device", device},
           {"dist_backend", dist_backend},
+          {"dist_overlap", dist_overlap},
           {"threads", threads},
           {"init_from", init_from},
           {"knowledge",
@@ -96,7 +97,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   reject_unknown(j, "top level",
                  {"data", "model", "preprocess", "augment", "mixing", "loss", "optim", "freeze", "sampler", "workers", "batch_size",
                   "steps", "epochs", "log_every", "checkpoint_every", "keep_last", "validate_every", "seed", "device",
-                  "dist_backend", "threads", "init_from", "knowledge", "finetune", "comment"});
+                  "dist_backend", "dist_overlap", "threads", "init_from", "knowledge", "finetune", "comment"});
   if (j.contains("data")) {
     const auto& d = j.at("data");
     reject_unknown(d, "data", {"train", "val", "val_fraction", "data_root", "prefixes", "modality", "level", "vocabulary",
@@ -169,6 +170,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   read(j, "", "seed", c.seed);
   read(j, "", "device", c.device);
   read(j, "", "dist_backend", c.dist_backend);
+  read(j, "", "dist_overlap", c.dist_overlap);
   read(j, "", "threads", c.threads);
   read(j, "", "init_from", c.init_from);
   if (j.contains("knowledge")) {

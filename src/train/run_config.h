@@ -22,6 +22,7 @@
 //   "seed": 42, "device": "cpu", "threads": 0, "init_from": "",
 //   "dist_backend": "auto" | "gloo" | "nccl",   c10d backend of data-parallel runs (auto: NCCL on CUDA
 //                                               when built with it, else Gloo; train/distributed.h)
+//   "dist_overlap": true,                        all-reduce gradient buckets during backward
 //   "knowledge": {"text_encoder": "", "store_text_encoder": true, "embed_batch_size": 256},
 //   "finetune": {"from": "", ...}     FinetuneConfig (train/finetune.h); with "from" set, the model comes
 //                                     from that file ("model" is not used) and the label set from the data
@@ -96,6 +97,7 @@ struct RunConfig {
   uint64_t seed = 42;
   std::string device = "cpu";
   std::string dist_backend = "auto";  // auto | gloo | nccl
+  bool dist_overlap = true;           // gradient all-reduce overlapped with backward (gradient_reducer.h)
   int threads = 0;
   std::string init_from;  // a raddiag model file whose matching weights start the run
   KnowledgeConfig knowledge;

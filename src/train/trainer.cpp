@@ -56,7 +56,7 @@ nlohmann::json TrainerOptions::to_json() const {
           {"validate_every", validate_every},     {"validate_at_end", validate_at_end},
           {"best_metric", best_metric},           {"greater_is_better", greater_is_better},
           {"device", device},                     {"progress", progress},
-          {"handle_sigint", handle_sigint}};
+          {"handle_sigint", handle_sigint},       {"overlap_grad_sync", overlap_grad_sync}};
 }
 
 TrainerOptions TrainerOptions::from_json(const nlohmann::json& j) {
@@ -77,6 +77,7 @@ TrainerOptions TrainerOptions::from_json(const nlohmann::json& j) {
     o.device = j.value("device", o.device);
     o.progress = j.value("progress", o.progress);
     o.handle_sigint = j.value("handle_sigint", o.handle_sigint);
+    o.overlap_grad_sync = j.value("overlap_grad_sync", o.overlap_grad_sync);
   } catch (const nlohmann::json::exception& e) {
     throw Error("trainer options", std::string("malformed: ") + e.what());
   }
@@ -97,6 +98,7 @@ Trainer::Trainer(torch::nn::Module& module, StepFn step_fn, data::CaseLoader& lo
   if (group_ && group_->world_size() > 1) {
     // Every rank starts from rank 0's weights.
     group_->broadcast_module(module_);
+    if (opt_.overlap_grad_sync) reducer_ = std::make_unique<GradientReducer>(group_, optim_.parameters);
   }
   if (is_main())
     run_.write_config({{"config", config_},
@@ -240,13 +242,15 @@ TrainResult Trainer::run() {
       torch::Tensor loss = it->second.to(torch::kFloat);
       if (!torch::isfinite(loss).all().item<bool>())
         throw Error("step " + std::to_string(step_ + 1), "loss is not finite (" + std::to_string(loss.item<double>()) + ")");
+      if (reducer_ && m == accum - 1) reducer_->arm();
       scaler_.scale_loss(loss / static_cast<double>(accum)).backward();
       for (const auto& [k, v] : losses) {
         auto d = v.detach().to(torch::kCPU, torch::kDouble).mean() / static_cast<double>(accum);
         sums[k] = sums.count(k) ? sums[k] + d : d;
       }
     }
-    if (group_) group_->average_gradients(optim_.parameters);
+    if (reducer_) reducer_->finish();
+    else if (group_) group_->average_gradients(optim_.parameters);
     // Averaged gradients are the same on every rank, so every rank takes or skips the step alike.
     const bool finite = scaler_.unscale(optim_.parameters);
     const double loss_scale = scaler_.scale();

@@ -26,6 +26,7 @@
 
 #include "data/case_loader.h"
 #include "train/distributed.h"
+#include "train/gradient_reducer.h"
 #include "train/optim.h"
 #include "train/run_dir.h"
 
@@ -49,6 +50,9 @@ struct TrainerOptions {
   std::string device = "cpu";
   bool progress = true;          // progress lines on stderr (rank 0)
   bool handle_sigint = true;     // Ctrl-C: checkpoint, then return cleanly
+  // Data parallel: all-reduce gradient buckets while backward runs (train/gradient_reducer.h) instead of
+  // after it. Same numbers either way.
+  bool overlap_grad_sync = true;
 
   nlohmann::json to_json() const;
   static TrainerOptions from_json(const nlohmann::json& j);
@@ -104,6 +108,7 @@ class Trainer {
   ValidateFn validate_;
   LrSchedule schedule_;
   DynamicLossScaler scaler_;  // enabled for precision fp16
+  std::unique_ptr<GradientReducer> reducer_;  // data parallel with overlap_grad_sync
   torch::Device device_;
 
   int64_t step_ = 0;

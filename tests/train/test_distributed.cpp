@@ -8,6 +8,7 @@
 #include "serve/evaluate.h"
 #include "test_support.h"
 #include "train/distributed.h"
+#include "train/gradient_reducer.h"
 #include "train/run_config.h"
 #include "train/sharded_predict.h"
 #include "train/train_job.h"
@@ -82,6 +83,23 @@ TEST(DistributedWorker, Rank) {
   EXPECT_TRUE(group->any(env.rank == 1));
   EXPECT_FALSE(group->any(false));
   EXPECT_EQ(group->all_gather({env.rank * 10, 7}), (std::vector<int64_t>{0, 7, 10, 7}));
+  {
+    // The overlapped reducer across 2 ranks: 2 micro-batches (the second armed), a parameter without a
+    // gradient, 3 buckets of which 2 start inside backward; averages as average_gradients gives them.
+    auto unused = torch::zeros({4}, torch::requires_grad());
+    auto w1 = torch::full({3}, 1.0f, torch::requires_grad());
+    auto w2 = torch::full({5, 2}, 2.0f, torch::requires_grad());
+    GradientReducer red(group, {unused, w1, w2}, /*bucket_bytes=*/16);
+    const float x = 1.0f + env.rank;
+    ((w1 * x).sum() + (w2 * w2 * x).sum()).backward();
+    red.arm();
+    ((w1 * 3.0f).sum() + (w2 * w2 * 3.0f).sum()).backward();
+    red.finish();
+    EXPECT_EQ(red.started_during_backward(), 2);
+    EXPECT_TRUE(torch::equal(w1.grad(), torch::full({3}, 4.5f)));       // ((1 + 3) + (2 + 3)) / 2
+    EXPECT_TRUE(torch::equal(w2.grad(), torch::full({5, 2}, 18.0f)));   // (4 (1 + 3) + 4 (2 + 3)) / 2
+    EXPECT_TRUE(torch::equal(unused.grad(), torch::zeros({4})));
+  }
 
   auto params = train_job(group, kPerRankBatch, std::string(out) + "/run");
   torch::save(params, std::string(out) + "/rank" + std::to_string(env.rank) + ".pt");
