@@ -2,9 +2,9 @@
 // Data-parallel training over libtorch's c10d: ProcessGroupGloo (CPU tensors; a CUDA libtorch's Gloo
 // also moves CUDA tensors) or ProcessGroupNCCL (CUDA builds; every collective runs on this rank's GPU).
 // Rendezvous uses the torchrun environment: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK;
-// rank 0 hosts the TCPStore. Parameters and buffers are broadcast from rank 0 at start; after every
-// backward the gradients are averaged across ranks in ~25 MB flat buckets (concatenate, all-reduce,
-// divide by the world size, copy back), which is what DDP does without its overlap with backward.
+// rank 0 hosts the TCPStore. Parameters and buffers are broadcast from rank 0 at start; gradients are
+// averaged across ranks in ~25 MB flat buckets, either after backward (average_gradients) or while it
+// runs (train/gradient_reducer.h, on async all-reduces).
 // Debian's libtorch 1.13 exports ProcessGroupGloo and TCPStore from libtorch_cpu.so; the Gloo headers
 // come from libgloo-dev (scripts/install-deps.sh). NCCL is compiled in when CMake finds a CUDA libtorch
 // and nccl.h (RADDIAG_WITH_NCCL; docs/cuda.md). A backend the build lacks is a clear error at create().
