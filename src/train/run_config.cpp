@@ -82,7 +82,7 @@ nlohmann::json RunConfig::to_json() const {
           {"seed", seed},
           {"device", device},
           {"dist_backend", dist_backend},
-          {"dist_overlap", dist_overlap},
+          {"dist_overlap", dist_overlap == "auto" ? nlohmann::json("auto") : nlohmann::json(dist_overlap == "true")},
           {"threads", threads},
           {"init_from", init_from},
           {"knowledge",
@@ -170,7 +170,12 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   read(j, "", "seed", c.seed);
   read(j, "", "device", c.device);
   read(j, "", "dist_backend", c.dist_backend);
-  read(j, "", "dist_overlap", c.dist_overlap);
+  if (j.contains("dist_overlap")) {
+    const auto& v = j.at("dist_overlap");
+    if (v.is_boolean()) c.dist_overlap = v.get<bool>() ? "true" : "false";
+    else if (v == "auto") c.dist_overlap = "auto";
+    else throw Error(kSubject, "dist_overlap must be true, false or \"auto\"");
+  }
   read(j, "", "threads", c.threads);
   read(j, "", "init_from", c.init_from);
   if (j.contains("knowledge")) {

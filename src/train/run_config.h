@@ -22,7 +22,8 @@
 //   "seed": 42, "device": "cpu", "threads": 0, "init_from": "",
 //   "dist_backend": "auto" | "gloo" | "nccl",   c10d backend of data-parallel runs (auto: NCCL on CUDA
 //                                               when built with it, else Gloo; train/distributed.h)
-//   "dist_overlap": true,                        all-reduce gradient buckets during backward
+//   "dist_overlap": "auto" | true | false,       all-reduce gradient buckets during backward (auto: with
+//                                               NCCL only; on CPU Gloo it measured no gain and costs memory)
 //   "knowledge": {"text_encoder": "", "store_text_encoder": true, "embed_batch_size": 256},
 //   "finetune": {"from": "", ...}     FinetuneConfig (train/finetune.h); with "from" set, the model comes
 //                                     from that file ("model" is not used) and the label set from the data
@@ -97,7 +98,11 @@ struct RunConfig {
   uint64_t seed = 42;
   std::string device = "cpu";
   std::string dist_backend = "auto";  // auto | gloo | nccl
-  bool dist_overlap = true;           // gradient all-reduce overlapped with backward (gradient_reducer.h)
+  std::string dist_overlap = "auto";  // auto | true | false: gradient all-reduce during backward (gradient_reducer.h)
+  // Whether a data-parallel run over `backend` overlaps its gradient all-reduce with backward.
+  bool overlap_for(const std::string& backend) const {
+    return dist_overlap == "true" || (dist_overlap == "auto" && backend == "nccl");
+  }
   int threads = 0;
   std::string init_from;  // a raddiag model file whose matching weights start the run
   KnowledgeConfig knowledge;

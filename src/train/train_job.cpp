@@ -414,7 +414,7 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   to.validate_at_end = !val_cases.empty();
   to.best_metric = val_cases.empty() ? "" : "macro_auc";
   to.device = device;
-  to.overlap_grad_sync = cfg.dist_overlap;
+  to.overlap_grad_sync = cfg.overlap_for(group ? comm_backend_name(group->backend()) : "");
   to.progress = opt.progress;
   Trainer trainer(*net, step, loader, optim, oo, to, opt.run_dir, cfg.to_json(), group);
   if (!val_cases.empty())

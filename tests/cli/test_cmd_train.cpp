@@ -18,6 +18,7 @@ std::string tiny_config(const std::string& dir) {
                         {"steps", 50},
                         {"workers", 2},
                         {"keep_last", 1},
+                        {"dist_overlap", true},  // the overlapped reducer through the whole train job
                         {"seed", 42}};
   const std::string path = dir + "/run.json";
   write_bytes_atomically(path, cfg.dump(2));

@@ -303,7 +303,19 @@ TEST(Distributed, BackendChoice) {
   cfg.dist_backend = "auto";
   nlohmann::json old = cfg.to_json();
   old.erase("dist_backend");  // a run saved before the key existed resumes with auto
+  old.erase("dist_overlap");
   EXPECT_EQ(RunConfig::from_json(old).dist_backend, "auto");
+  // Overlapped gradient all-reduce: auto = with NCCL only (no gain measured on CPU Gloo); or forced.
+  EXPECT_TRUE(cfg.overlap_for("nccl"));
+  EXPECT_FALSE(cfg.overlap_for("gloo"));
+  auto forced = cfg.to_json();
+  forced["dist_overlap"] = true;
+  EXPECT_TRUE(RunConfig::from_json(forced).overlap_for("gloo"));
+  EXPECT_EQ(RunConfig::from_json(forced).to_json()["dist_overlap"], true);
+  forced["dist_overlap"] = false;
+  EXPECT_FALSE(RunConfig::from_json(forced).overlap_for("nccl"));
+  forced["dist_overlap"] = "sometimes";
+  EXPECT_THROW(RunConfig::from_json(forced), Error);
 }
 
 namespace single_rank_test {  // named: unity builds put several test files in one unit
