@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "util/error.h"
+#include "util/json_keys.h"
 
 namespace raddiag::train {
 
@@ -16,9 +17,7 @@ nlohmann::json LossScalerOptions::to_json() const {
 LossScalerOptions LossScalerOptions::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw Error("optimizer option loss_scaler", "must be a JSON object");
   LossScalerOptions o;
-  const auto known = o.to_json();
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!known.contains(it.key())) throw Error("optimizer option loss_scaler." + it.key(), "unknown key");
+  reject_unknown_keys(j, o.to_json(), "optimizer option loss_scaler.");
   try {
     o.init_scale = j.value("init_scale", o.init_scale);
     o.growth_factor = j.value("growth_factor", o.growth_factor);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "util/error.h"
+#include "util/json_keys.h"
 
 namespace raddiag::train {
 
@@ -38,9 +39,7 @@ nlohmann::json OptimOptions::to_json() const {
 OptimOptions OptimOptions::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw Error("optimizer options", "must be a JSON object");
   OptimOptions o;
-  const auto known = o.to_json();
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!known.contains(it.key())) throw Error("optimizer option " + it.key(), "unknown key");
+  reject_unknown_keys(j, o.to_json(), "optimizer option ");
   try {
     o.lr = j.value("lr", o.lr);
     o.beta1 = j.value("beta1", o.beta1);

@@ -9,6 +9,7 @@
 
 #include "train/checkpoint.h"
 #include "util/error.h"
+#include "util/json_keys.h"
 
 namespace raddiag::train {
 
@@ -62,9 +63,7 @@ nlohmann::json TrainerOptions::to_json() const {
 TrainerOptions TrainerOptions::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw Error("trainer options", "must be a JSON object");
   TrainerOptions o;
-  const auto known = o.to_json();
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!known.contains(it.key())) throw Error("trainer option " + it.key(), "unknown key");
+  reject_unknown_keys(j, o.to_json(), "trainer option ");
   try {
     o.total_steps = j.value("total_steps", o.total_steps);
     o.log_every = j.value("log_every", o.log_every);
