@@ -13,6 +13,7 @@
 #include "train/sharded_predict.h"
 #include "train/train_job.h"
 #include "train/trainer.h"
+#include "distributed_test_support.h"
 #include "train_test_support.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -345,22 +346,11 @@ void check_collectives(ProcessGroup& g, const torch::Device& dev) {
   g.barrier();
 }
 
-std::shared_ptr<ProcessGroup> single_rank_group(CommBackend backend, const torch::Device& dev) {
-  DistEnv env;
-  env.master_port = find_free_port();
-  ProcessGroupOptions po;
-  po.backend = backend;
-  po.device = dev;
-  po.timeout = std::chrono::seconds(60);
-  po.backend_for_single_process = true;
-  return ProcessGroup::create(env, po);
-}
-
 }  // namespace single_rank_test
 
 TEST(Distributed, SingleRankGlooGroupRunsRealCollectives) {
   if (!build_has_gloo()) GTEST_SKIP() << "built without Gloo";
-  auto g = single_rank_test::single_rank_group(CommBackend::kGloo, torch::kCPU);
+  auto g = test::single_rank_group(CommBackend::kGloo, torch::kCPU);
   ASSERT_EQ(g->backend(), CommBackend::kGloo);
   ASSERT_FALSE(g->solo());
   single_rank_test::check_collectives(*g, torch::kCPU);
@@ -372,7 +362,7 @@ TEST(DistributedNccl, SingleRankCollectivesOnOneGpu) {
   if (!build_has_nccl()) GTEST_SKIP() << "built without NCCL";
   if (!torch::cuda::is_available()) GTEST_SKIP() << "needs a CUDA device";
   const torch::Device gpu(torch::kCUDA, 0);
-  auto g = single_rank_test::single_rank_group(CommBackend::kAuto, gpu);
+  auto g = test::single_rank_group(CommBackend::kAuto, gpu);
   ASSERT_EQ(g->backend(), CommBackend::kNccl);
   single_rank_test::check_collectives(*g, gpu);
 }

@@ -3,6 +3,7 @@
 // Gloo group here; DistributedWorker.Rank runs it on 2 ranks (and the parity test trains with it).
 #include <gtest/gtest.h>
 
+#include "distributed_test_support.h"
 #include "train/distributed.h"
 #include "train/gradient_reducer.h"
 #include "util/error.h"
@@ -10,23 +11,10 @@
 using namespace raddiag;
 using namespace raddiag::train;
 
-namespace gradient_reducer_test {  // named: unity builds put several test files in one unit
-
-std::shared_ptr<ProcessGroup> gloo_group_of_one() {
-  DistEnv env;
-  env.master_port = find_free_port();
-  ProcessGroupOptions po;
-  po.backend = CommBackend::kGloo;
-  po.timeout = std::chrono::seconds(60);
-  po.backend_for_single_process = true;
-  return ProcessGroup::create(env, po);
-}
-
-}  // namespace gradient_reducer_test
 
 TEST(GradientReducer, OverlapsBucketsAndEqualsAccumulatedGradients) {
   if (!build_has_gloo()) GTEST_SKIP() << "built without Gloo";
-  auto group = gradient_reducer_test::gloo_group_of_one();
+  auto group = test::single_rank_group(CommBackend::kGloo, torch::kCPU);
   auto unused = torch::zeros({4}, torch::requires_grad());
   auto w1 = torch::full({3}, 1.0f, torch::requires_grad());
   auto w2 = torch::full({5, 2}, 2.0f, torch::requires_grad());
@@ -55,7 +43,7 @@ TEST(GradientReducer, OverlapsBucketsAndEqualsAccumulatedGradients) {
 
 TEST(GradientReducer, HooksAreRemovedWithTheReducer) {
   if (!build_has_gloo()) GTEST_SKIP() << "built without Gloo";
-  auto group = gradient_reducer_test::gloo_group_of_one();
+  auto group = test::single_rank_group(CommBackend::kGloo, torch::kCPU);
   auto w = torch::ones({2}, torch::requires_grad());
   {
     GradientReducer red(group, {w});
