@@ -16,7 +16,7 @@ namespace {
 ojson npy_shape(const std::string& path) {
   if (path.size() < 4 || path.substr(path.size() - 4) != ".npy") return nullptr;
   try {
-    return npy::read(path).shape;
+    return npy::read_header(path).shape;
   } catch (const std::exception& e) {
     return std::string("unreadable: ") + e.what();
   }
@@ -28,7 +28,8 @@ ojson inspect_cases(const std::vector<Case>& cases, const InspectOptions& o) {
   out["cases"] = ojson::array();
   std::size_t missing_total = 0;
   DroppedLabels dropped_all;
-  const auto missing = find_missing_files(cases);
+  const auto missing = find_missing_files(cases);  // in case order
+  std::size_t next_missing = 0;
   for (std::size_t ci = 0; ci < cases.size(); ++ci) {
     const Case& c = cases[ci];
     ojson cj;
@@ -78,8 +79,8 @@ ojson inspect_cases(const std::vector<Case>& cases, const InspectOptions& o) {
       cj["samples"].push_back(sj);
     }
     cj["missing_files"] = ojson::array();
-    for (const auto& m : missing)
-      if (m.case_index == ci) cj["missing_files"].push_back(describe(m));
+    for (; next_missing < missing.size() && missing[next_missing].case_index == ci; ++next_missing)
+      cj["missing_files"].push_back(describe(missing[next_missing]));
     missing_total += cj["missing_files"].size();
     if (o.tensors) {
       if (!complete) {

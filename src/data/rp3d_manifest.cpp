@@ -1,6 +1,7 @@
 #include "data/rp3d_manifest.h"
 
 #include <filesystem>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -36,7 +37,7 @@ std::string resolve_manifest_path(const std::string& path, const std::vector<Pat
 
 namespace {
 
-std::vector<std::string> string_list(const ojson& j, const char* field, const std::string& where) {
+std::vector<std::string> string_list(const nlohmann::json& j, const char* field, const std::string& where) {
   std::vector<std::string> out;
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) return out;
@@ -49,26 +50,55 @@ std::vector<std::string> string_list(const ojson& j, const char* field, const st
   return out;
 }
 
+// The keys of the top-level object, in file order (first occurrence). The document itself is parsed
+// into nlohmann::json, whose objects are sorted maps: ordered_json keeps insertion order with a linear
+// search per key, which made a 40,000-case file take seconds of string comparisons.
+struct TopLevelKeys : nlohmann::json_sax<nlohmann::json> {
+  std::vector<std::string> keys;
+  std::unordered_set<std::string> seen;
+  int depth = 0;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return ++depth, true; }
+  bool end_object() override { return --depth, true; }
+  bool start_array(std::size_t) override { return ++depth, true; }
+  bool end_array() override { return --depth, true; }
+  bool key(string_t& k) override {
+    if (depth == 1 && seen.insert(k).second) keys.push_back(k);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    throw Error("json", e.what());
+  }
+};
+
 }  // namespace
 
 std::vector<Case> parse_rp3d_cases(const std::string& json_text, const std::string& source,
                                    const std::string& base_dir, const ManifestOptions& options) {
-  ojson root;
+  nlohmann::json root;
   try {
-    root = ojson::parse(json_text);
+    root = nlohmann::json::parse(json_text);
   } catch (const nlohmann::json::exception& e) {
     throw Error(source, std::string("invalid JSON: ") + e.what());
   }
   if (!root.is_object()) throw Error(source, "an RP3D case file must be a JSON object {case link: case}");
+  TopLevelKeys order;  // the case order is the file's (the official loader's row order)
+  nlohmann::json::sax_parse(json_text, &order);
   const std::string data_root = options.data_root.empty() ? base_dir : options.data_root;
   std::vector<Case> cases;
   cases.reserve(root.size());
-  for (auto it = root.begin(); it != root.end(); ++it) {
-    const std::string where = source + ": case '" + it.key() + "'";
-    const ojson& cj = it.value();
+  for (const std::string& id : order.keys) {
+    const std::string where = source + ": case '" + id + "'";
+    const nlohmann::json& cj = root.at(id);
     if (!cj.is_object()) throw Error(where, "case must be a JSON object");
     Case c;
-    c.id = it.key();
+    c.id = id;
     if (auto a = cj.find("Anatomy"); a != cj.end() && a->is_string()) c.anatomy = a->get<std::string>();
     if (auto d = cj.find("Dim"); d != cj.end() && d->is_string()) c.dim = d->get<std::string>();
     const auto modalities = string_list(cj, "Modalities", where);
@@ -78,10 +108,10 @@ std::vector<Case> parse_rp3d_cases(const std::string& json_text, const std::stri
       throw Error(where, "'Modalities' has " + std::to_string(modalities.size()) + " entries but 'Samples' has " +
                              std::to_string(samples_it->size()));
     const auto anatomies = string_list(cj, "Anatomies", where);
-    const ojson* key_slice = nullptr;
+    const nlohmann::json* key_slice = nullptr;
     if (auto k = cj.find("key_slice"); k != cj.end() && k->is_array()) key_slice = &*k;
     for (std::size_t si = 0; si < samples_it->size(); ++si) {
-      const ojson& sj = (*samples_it)[si];
+      const nlohmann::json& sj = (*samples_it)[si];
       const std::string swhere = where + " sample " + std::to_string(si);
       if (!sj.is_object()) throw Error(swhere, "sample must be a JSON object");
       Sample s;
@@ -100,7 +130,7 @@ std::vector<Case> parse_rp3d_cases(const std::string& json_text, const std::stri
         // `key_slice` counts slices of the original volume, not the stored array (reference 1.2); it is
         // kept only for images without a key file.
         if (im.key_path.empty() && key_slice && si < key_slice->size()) {
-          const ojson& ks = (*key_slice)[si];
+          const nlohmann::json& ks = (*key_slice)[si];
           if (auto kv = ks.find("image_" + std::to_string(k)); kv != ks.end() && kv->is_number_integer())
             im.key = kv->get<int64_t>();
         }

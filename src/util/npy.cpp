@@ -8,6 +8,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/mapped_file.h"
 
 namespace raddiag::npy {
 
@@ -223,7 +224,9 @@ std::vector<float> Array::to_float32_column_major() const {
   return out;
 }
 
-Array parse(const uint8_t* bytes, std::size_t size, const std::string& name, const ReadLimits& limits) {
+namespace {
+// Parses the header and checks that the data is all there; copies the data only when `with_data`.
+Array parse_impl(const uint8_t* bytes, std::size_t size, const std::string& name, const ReadLimits& limits, bool with_data) {
   static const char kMagic[] = "\x93NUMPY";
   if (size < 10 || std::memcmp(bytes, kMagic, 6) != 0) throw Error(name, "not a .npy file (bad magic)");
   const uint8_t major = bytes[6];
@@ -263,6 +266,7 @@ Array parse(const uint8_t* bytes, std::size_t size, const std::string& name, con
   if (size - offset < nbytes)
     throw Error(name, "truncated .npy data: expected " + std::to_string(nbytes) + " bytes, file has " +
                           std::to_string(size - offset));
+  if (!with_data) return a;
   a.data.assign(bytes + offset, bytes + offset + nbytes);
   if (big_endian && elem > 1) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -273,9 +277,21 @@ Array parse(const uint8_t* bytes, std::size_t size, const std::string& name, con
   return a;
 }
 
+}  // namespace
+
+Array parse(const uint8_t* bytes, std::size_t size, const std::string& name, const ReadLimits& limits) {
+  return parse_impl(bytes, size, name, limits, true);
+}
+
 Array read(const std::string& path, const ReadLimits& limits) {
   const std::string bytes = read_file_bytes(path);
   return parse(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path, limits);
+}
+
+Array read_header(const std::string& path, const ReadLimits& limits) {
+  // Mapped, so that only the pages of the header are read from disk.
+  const MappedFile f(path);
+  return parse_impl(f.data(), f.size(), path, limits, false);
 }
 
 std::string serialize(const Array& a) {

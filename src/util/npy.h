@@ -36,6 +36,8 @@ struct ReadLimits {
 // Parses an in-memory .npy image; `name` is used in error messages.
 Array parse(const uint8_t* bytes, std::size_t size, const std::string& name, const ReadLimits& limits = {});
 Array read(const std::string& path, const ReadLimits& limits = {});
+// dtype, shape and order without the data (which is checked to be all there, but not read).
+Array read_header(const std::string& path, const ReadLimits& limits = {});
 
 // Serialises to .npy v1.0 (v2.0 when the header needs it).
 std::string serialize(const Array& a);

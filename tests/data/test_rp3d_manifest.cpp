@@ -149,3 +149,25 @@ TEST(Rp3dManifest, SaveAndReloadRoundTrips) {
     }
   }
 }
+
+// Cases come in file order (the official loader's row order), not sorted by link; nested objects and
+// keys named like cases at deeper levels do not disturb it.
+TEST(Rp3dManifest, CasesKeepFileOrderAtScale) {
+  auto one = [](const std::string& id, int k) {
+    return "\"" + id + "\": {\"Modalities\": [\"CT\"], \"key_slice\": [{\"image_0\": " + std::to_string(k) +
+           "}], \"Samples\": [{\"image_data_path\": [\"x" + std::to_string(k) + ".npy\"], \"articles\": [\"A\"], "
+           "\"zz\": {\"a\": 1}}]}";
+  };
+  std::string text = "{";
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3000; ++i) {
+    ids.push_back("case-" + std::to_string((i * 7919) % 3000));  // a permutation, far from sorted
+    text += (i ? ", " : "") + one(ids.back(), i);
+  }
+  text += ", \"Samples\": " + one("inner", 0).substr(9) + "}";  // a case whose link is a field name
+  ids.push_back("Samples");
+  const auto cases = parse_rp3d_cases(text, "big.json", "/data");
+  ASSERT_EQ(cases.size(), ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(cases[i].id, ids[i]) << i;
+  EXPECT_EQ(cases[5].samples[0].images[0].path, "/data/x5.npy");
+}

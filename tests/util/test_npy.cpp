@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <iterator>
 
 #include "test_support.h"
 #include "util/error.h"
@@ -87,4 +88,36 @@ TEST(Npy, RejectsBadInputWithTheFileName) {
   std::string odd = ok;
   odd.replace(odd.find("<f4"), 3, "<c8");
   EXPECT_NE(bad(odd).find("unsupported"), std::string::npos);
+}
+
+// The header alone (dtype, shape, order) as read() gives it, without the data; a file whose data is
+// cut short is still refused, and so is an empty one.
+TEST(Npy, HeaderOnlyReadAgreesWithFullReadAndChecksTheSize) {
+  const std::string real = test::shared_data() + "/rp3d-demo/RP3D_Demo/DataPath/DemoData/data/149462.npy";
+  const auto full = npy::read(real);
+  const auto head = npy::read_header(real);
+  EXPECT_EQ(head.dtype, full.dtype);
+  EXPECT_EQ(head.shape, full.shape);
+  EXPECT_EQ(head.fortran_order, full.fortran_order);
+  EXPECT_TRUE(head.data.empty());
+  const std::string dir = test::scratch_dir("npy_header");
+  std::vector<int64_t> v(6, 7);
+  npy::write(dir + "/ok.npy", npy::make_int64({3, 2}, v.data()));
+  std::string bytes;
+  {
+    std::ifstream in(dir + "/ok.npy", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::ofstream(dir + "/cut.npy", std::ios::binary) << bytes.substr(0, bytes.size() - 8);
+  std::ofstream(dir + "/empty.npy", std::ios::binary) << "";
+  EXPECT_EQ(npy::read_header(dir + "/ok.npy").shape, (std::vector<int64_t>{3, 2}));
+  try {
+    npy::read_header(dir + "/cut.npy");
+    FAIL() << "truncated data accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cut.npy"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(npy::read_header(dir + "/empty.npy"), Error);
+  EXPECT_THROW(npy::read_header(dir + "/absent.npy"), Error);
 }
