@@ -177,9 +177,21 @@ std::string describe(const MissingFile& m) {
 }
 
 void save_rp3d_cases(const std::string& json_path, const std::vector<Case>& cases, const std::string& relative_to) {
-  ojson root = ojson::object();
-  for (const auto& c : cases) root[c.id] = case_to_rp3d_json(c, relative_to);
-  write_bytes_atomically(json_path, root.dump(1) + "\n");
+  // Written case by case: an ordered_json object of all cases would search its keys linearly on every
+  // insert. The layout is dump(1)'s.
+  std::string out = "{";
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    std::string one = case_to_rp3d_json(cases[i], relative_to).dump(1);
+    std::string indented;
+    indented.reserve(one.size() + one.size() / 16);
+    for (char ch : one) {
+      indented.push_back(ch);
+      if (ch == '\n') indented.push_back(' ');  // JSON strings escape their newlines: only layout ones here
+    }
+    out += (i ? ",\n " : "\n ") + nlohmann::json(cases[i].id).dump() + ": " + indented;
+  }
+  out += cases.empty() ? "}\n" : "\n}\n";
+  write_bytes_atomically(json_path, out);
 }
 
 }  // namespace raddiag::data

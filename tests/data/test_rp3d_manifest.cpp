@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <tuple>
 
 #include "data/preprocess.h"
 #include "data/rp3d_manifest.h"
 #include "test_support.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 using namespace raddiag;
@@ -170,4 +172,18 @@ TEST(Rp3dManifest, CasesKeepFileOrderAtScale) {
   ASSERT_EQ(cases.size(), ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(cases[i].id, ids[i]) << i;
   EXPECT_EQ(cases[5].samples[0].images[0].path, "/data/x5.npy");
+  // Written back (as train does with its split) and read again: the same cases in the same order.
+  const std::string dir = test::scratch_dir("rp3d_order");
+  save_rp3d_cases(dir + "/cases.json", cases, "/data");
+  std::ifstream in(dir + "/cases.json");
+  const std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NO_THROW((void)nlohmann::json::parse(written));
+  const auto again = parse_rp3d_cases(written, "cases.json", "/data");
+  ASSERT_EQ(again.size(), cases.size());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    ASSERT_EQ(again[i].id, cases[i].id) << i;
+    ASSERT_EQ(again[i].samples[0].images[0].path, cases[i].samples[0].images[0].path) << i;
+  }
+  save_rp3d_cases(dir + "/none.json", {}, "/data");
+  EXPECT_TRUE(parse_rp3d_cases(read_file_bytes(dir + "/none.json"), "none.json", "/").empty());
 }
