@@ -41,6 +41,7 @@
 
 #if RADDIAG_HAVE_GLOO || RADDIAG_HAVE_NCCL
 #define RADDIAG_HAVE_C10D 1
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #else
 #define RADDIAG_HAVE_C10D 0
@@ -63,10 +64,25 @@ int env_int(const char* name, int fallback) {
 }  // namespace
 
 DistEnv DistEnv::from_environment() {
+  struct Launcher {
+    const char *name, *rank, *world, *local;
+  };
+  static const Launcher kLaunchers[] = {
+      {"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK"},
+      {"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK"},
+      {"Slurm", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID"},
+      {"MPICH", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID"},
+  };
   DistEnv e;
-  e.world_size = env_int("WORLD_SIZE", 1);
-  e.rank = env_int("RANK", 0);
-  e.local_rank = env_int("LOCAL_RANK", e.rank);
+  for (const auto& l : kLaunchers) {
+    const char* w = std::getenv(l.world);
+    if (!w || !*w) continue;
+    e.launcher = l.name;
+    e.world_size = env_int(l.world, 1);
+    e.rank = env_int(l.rank, 0);
+    e.local_rank = env_int(l.local, e.rank);
+    break;
+  }
   e.master_port = env_int("MASTER_PORT", 29500);
   if (const char* a = std::getenv("MASTER_ADDR"); a && *a) e.master_addr = a;
   if (e.world_size < 1) throw Error("WORLD_SIZE", "must be >= 1");
@@ -201,13 +217,23 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, const Pro
 #if RADDIAG_HAVE_C10D
   const auto timeout = options.timeout;
   try {
+    // torchrun's elastic agent hosts the store itself on MASTER_PORT and says so with
+    // TORCHELASTIC_USE_AGENT_STORE=True: then every rank is a client (rank 0 binding the same port would
+    // fail), and our keys get a prefix of their own per restart, as the agent's store outlives restarts.
+    const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+    const bool agent_store = agent && std::string(agent) == "True";
     c10d::TCPStoreOptions so;
     so.port = static_cast<uint16_t>(env.master_port);
-    so.isServer = env.rank == 0;
+    so.isServer = env.rank == 0 && !agent_store;
     so.numWorkers = static_cast<int>(env.world_size);  // size_t in libtorch 1.13, std::optional<int> in 2.x
     so.waitWorkers = true;
     so.timeout = timeout;
     g->impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+    if (agent_store) {
+      const char* restart = std::getenv("TORCHELASTIC_RESTART_COUNT");
+      g->impl_->store = c10::make_intrusive<c10d::PrefixStore>(std::string("raddiag/") + (restart && *restart ? restart : "0"),
+                                                               g->impl_->store);
+    }
 #if RADDIAG_HAVE_GLOO
     if (backend == CommBackend::kGloo) {
       auto opts = c10d::ProcessGroupGloo::Options::create(timeout);

@@ -25,7 +25,15 @@ struct DistEnv {
   int local_rank = 0;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
-  // Reads the variables above; all absent = single process. Malformed values throw raddiag::Error.
+  std::string launcher = "none";  // whose variables gave rank and world size
+  // Rank, world size and local rank from the first launcher whose world-size variable is set:
+  //   torchrun / --nproc   RANK, WORLD_SIZE, LOCAL_RANK
+  //   Open MPI (mpirun)    OMPI_COMM_WORLD_RANK, OMPI_COMM_WORLD_SIZE, OMPI_COMM_WORLD_LOCAL_RANK
+  //   Slurm (srun)         SLURM_PROCID, SLURM_STEP_NUM_TASKS, SLURM_LOCALID (srun's step variables,
+  //                        not the allocation's SLURM_NTASKS, which a plain batch script also has)
+  //   MPICH / Intel MPI    PMI_RANK, PMI_SIZE, MPI_LOCALRANKID
+  // MASTER_ADDR and MASTER_PORT come from the environment in every case (export them for a multi-node
+  // mpirun or srun). None set = single process. Malformed values throw raddiag::Error.
   static DistEnv from_environment();
   bool distributed() const { return world_size > 1; }
 };

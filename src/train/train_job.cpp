@@ -173,8 +173,8 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
     po.device = torch::Device(device);
     group = ProcessGroup::create(env, po);
     if (group->is_main())
-      spdlog::info("data parallel: {} ranks over c10d {}, gradient all-reduce {}", group->world_size(),
-                   comm_backend_name(group->backend()),
+      spdlog::info("data parallel: {} ranks ({} variables) over c10d {}, gradient all-reduce {}", group->world_size(),
+                   env.launcher, comm_backend_name(group->backend()),
                    cfg.overlap_for(comm_backend_name(group->backend())) ? "overlapped with backward" : "after backward");
   }
   const bool main_rank = !group || group->is_main();

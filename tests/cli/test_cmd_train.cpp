@@ -51,7 +51,7 @@ TEST(CmdTrain, NprocRanksReceiveEveryOverride) {
   const auto state = nlohmann::json::parse(read_file_bytes(run.checkpoint_path(run.checkpoint_steps().back()) + "/state.json"));
   EXPECT_EQ(state["world_size"], 2);
   EXPECT_EQ(state["loader_positions"].size(), 2u);
-  EXPECT_NE(out.find("2 ranks over c10d gloo"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 ranks (torchrun variables) over c10d gloo"), std::string::npos) << out;
 }
 
 TEST(CmdTrain, ImpossibleBackendsFailClearly) {
@@ -76,4 +76,23 @@ TEST(CmdTrain, InfoListsTheDistributedBackends) {
   if (train::build_has_gloo()) want.push_back("gloo");
   if (train::build_has_nccl()) want.push_back("nccl");
   EXPECT_EQ(j.at("distributed_backends").get<std::vector<std::string>>(), want);
+}
+
+// Started the way mpirun starts it (Open MPI's variables, no RANK/WORLD_SIZE): two ranks that find each
+// other through MASTER_ADDR/MASTER_PORT and train data parallel.
+TEST(CmdTrain, MpirunStyleLaunchTrainsDataParallel) {
+  const std::string dir = test::scratch_dir("cmd_train_mpi");
+  const std::string cfg = cmd_train_test::tiny_config(dir);
+  const std::string cmd = "for r in 0 1; do OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=$r OMPI_COMM_WORLD_LOCAL_RANK=$r "
+                          "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(train::find_free_port()) + " " +
+                          test::shell_quote(test::cli_path()) + " train --config " + test::shell_quote(cfg) + " --out " +
+                          test::shell_quote(dir + "/run") + " --steps 2 -q & pids=\"$pids $!\"; done; "
+                          "rc=0; for p in $pids; do wait $p || rc=1; done; exit $rc";
+  std::string out;
+  ASSERT_EQ(test::run_command(cmd, &out), 0) << out;
+  EXPECT_NE(out.find("2 ranks (Open MPI variables)"), std::string::npos) << out;
+  train::RunDir run(dir + "/run", false);
+  ASSERT_FALSE(run.checkpoint_steps().empty());
+  const auto state = nlohmann::json::parse(read_file_bytes(run.checkpoint_path(run.checkpoint_steps().back()) + "/state.json"));
+  EXPECT_EQ(state["world_size"], 2);
 }

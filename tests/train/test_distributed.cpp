@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+
+#if __has_include(<torch/csrc/distributed/c10d/TCPStore.hpp>)
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#define RADDIAG_TEST_HAVE_TCPSTORE 1
+#endif
 #include <filesystem>
 
 #include "data/folder_dataset.h"
@@ -148,6 +153,38 @@ TEST(Distributed, EnvironmentAndLauncher) {
   ::unsetenv("WORLD_SIZE");
   ::unsetenv("RANK");
   ::unsetenv("MASTER_PORT");
+  EXPECT_FALSE(DistEnv::from_environment().distributed());
+  // mpirun / srun / MPICH variables when torchrun's are absent; torchrun's win when both are set.
+  ::setenv("OMPI_COMM_WORLD_SIZE", "8", 1);
+  ::setenv("OMPI_COMM_WORLD_RANK", "5", 1);
+  ::setenv("OMPI_COMM_WORLD_LOCAL_RANK", "1", 1);
+  e = DistEnv::from_environment();
+  EXPECT_EQ(e.launcher, "Open MPI");
+  EXPECT_EQ(e.world_size, 8);
+  EXPECT_EQ(e.rank, 5);
+  EXPECT_EQ(e.local_rank, 1);
+  ::setenv("WORLD_SIZE", "2", 1);
+  ::setenv("RANK", "1", 1);
+  EXPECT_EQ(DistEnv::from_environment().launcher, "torchrun");
+  EXPECT_EQ(DistEnv::from_environment().local_rank, 1);
+  for (const char* v : {"WORLD_SIZE", "RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK"})
+    ::unsetenv(v);
+  ::setenv("SLURM_NTASKS", "4", 1);  // an allocation, not an srun step: one process
+  ::setenv("SLURM_PROCID", "0", 1);
+  EXPECT_FALSE(DistEnv::from_environment().distributed());
+  ::setenv("SLURM_STEP_NUM_TASKS", "4", 1);
+  ::setenv("SLURM_PROCID", "3", 1);
+  ::setenv("SLURM_LOCALID", "0", 1);
+  e = DistEnv::from_environment();
+  EXPECT_EQ(e.launcher, "Slurm");
+  EXPECT_EQ(e.rank, 3);
+  EXPECT_EQ(e.local_rank, 0);
+  for (const char* v : {"SLURM_NTASKS", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID"}) ::unsetenv(v);
+  ::setenv("PMI_SIZE", "2", 1);
+  ::setenv("PMI_RANK", "x", 1);
+  EXPECT_THROW(DistEnv::from_environment(), Error);  // malformed, named
+  ::unsetenv("PMI_SIZE");
+  ::unsetenv("PMI_RANK");
   EXPECT_FALSE(DistEnv::from_environment().distributed());
   // The launcher sets the variables for each copy and reports the first failure.
   EXPECT_EQ(launch_local(3, {"/bin/sh", "-c", "test \"$WORLD_SIZE\" = 3 && test -n \"$MASTER_PORT\" && test \"$RANK\" = \"$LOCAL_RANK\""}), 0);
@@ -416,4 +453,39 @@ TEST(DistributedNccl, TwoGpusMatchOneWithDoubleBatch) {
       EXPECT_TRUE(torch::allclose(got[i], single[i], 1e-4, 1e-5))
           << "rank " << r << " parameter " << i << " max diff " << (got[i] - single[i]).abs().max().item<float>();
   }
+}
+
+// Not a test on its own: one rank of DistributedAgentStore below.
+TEST(DistributedAgentStoreWorker, Rank) {
+  if (!std::getenv("RADDIAG_TEST_AGENT_STORE")) GTEST_SKIP() << "runs only as a rank launched by DistributedAgentStore";
+  const auto env = DistEnv::from_environment();
+  auto group = ProcessGroup::create(env, std::chrono::seconds(60));
+  EXPECT_EQ(group->all_gather({env.rank + 40}), (std::vector<int64_t>{40, 41}));
+  group->barrier();
+}
+
+// Under torchrun, the elastic agent already serves the store on MASTER_PORT and sets
+// TORCHELASTIC_USE_AGENT_STORE=True: both ranks must connect to it as clients (rank 0 hosting its own
+// store there would fail to bind), keeping to their own keys.
+TEST(DistributedAgentStore, TorchrunsStoreIsUsedByEveryRank) {
+#ifdef RADDIAG_TEST_HAVE_TCPSTORE
+  if (!build_has_gloo()) GTEST_SKIP() << "built without Gloo";
+  const int port = find_free_port();
+  c10d::TCPStoreOptions so;
+  so.port = static_cast<uint16_t>(port);
+  so.isServer = true;
+  so.waitWorkers = false;
+  so.timeout = std::chrono::seconds(60);
+  auto agent = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", so);  // what torchrun's agent hosts
+  agent->set("0", std::vector<uint8_t>{7});                            // a key of the agent's own
+  ::setenv("RADDIAG_TEST_AGENT_STORE", "1", 1);
+  ::setenv("TORCHELASTIC_USE_AGENT_STORE", "True", 1);
+  ::setenv("TORCHELASTIC_RESTART_COUNT", "0", 1);
+  const int rc = launch_local(2, {current_executable(), "--gtest_filter=DistributedAgentStoreWorker.Rank"}, port);
+  for (const char* v : {"RADDIAG_TEST_AGENT_STORE", "TORCHELASTIC_USE_AGENT_STORE", "TORCHELASTIC_RESTART_COUNT"}) ::unsetenv(v);
+  EXPECT_EQ(rc, 0) << "a rank failed";
+  EXPECT_EQ(agent->get("0"), std::vector<uint8_t>{7});  // the agent's key untouched
+#else
+  GTEST_SKIP() << "no c10d TCPStore header";
+#endif
 }
