@@ -74,8 +74,16 @@ class PendingCollective {
  public:
   PendingCollective() = default;
   explicit PendingCollective(std::function<void()> finish) : finish_(std::move(finish)) {}
-  PendingCollective(PendingCollective&&) = default;
-  PendingCollective& operator=(PendingCollective&&) = default;
+  PendingCollective(PendingCollective&& o) noexcept : finish_(std::move(o.finish_)) { o.finish_ = nullptr; }
+  // Waits for the collective this one still holds before taking over `o`'s.
+  PendingCollective& operator=(PendingCollective&& o) {
+    if (this != &o) {
+      wait();
+      finish_ = std::move(o.finish_);
+      o.finish_ = nullptr;
+    }
+    return *this;
+  }
   ~PendingCollective();
   void wait();
 

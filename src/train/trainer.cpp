@@ -312,9 +312,12 @@ TrainResult Trainer::run() {
           double loss_v = 0;
           for (size_t i = 0; i < keys.size(); ++i)
             if (keys[i] == "loss") loss_v = vals[i];
-          std::fprintf(stderr, "step %lld/%lld | %.2f cases/s | loss %.5f | lr %.3e | loader %.0f%% | ETA %s\n",
+          char scale[96] = "";
+          if (scaler_.enabled())
+            std::snprintf(scale, sizeof scale, " | loss scale %g%s", loss_scale, finite ? "" : " (step skipped: inf/NaN gradient)");
+          std::fprintf(stderr, "step %lld/%lld | %.2f cases/s | loss %.5f | lr %.3e | loader %.0f%% | ETA %s%s\n",
                        static_cast<long long>(step_), static_cast<long long>(opt_.total_steps), cases_per_s, loss_v, lr,
-                       100.0 * loader_share, format_duration(eta).c_str());
+                       100.0 * loader_share, format_duration(eta).c_str(), scale);
         }
       }
     }
