@@ -73,6 +73,9 @@ void GradientReducer::start_ready_buckets() {
 void GradientReducer::on_gradient(size_t k, const torch::Tensor& grad) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!armed_) return;  // an earlier micro-batch: plain accumulation into .grad
+  // Autograd sums all uses of a parameter before its hook, so a second call means a second backward in
+  // one armed micro-batch, whose bucket may already be on the wire.
+  if (filled_[k]) throw Error("gradient reducer", "parameter " + std::to_string(k) + " got a second gradient in one armed backward");
   torch::NoGradGuard no_grad;
   // What .grad becomes once autograd has accumulated this gradient.
   const torch::Tensor& acc = params_[k].grad();

@@ -26,7 +26,8 @@ class GradientReducer {
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;
 
-  // The next backward is the step's last: its hooks fill the buckets and start their all-reduces.
+  // The next backward is the step's last: its hooks fill the buckets and start their all-reduces. Exactly
+  // one backward may run between arm() and finish().
   void arm();
   // After that backward: starts the remaining buckets, waits for all, and writes the averages into
   // .grad (which every parameter then has).

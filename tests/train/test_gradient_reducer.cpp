@@ -35,6 +35,11 @@ TEST(GradientReducer, OverlapsBucketsAndEqualsAccumulatedGradients) {
     ASSERT_TRUE(unused.grad().defined());
     EXPECT_TRUE(torch::equal(unused.grad(), torch::zeros({4})));
   }
+  // A second backward in one armed step is refused (its buckets may already be on the wire).
+  red.arm();
+  backward(1.0f);
+  EXPECT_ANY_THROW(backward(1.0f));
+  red.finish();
   // Without arm(), finish() is a plain bucketed all-reduce of .grad.
   w1.mutable_grad().fill_(7.0f);
   red.finish();
