@@ -66,17 +66,23 @@ int env_int(const char* name, int fallback) {
 DistEnv DistEnv::from_environment() {
   struct Launcher {
     const char *name, *rank, *world, *local;
+    bool needs_local;  // taken only when its local-rank variable is set too
   };
+  // MPICH / Intel MPI's Hydra starts its proxies through srun inside a Slurm allocation, so its ranks
+  // also inherit the proxies' Slurm step variables (one task per node): Hydra's own variables, recognised
+  // by MPI_LOCALRANKID, must come before Slurm's. srun's PMI plugin sets PMI_* without it: Slurm's then.
   static const Launcher kLaunchers[] = {
-      {"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK"},
-      {"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK"},
-      {"Slurm", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID"},
-      {"MPICH", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID"},
+      {"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK", false},
+      {"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", false},
+      {"MPICH", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", true},
+      {"Slurm", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID", false},
+      {"PMI", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", false},
   };
   DistEnv e;
   for (const auto& l : kLaunchers) {
     const char* w = std::getenv(l.world);
     if (!w || !*w) continue;
+    if (l.needs_local && !std::getenv(l.local)) continue;
     e.launcher = l.name;
     e.world_size = env_int(l.world, 1);
     e.rank = env_int(l.rank, 0);

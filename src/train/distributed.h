@@ -31,7 +31,8 @@ struct DistEnv {
   //   Open MPI (mpirun)    OMPI_COMM_WORLD_RANK, OMPI_COMM_WORLD_SIZE, OMPI_COMM_WORLD_LOCAL_RANK
   //   Slurm (srun)         SLURM_PROCID, SLURM_STEP_NUM_TASKS, SLURM_LOCALID (srun's step variables,
   //                        not the allocation's SLURM_NTASKS, which a plain batch script also has)
-  //   MPICH / Intel MPI    PMI_RANK, PMI_SIZE, MPI_LOCALRANKID
+  //   MPICH / Intel MPI    PMI_RANK, PMI_SIZE, MPI_LOCALRANKID (before Slurm's when MPI_LOCALRANKID is
+  //                        set: Hydra under Slurm leaves its proxies' step variables in the ranks' env)
   // MASTER_ADDR and MASTER_PORT come from the environment in every case (export them for a multi-node
   // mpirun or srun). None set = single process. Malformed values throw raddiag::Error.
   static DistEnv from_environment();

@@ -1,5 +1,7 @@
 #include "train/gradient_reducer.h"
 
+#include <algorithm>
+
 #include "util/error.h"
 
 namespace raddiag::train {
@@ -34,10 +36,9 @@ GradientReducer::GradientReducer(std::shared_ptr<ProcessGroup> group, std::vecto
     const auto& first = params_[b.members.front()];
     b.flat = torch::zeros({b.numel}, first.options().requires_grad(false));
   }
-  for (size_t k = 0; k < n; ++k) {
+  for (size_t k = 0; k < n; ++k)  // all checked before any hook exists (a throw must leave none behind)
     if (!params_[k].requires_grad()) throw Error("gradient reducer", "parameter " + std::to_string(k) + " does not require a gradient");
-    hooks_.push_back(params_[k].register_hook([this, k](torch::Tensor g) { on_gradient(k, g); }));
-  }
+  for (size_t k = 0; k < n; ++k) hooks_.push_back(params_[k].register_hook([this, k](torch::Tensor g) { on_gradient(k, g); }));
 }
 
 GradientReducer::~GradientReducer() {
@@ -86,6 +87,15 @@ void GradientReducer::on_gradient(size_t k, const torch::Tensor& grad) {
 void GradientReducer::finish() {
   std::lock_guard<std::mutex> lock(mu_);
   armed_ = false;
+  // Ready for the next step even when a collective below throws.
+  struct Reset {
+    GradientReducer& r;
+    ~Reset() {
+      for (auto& b : r.buckets_) b.filled = 0;
+      std::fill(r.filled_.begin(), r.filled_.end(), false);
+      r.next_to_start_ = 0;
+    }
+  } reset{*this};
   torch::NoGradGuard no_grad;
   // Parameters whose hooks did not fire (unused in this step, or no armed backward): their .grad, or zeros.
   for (size_t k = 0; k < params_.size(); ++k)
@@ -99,12 +109,9 @@ void GradientReducer::finish() {
       auto& p = params_[b.members[j]];
       torch::Tensor avg = b.flat.narrow(0, b.offsets[j], p.numel()).view(p.sizes());
       if (p.grad().defined()) p.mutable_grad().copy_(avg);
-      else p.mutable_grad() = avg.clone();
+      else p.mutable_grad() = torch::empty_like(p).copy_(avg);  // the parameter's layout (e.g. channels-last)
     }
-    b.filled = 0;
   }
-  std::fill(filled_.begin(), filled_.end(), false);
-  next_to_start_ = 0;
 }
 
 }  // namespace raddiag::train

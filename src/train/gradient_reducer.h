@@ -6,7 +6,8 @@
 // rank starts the same collectives in the same order while backward is still running. finish() starts
 // what is left (a parameter without a gradient counts as zeros), waits, and writes the averages into
 // .grad. With gradient accumulation only the last micro-batch is armed: its hooks add the gradient
-// accumulated so far. The result equals ProcessGroup::average_gradients.
+// accumulated so far. The result is ProcessGroup::average_gradients': identical for 2 ranks, and equal up
+// to the summation order of the all-reduce for more (the buckets have other boundaries).
 #include <cstdint>
 #include <memory>
 #include <mutex>

@@ -11,7 +11,8 @@ nlohmann::json LossScalerOptions::to_json() const {
   return {{"init_scale", init_scale},
           {"growth_factor", growth_factor},
           {"backoff_factor", backoff_factor},
-          {"growth_interval", growth_interval}};
+          {"growth_interval", growth_interval},
+          {"max_consecutive_skips", max_consecutive_skips}};
 }
 
 LossScalerOptions LossScalerOptions::from_json(const nlohmann::json& j) {
@@ -23,13 +24,14 @@ LossScalerOptions LossScalerOptions::from_json(const nlohmann::json& j) {
     o.growth_factor = j.value("growth_factor", o.growth_factor);
     o.backoff_factor = j.value("backoff_factor", o.backoff_factor);
     o.growth_interval = j.value("growth_interval", o.growth_interval);
+    o.max_consecutive_skips = j.value("max_consecutive_skips", o.max_consecutive_skips);
   } catch (const nlohmann::json::exception& e) {
     throw Error("optimizer option loss_scaler", std::string("malformed: ") + e.what());
   }
   if (!(o.init_scale > 0) || !std::isfinite(o.init_scale) || !(o.growth_factor > 1) || !(o.backoff_factor > 0 && o.backoff_factor < 1) ||
-      o.growth_interval < 1)
+      o.growth_interval < 1 || o.max_consecutive_skips < 0)
     throw Error("optimizer option loss_scaler",
-                "need init_scale > 0, growth_factor > 1, 0 < backoff_factor < 1 and growth_interval >= 1");
+                "need init_scale > 0, growth_factor > 1, 0 < backoff_factor < 1, growth_interval >= 1 and max_consecutive_skips >= 0");
   return o;
 }
 
@@ -60,8 +62,10 @@ void DynamicLossScaler::update(bool overflow) {
   if (overflow) {
     scale_ *= options_.backoff_factor;
     clean_steps_ = 0;
+    ++skipped_in_a_row_;
     return;
   }
+  skipped_in_a_row_ = 0;
   if (++clean_steps_ >= options_.growth_interval) {
     const double grown = scale_ * options_.growth_factor;
     if (std::isfinite(grown)) scale_ = grown;
@@ -69,7 +73,9 @@ void DynamicLossScaler::update(bool overflow) {
   }
 }
 
-nlohmann::json DynamicLossScaler::state() const { return {{"scale", scale_}, {"clean_steps", clean_steps_}}; }
+nlohmann::json DynamicLossScaler::state() const {
+  return {{"scale", scale_}, {"clean_steps", clean_steps_}, {"skipped_in_a_row", skipped_in_a_row_}};
+}
 
 void DynamicLossScaler::load_state(const nlohmann::json& j) {
   try {
@@ -78,6 +84,7 @@ void DynamicLossScaler::load_state(const nlohmann::json& j) {
     if (!(s > 0) || !std::isfinite(s) || c < 0) throw Error("loss_scaler state", "scale must be finite and positive, clean_steps >= 0");
     scale_ = s;
     clean_steps_ = c;
+    skipped_in_a_row_ = j.value("skipped_in_a_row", int64_t{0});
   } catch (const nlohmann::json::exception& e) {
     throw Error("loss_scaler state", std::string("malformed: ") + e.what());
   }

@@ -18,6 +18,9 @@ struct LossScalerOptions {
   double growth_factor = 2.0;
   double backoff_factor = 0.5;
   int64_t growth_interval = 2000;
+  // This many skipped steps in a row stop the run with an error (0: never): by then the scale is far
+  // below anything fp16 needs, so the cause is NaN in the model or data, not overflow.
+  int64_t max_consecutive_skips = 50;
 
   nlohmann::json to_json() const;
   // Missing keys keep defaults; unknown keys and out-of-range values throw raddiag::Error.
@@ -39,6 +42,11 @@ class DynamicLossScaler {
   // After each optimiser step (taken or skipped): back off on overflow, grow after a clean streak.
   void update(bool overflow);
 
+  int64_t consecutive_skips() const { return skipped_in_a_row_; }
+  bool too_many_skips() const {
+    return enabled_ && options_.max_consecutive_skips > 0 && skipped_in_a_row_ >= options_.max_consecutive_skips;
+  }
+
   // For checkpoints: the scale and the clean-step streak, so that a resumed run scales identically.
   nlohmann::json state() const;
   void load_state(const nlohmann::json& j);
@@ -48,6 +56,7 @@ class DynamicLossScaler {
   LossScalerOptions options_;
   double scale_ = 1.0;
   int64_t clean_steps_ = 0;
+  int64_t skipped_in_a_row_ = 0;
 };
 
 }  // namespace raddiag::train

@@ -226,6 +226,7 @@ TrainResult Trainer::run() {
     opt.zero_grad();
     LossDict sums;
     int64_t step_cases = 0;
+    bool nonfinite_loss = false;  // fp16 only (otherwise an error)
     for (int m = 0; m < accum; ++m) {
       const auto wait_start = std::chrono::steady_clock::now();
       data::LoadedBatch b = loader_.next();
@@ -239,8 +240,12 @@ TrainResult Trainer::run() {
       auto it = losses.find("loss");
       if (it == losses.end()) throw Error("step function", "returned no \"loss\" entry");
       torch::Tensor loss = it->second.to(torch::kFloat);
-      if (!torch::isfinite(loss).all().item<bool>())
-        throw Error("step " + std::to_string(step_ + 1), "loss is not finite (" + std::to_string(loss.item<double>()) + ")");
+      if (!torch::isfinite(loss).all().item<bool>()) {
+        // fp16: an overflow in the forward pass is a skipped step like an overflowing gradient (below).
+        if (!scaler_.enabled())
+          throw Error("step " + std::to_string(step_ + 1), "loss is not finite (" + std::to_string(loss.item<double>()) + ")");
+        nonfinite_loss = true;
+      }
       if (reducer_ && m == accum - 1) reducer_->arm();
       scaler_.scale_loss(loss / static_cast<double>(accum)).backward();
       for (const auto& [k, v] : losses) {
@@ -250,8 +255,10 @@ TrainResult Trainer::run() {
     }
     if (reducer_) reducer_->finish();
     else if (group_) group_->average_gradients(optim_.parameters);
-    // Averaged gradients are the same on every rank, so every rank takes or skips the step alike.
-    const bool finite = scaler_.unscale(optim_.parameters);
+    // fp16: averaged gradients are the same on every rank; a non-finite loss is one rank's own, so the
+    // decision is agreed explicitly (one tiny all-reduce) and every rank takes or skips the step alike.
+    bool finite = scaler_.unscale(optim_.parameters) && !nonfinite_loss;
+    if (scaler_.enabled() && group_ && world > 1) finite = !group_->any(!finite);
     const double loss_scale = scaler_.scale();
     double grad_norm = NAN;
     schedule_.apply(opt, optim_.base_lrs, step_);
@@ -263,6 +270,10 @@ TrainResult Trainer::run() {
       ++result.skipped_steps;
     }
     scaler_.update(!finite);
+    if (scaler_.too_many_skips())
+      throw Error("fp16 step " + std::to_string(step_ + 1),
+                  std::to_string(scaler_.consecutive_skips()) + " optimiser steps in a row had inf/NaN gradients or losses (loss scale now " +
+                      std::to_string(scaler_.scale()) + "): the run diverged or its data holds NaN; lower the learning rate or use bf16/fp32");
     ++step_;
     cases_seen_ += step_cases * world;
     window_cases += step_cases * world;

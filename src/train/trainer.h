@@ -51,7 +51,7 @@ struct TrainerOptions {
   bool progress = true;          // progress lines on stderr (rank 0)
   bool handle_sigint = true;     // Ctrl-C: checkpoint, then return cleanly
   // Data parallel: all-reduce gradient buckets while backward runs (train/gradient_reducer.h) instead of
-  // after it. Same numbers either way.
+  // after it. Same numbers either way (for more than 2 ranks up to the all-reduce's summation order).
   bool overlap_grad_sync = true;
 
   nlohmann::json to_json() const;

@@ -179,7 +179,24 @@ TEST(Distributed, EnvironmentAndLauncher) {
   EXPECT_EQ(e.launcher, "Slurm");
   EXPECT_EQ(e.rank, 3);
   EXPECT_EQ(e.local_rank, 0);
+  // Hydra (MPICH / Intel MPI) inside a Slurm allocation: its ranks carry the proxies' step variables
+  // (2 tasks, one per node) next to their own; Hydra's win. srun's PMI plugin (no MPI_LOCALRANKID): Slurm's.
+  ::setenv("SLURM_STEP_NUM_TASKS", "2", 1);
+  ::setenv("SLURM_PROCID", "1", 1);
+  ::setenv("PMI_SIZE", "8", 1);
+  ::setenv("PMI_RANK", "6", 1);
+  ::setenv("MPI_LOCALRANKID", "2", 1);
+  e = DistEnv::from_environment();
+  EXPECT_EQ(e.launcher, "MPICH");
+  EXPECT_EQ(e.world_size, 8);
+  EXPECT_EQ(e.rank, 6);
+  EXPECT_EQ(e.local_rank, 2);
+  ::unsetenv("MPI_LOCALRANKID");
+  EXPECT_EQ(DistEnv::from_environment().launcher, "Slurm");
   for (const char* v : {"SLURM_NTASKS", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID"}) ::unsetenv(v);
+  EXPECT_EQ(DistEnv::from_environment().launcher, "PMI");
+  ::unsetenv("PMI_SIZE");
+  ::unsetenv("PMI_RANK");
   ::setenv("PMI_SIZE", "2", 1);
   ::setenv("PMI_RANK", "x", 1);
   EXPECT_THROW(DistEnv::from_environment(), Error);  // malformed, named
@@ -402,6 +419,18 @@ TEST(DistributedNccl, SingleRankCollectivesOnOneGpu) {
   auto g = test::single_rank_group(CommBackend::kAuto, gpu);
   ASSERT_EQ(g->backend(), CommBackend::kNccl);
   single_rank_test::check_collectives(*g, gpu);
+  // The overlapped reducer on the GPU: its hooks run on autograd's device thread and start NCCL
+  // all-reduces from there (stream order), with accumulation over 2 micro-batches.
+  auto w1 = torch::full({3}, 1.0f, torch::TensorOptions(gpu).requires_grad(true));
+  auto w2 = torch::full({5, 2}, 2.0f, torch::TensorOptions(gpu).requires_grad(true));
+  GradientReducer red(g, {w1, w2}, /*bucket_bytes=*/16);
+  ((w1 * 1.0f).sum() + (w2 * w2).sum()).backward();
+  red.arm();
+  ((w1 * 3.0f).sum() + (w2 * w2 * 3.0f).sum()).backward();
+  red.finish();
+  EXPECT_GE(red.started_during_backward(), 1);
+  EXPECT_TRUE(torch::equal(w1.grad().cpu(), torch::full({3}, 4.0f)));
+  EXPECT_TRUE(torch::equal(w2.grad().cpu(), torch::full({5, 2}, 16.0f)));
 }
 
 // Not a test on its own: one rank of DistributedNccl below, on GPU LOCAL_RANK.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <csignal>
 #include <set>
 
@@ -76,7 +77,10 @@ struct ScaledRun {
   int calls = 0;
   int interrupt_at_call = -1;
 
-  ScaledRun(const std::string& dir, int64_t total, const std::string& precision, std::set<int> overflow_steps) {
+  std::set<int> inf_loss_steps;  // calls whose loss itself is inf (an overflow in the forward pass)
+
+  ScaledRun(const std::string& dir, int64_t total, const std::string& precision, std::set<int> overflow_steps,
+            int64_t max_skips = 50) {
     seed_everything(31);
     net = test::TinyNet(3, 0.0);
     auto source = std::make_shared<test::RandomCaseSource>();
@@ -91,6 +95,7 @@ struct ScaledRun {
     oo.precision = precision;
     oo.loss_scaler.init_scale = 1 << 20;
     oo.loss_scaler.growth_interval = 3;
+    oo.loss_scaler.max_consecutive_skips = max_skips;
     optim = make_adamw(*net, oo);
     TrainerOptions to;
     to.total_steps = total;
@@ -103,6 +108,7 @@ struct ScaledRun {
         auto w = net->fc2->weight;
         loss = loss + (w - w.detach()).sum() * 3e38;  // adds 0 to the loss, 3e38 to each weight's gradient
       }
+      if (inf_loss_steps.count(call)) loss = loss * std::numeric_limits<float>::infinity();
       return {{"loss", loss}};
     };
     trainer = std::make_unique<Trainer>(*net, step, *loader, optim, oo, to, dir, nlohmann::json::object());
@@ -156,4 +162,39 @@ TEST(LossScaler, TrainerSkipsOverflowingStepsAndResumesTheScale) {
   // 2^18 after the two skips, 2^19 after the clean steps 5-7; step 10 used that (it grows again after).
   EXPECT_EQ(last_straight, double(1 << 19));
   EXPECT_EQ(last_resumed, last_straight);
+}
+
+// An inf loss (forward overflow) is a skipped step under fp16, an error under fp32; a run whose steps all
+// overflow stops after max_consecutive_skips with the reason instead of "training" without updates.
+TEST(LossScaler, InfLossSkipsTheStepAndEndlessOverflowStops) {
+  using loss_scaler_test::ScaledRun;
+  ScaledRun fp16(test::scratch_dir("ls_inf16"), 4, "fp16", {});
+  fp16.inf_loss_steps = {1};
+  const auto r = fp16.trainer->run();
+  EXPECT_EQ(r.skipped_steps, 1);
+  ScaledRun fp32(test::scratch_dir("ls_inf32"), 4, "fp32", {});
+  fp32.inf_loss_steps = {1};
+  EXPECT_THROW(fp32.trainer->run(), Error);
+
+  std::set<int> all;
+  for (int i = 0; i < 20; ++i) all.insert(i);
+  ScaledRun endless(test::scratch_dir("ls_endless"), 20, "fp16", all, /*max_skips=*/3);
+  try {
+    endless.trainer->run();
+    FAIL() << "a run without a single update went on";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("3 optimiser steps in a row"), std::string::npos) << e.what();
+  }
+  DynamicLossScaler s(true, [] {
+    LossScalerOptions o;
+    o.max_consecutive_skips = 2;
+    return o;
+  }());
+  s.update(true);
+  EXPECT_FALSE(s.too_many_skips());
+  s.update(false);  // a clean step resets the count
+  s.update(true);
+  EXPECT_EQ(s.consecutive_skips(), 1);
+  s.update(true);
+  EXPECT_TRUE(s.too_many_skips());
 }
