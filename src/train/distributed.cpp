@@ -66,17 +66,18 @@ int env_int(const char* name, int fallback) {
 DistEnv DistEnv::from_environment() {
   struct Launcher {
     const char *name, *rank, *world, *local;
-    bool needs_local;  // taken only when its local-rank variable is set too
+    bool needs_local;         // taken only when its local-rank variable is set too
+    const char* local_world;  // ranks on this machine (nullptr: not given)
   };
   // MPICH / Intel MPI's Hydra starts its proxies through srun inside a Slurm allocation, so its ranks
   // also inherit the proxies' Slurm step variables (one task per node): Hydra's own variables, recognised
   // by MPI_LOCALRANKID, must come before Slurm's. srun's PMI plugin sets PMI_* without it: Slurm's then.
   static const Launcher kLaunchers[] = {
-      {"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK", false},
-      {"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", false},
-      {"MPICH", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", true},
-      {"Slurm", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID", false},
-      {"PMI", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", false},
+      {"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK", false, "LOCAL_WORLD_SIZE"},
+      {"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", false, "OMPI_COMM_WORLD_LOCAL_SIZE"},
+      {"MPICH", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", true, "MPI_LOCALNRANKS"},
+      {"Slurm", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID", false, nullptr},
+      {"PMI", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", false, "MPI_LOCALNRANKS"},
   };
   DistEnv e;
   for (const auto& l : kLaunchers) {
@@ -87,6 +88,7 @@ DistEnv DistEnv::from_environment() {
     e.world_size = env_int(l.world, 1);
     e.rank = env_int(l.rank, 0);
     e.local_rank = env_int(l.local, e.rank);
+    if (l.local_world) e.local_world_size = env_int(l.local_world, 0);
     break;
   }
   e.master_port = env_int("MASTER_PORT", 29500);
@@ -136,8 +138,12 @@ CommBackend resolve_comm_backend(CommBackend requested, const torch::Device& dev
   throw Error("dist_backend", "unknown backend");
 }
 
-torch::Device nccl_rank_device(const torch::Device& requested, int local_rank, int64_t device_count) {
+torch::Device nccl_rank_device(const torch::Device& requested, int local_rank, int64_t device_count, int local_world_size) {
   if (!requested.is_cuda()) throw Error("dist_backend nccl", "NCCL moves CUDA tensors only, and this run's device is " + requested.str());
+  if (requested.has_index() && local_world_size > 1 && requested.index() != local_rank)
+    throw Error("dist_backend nccl", "--device " + requested.str() + " with " + std::to_string(local_world_size) +
+                                         " ranks on this machine would put them all on one GPU: give --device cuda (rank i "
+                                         "then takes cuda:LOCAL_RANK), or restrict the GPUs with CUDA_VISIBLE_DEVICES");
   const int64_t index = requested.has_index() ? requested.index() : local_rank;
   if (index >= device_count)
     throw Error("dist_backend nccl", "rank with LOCAL_RANK " + std::to_string(local_rank) + " needs cuda:" + std::to_string(index) +
@@ -258,7 +264,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistEnv& env, const Pro
     if (backend == CommBackend::kNccl) {
       // NCCL binds a communicator to the current device: make it this rank's GPU before the first
       // collective (the communicators are created lazily, on that collective).
-      const torch::Device dev = nccl_rank_device(options.device, env.local_rank, static_cast<int64_t>(torch::cuda::device_count()));
+      const torch::Device dev = nccl_rank_device(options.device, env.local_rank, static_cast<int64_t>(torch::cuda::device_count()),
+                                                  env.local_world_size);
       c10::cuda::set_device(dev.index());
       g->impl_->comm_device = dev;
       auto opts = c10d::ProcessGroupNCCL::Options::create();

@@ -25,6 +25,7 @@ struct DistEnv {
   int local_rank = 0;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
+  int local_world_size = 0;       // ranks on this machine; 0 = the launcher does not say (Slurm)
   std::string launcher = "none";  // whose variables gave rank and world size
   // Rank, world size and local rank from the first launcher whose world-size variable is set:
   //   torchrun / --nproc   RANK, WORLD_SIZE, LOCAL_RANK
@@ -53,9 +54,11 @@ bool build_has_nccl();
 CommBackend resolve_comm_backend(CommBackend requested, const torch::Device& device, bool have_gloo, bool have_nccl);
 
 // The GPU an NCCL rank runs on: `requested` when it names one, else cuda:LOCAL_RANK. NCCL refuses two
-// ranks on one GPU, so a rank without a GPU of its own (local_rank >= device_count) is an error that says
-// so, instead of NCCL's "duplicate GPU" at the first collective.
-torch::Device nccl_rank_device(const torch::Device& requested, int local_rank, int64_t device_count);
+// ranks on one GPU, so these are errors that say so, instead of NCCL's "duplicate GPU" at the first
+// collective: a rank without a GPU of its own (local_rank >= device_count), and, with several ranks on
+// the machine (local_world_size > 1), a named GPU other than cuda:LOCAL_RANK (every rank got the same
+// command line, so they would all name the same GPU).
+torch::Device nccl_rank_device(const torch::Device& requested, int local_rank, int64_t device_count, int local_world_size = 0);
 
 struct ProcessGroupOptions {
   CommBackend backend = CommBackend::kAuto;

@@ -160,12 +160,16 @@ TEST(Distributed, EnvironmentAndLauncher) {
   ::setenv("OMPI_COMM_WORLD_LOCAL_RANK", "1", 1);
   e = DistEnv::from_environment();
   EXPECT_EQ(e.launcher, "Open MPI");
+  EXPECT_EQ(e.local_world_size, 0);  // OMPI_COMM_WORLD_LOCAL_SIZE not set
   EXPECT_EQ(e.world_size, 8);
   EXPECT_EQ(e.rank, 5);
   EXPECT_EQ(e.local_rank, 1);
   ::setenv("WORLD_SIZE", "2", 1);
   ::setenv("RANK", "1", 1);
+  ::setenv("LOCAL_WORLD_SIZE", "2", 1);
   EXPECT_EQ(DistEnv::from_environment().launcher, "torchrun");
+  EXPECT_EQ(DistEnv::from_environment().local_world_size, 2);
+  ::unsetenv("LOCAL_WORLD_SIZE");
   EXPECT_EQ(DistEnv::from_environment().local_rank, 1);
   for (const char* v : {"WORLD_SIZE", "RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK"})
     ::unsetenv(v);
@@ -332,6 +336,10 @@ TEST(Distributed, BackendChoice) {
   EXPECT_EQ(nccl_rank_device(torch::Device("cuda:0"), 1, 2), torch::Device("cuda:0"));
   EXPECT_NE(message([&] { nccl_rank_device(torch::Device("cuda"), 2, 2); }).find("has 2 CUDA device(s)"), std::string::npos);
   EXPECT_THROW(nccl_rank_device(torch::Device("cpu"), 0, 2), Error);
+  // Several ranks on the machine: a named GPU must be the rank's own (train maps "cuda" to cuda:LOCAL_RANK).
+  EXPECT_EQ(nccl_rank_device(torch::Device("cuda:1"), 1, 2, 2), torch::Device("cuda:1"));
+  EXPECT_NE(message([&] { nccl_rank_device(torch::Device("cuda:0"), 1, 2, 2); }).find("all on one GPU"), std::string::npos);
+  EXPECT_EQ(nccl_rank_device(torch::Device("cuda:1"), 0, 2, 1), torch::Device("cuda:1"));  // one rank here: any GPU
 
   // This build: Debian's libtorch has Gloo (libgloo-dev); NCCL only in CUDA builds.
 #if __has_include(<gloo/context.h>)
