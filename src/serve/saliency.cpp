@@ -79,10 +79,42 @@ std::string attention_curve_svg(const SlotUse& u, const std::string& title) {
   return os.str();
 }
 
+// <base>.png: the slice's own intensities (min-max to gray) with the map blended in jet colours, and a
+// notice burned into the top rows when `notice` is not empty; <base>.npy: the map itself.
+void write_overlay(const std::string& base, const io::Scan& scan, int64_t slice, const torch::Tensor& map, float alpha,
+                   const std::string& notice) {
+  const int64_t H = scan.dims[0], W = scan.dims[1];
+  const float* mp = map.data_ptr<float>();
+  float lo = scan.at(0, 0, slice), hi = lo;
+  for (int64_t r = 0; r < H; ++r)
+    for (int64_t col = 0; col < W; ++col) {
+      const float v = scan.at(r, col, slice);
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  std::vector<uint8_t> rgb(static_cast<std::size_t>(H * W * 3));
+  for (int64_t r = 0; r < H; ++r)
+    for (int64_t col = 0; col < W; ++col) {
+      const float gray = hi > lo ? (scan.at(r, col, slice) - lo) / (hi - lo) : 0.f;
+      const float v = mp[r * W + col];
+      float cr, cg, cb;
+      jet_colour(v, cr, cg, cb);
+      const float a = alpha * v;
+      uint8_t* px = &rgb[static_cast<std::size_t>((r * W + col) * 3)];
+      px[0] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cr)));
+      px[1] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cg)));
+      px[2] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cb)));
+    }
+  (void)notice;  // burned in once the export layer's font is merged
+  io::write_png(base + ".png", rgb, H, W, 3);
+  npy::write(base + ".npy", npy::make_float32({H, W}, mp));
+}
+
 }  // namespace
 
 std::vector<torch::Tensor> grad_cam(Predictor& predictor, const data::CaseTensors& tensors,
-                                    const std::vector<int64_t>& classes, torch::Tensor* logits_out) {
+                                    const std::vector<int64_t>& classes, torch::Tensor* logits_out,
+                                    std::vector<torch::Tensor>* signed_maps) {
   auto model = predictor.bundle().model;  // a holder copy: the same module, callable
   auto resnet = model->resnet();
   if (!resnet) throw Error("saliency", "Grad-CAM needs a ResNet slice encoder (this model has a ViT)");
@@ -116,11 +148,15 @@ std::vector<torch::Tensor> grad_cam(Predictor& predictor, const data::CaseTensor
   for (std::size_t i = 0; i < classes.size(); ++i) {
     auto g = torch::autograd::grad({out.logits[0][classes[i]]}, {A}, {}, /*retain_graph=*/i + 1 < classes.size())[0];
     auto w = g.mean({2, 3}, /*keepdim=*/true);
-    auto cam = torch::relu((w * A).sum(1, /*keepdim=*/true)).detach();                 // [n, 1, h, w]
-    cam = torch::nn::functional::interpolate(
-        cam, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{S, S}).mode(torch::kBilinear).align_corners(false));
-    auto full = torch::zeros({N * D, S, S}, cam.options()).index_copy(0, idx, cam.squeeze(1));
-    maps.push_back(full.view({N, D, S, S}).to(torch::kCPU, torch::kFloat));
+    auto evidence = (w * A).sum(1, /*keepdim=*/true).detach();                        // [n, 1, h, w], signed
+    auto to_slots = [&](const torch::Tensor& m) {
+      auto up = torch::nn::functional::interpolate(
+          m, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{S, S}).mode(torch::kBilinear).align_corners(false));
+      auto full = torch::zeros({N * D, S, S}, up.options()).index_copy(0, idx, up.squeeze(1));
+      return full.view({N, D, S, S}).to(torch::kCPU, torch::kFloat);
+    };
+    maps.push_back(to_slots(torch::relu(evidence)));
+    if (signed_maps) signed_maps->push_back(to_slots(evidence));
   }
   return maps;
 }
@@ -131,7 +167,9 @@ torch::Tensor cam_to_slice(const torch::Tensor& cam, int64_t h, int64_t w) {
                torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(false))
                .view({h, w});
   const float lo = m.min().item<float>(), hi = m.max().item<float>();
-  if (!(hi > lo)) return torch::zeros({h, w});
+  // A constant map (e.g. a 1x1 last stage; bilinear weights round to a few ulps) is uniform evidence: all
+  // ones when positive, zeros when there is none.
+  if (!(hi - lo > 1e-5f * std::fabs(hi))) return hi > 0.f ? torch::ones({h, w}) : torch::zeros({h, w});
   return ((m - lo) / (hi - lo)).clamp(0, 1).contiguous();
 }
 
@@ -163,10 +201,12 @@ nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, 
 
   nlohmann::ordered_json maps = nlohmann::ordered_json::array();
   if (!classes.empty() && !diagnosis.slots.empty()) {
-    const auto cams = grad_cam(predictor, diagnosis.tensors, classes);
+    std::vector<torch::Tensor> signed_cams;
+    const auto cams = grad_cam(predictor, diagnosis.tensors, classes, nullptr, &signed_cams);
     for (std::size_t ci = 0; ci < classes.size(); ++ci) {
       const int64_t c = classes[ci];
-      const std::string dir = options.out_dir + "/class" + std::to_string(c) + "_" + saliency_slug(names[static_cast<std::size_t>(c)]);
+      const std::string& name = names[static_cast<std::size_t>(c)];
+      const std::string dir = options.out_dir + "/class" + std::to_string(c) + "_" + saliency_slug(name);
       fs::create_directories(dir);
       for (const auto& u : diagnosis.slots) {
         if (u.attention.empty()) continue;
@@ -175,36 +215,29 @@ nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, 
         const int64_t orig = u.original_slice[static_cast<std::size_t>(k)];
         const int64_t H = scan.dims[0], W = scan.dims[1];
         auto m = cam_to_slice(cams[ci][u.slot][k], H, W);
-        const float* mp = m.data_ptr<float>();
-        // Background: the slice's own intensities, min-max to 0..255.
-        float lo = scan.at(0, 0, orig), hi = lo;
-        for (int64_t r = 0; r < H; ++r)
-          for (int64_t col = 0; col < W; ++col) {
-            const float v = scan.at(r, col, orig);
-            lo = std::min(lo, v);
-            hi = std::max(hi, v);
-          }
-        std::vector<uint8_t> rgb(static_cast<std::size_t>(H * W * 3));
-        std::vector<float> cam_rows(static_cast<std::size_t>(H * W));
-        for (int64_t r = 0; r < H; ++r)
-          for (int64_t col = 0; col < W; ++col) {
-            const float gray = hi > lo ? (scan.at(r, col, orig) - lo) / (hi - lo) : 0.f;
-            const float v = mp[r * W + col];
-            cam_rows[static_cast<std::size_t>(r * W + col)] = v;
-            float cr, cg, cb;
-            jet_colour(v, cr, cg, cb);
-            const float a = options.alpha * v;
-            uint8_t* px = &rgb[static_cast<std::size_t>((r * W + col) * 3)];
-            px[0] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cr)));
-            px[1] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cg)));
-            px[2] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cb)));
-          }
+        const bool empty = !(m.max().item<float>() > 0.f);
         const std::string base = dir + "/scan" + std::to_string(u.scan) + "_slice" + std::to_string(orig);
-        io::write_png(base + ".png", rgb, H, W, 3);
-        npy::write(base + ".npy", npy::make_float32({H, W}, cam_rows.data()));
-        maps.push_back({{"class_index", c}, {"disorder", names[static_cast<std::size_t>(c)]}, {"scan", u.scan},
-                        {"slot", u.slot}, {"slice", orig}, {"slot_slice", k}, {"rows", H}, {"columns", W},
-                        {"all_zero", !(m.max().item<float>() > 0.f)}, {"png", base + ".png"}, {"npy", base + ".npy"}});
+        write_overlay(base, scan, orig, m, options.alpha,
+                      empty ? "GRAD-CAM EMPTY: NOTHING HERE RAISES THIS SCORE" : "");
+        const auto& ev = signed_cams[ci][u.slot][k];
+        nlohmann::ordered_json entry = {{"class_index", c}, {"disorder", name}, {"scan", u.scan}, {"slot", u.slot},
+                                        {"slice", orig}, {"slot_slice", k}, {"rows", H}, {"columns", W},
+                                        {"all_zero", empty}, {"png", base + ".png"}, {"npy", base + ".npy"},
+                                        {"evidence_min", ev.min().item<double>()}, {"evidence_max", ev.max().item<double>()}};
+        if (empty) {
+          // Grad-CAM keeps only what raises the logit; when nothing does, the regions that lower it (the
+          // paper's counterfactual map) are what the model looked at.
+          auto lowering = cam_to_slice(torch::relu(-ev), H, W);
+          const bool none = !(lowering.max().item<float>() > 0.f);
+          write_overlay(base + "_lowering", scan, orig, lowering, options.alpha,
+                        none ? "NO GRADIENT: THE SCORE IGNORES THIS SLICE" : "REGIONS THAT LOWER THIS SCORE");
+          entry["note"] = none ? "Grad-CAM is empty and the score does not depend on this slice's last-stage features"
+                               : "Grad-CAM is empty: no region of this slice raises the score of '" + name +
+                                     "' (the class evidence is negative everywhere); the regions that lower it are in lowering_png";
+          entry["lowering_png"] = base + "_lowering.png";
+          entry["lowering_npy"] = base + "_lowering.npy";
+        }
+        maps.push_back(std::move(entry));
       }
     }
   }
