@@ -8,6 +8,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/input_file.h"
 #include "util/mapped_file.h"
 
 namespace raddiag::npy {
@@ -267,6 +268,12 @@ Array parse_impl(const uint8_t* bytes, std::size_t size, const std::string& name
     throw Error(name, "truncated .npy data: expected " + std::to_string(nbytes) + " bytes, file has " +
                           std::to_string(size - offset));
   if (!with_data) return a;
+  // numpy stores bool as one byte 0 or 1; any other byte is a corrupt file, not "true".
+  if (a.dtype == DType::kBool)
+    for (std::size_t i = 0; i < nbytes; ++i)
+      if (bytes[offset + i] > 1)
+        throw Error(name, "bool array holds the byte " + std::to_string(int(bytes[offset + i])) + " at element " + std::to_string(i) +
+                              " (only 0 and 1 are valid)");
   a.data.assign(bytes + offset, bytes + offset + nbytes);
   if (big_endian && elem > 1) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -284,7 +291,8 @@ Array parse(const uint8_t* bytes, std::size_t size, const std::string& name, con
 }
 
 Array read(const std::string& path, const ReadLimits& limits) {
-  const std::string bytes = read_file_bytes(path);
+  // Never more than the largest valid file: magic, header and data.
+  const std::string bytes = read_input_file(path, 12 + limits.max_header_bytes + limits.max_data_bytes);
   return parse(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path, limits);
 }
 
