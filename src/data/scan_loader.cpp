@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <new>
 
 #include "util/error.h"
 #include "util/input_budget.h"
@@ -58,7 +59,8 @@ io::Scan load_npy_scan(const std::string& path) {
   return s;
 }
 
-io::Scan load_scan(const std::string& path) {
+namespace {
+io::Scan load_scan_unguarded(const std::string& path) {
   if (ends_with_ci(path, ".npy")) return load_npy_scan(path);
   ScanReader reader;
   {
@@ -70,6 +72,15 @@ io::Scan load_scan(const std::string& path) {
   std::vector<io::Scan> scans = reader(path);
   if (scans.empty()) throw Error(path, "the file holds no readable scan");
   return std::move(scans.front());
+}
+}  // namespace
+
+io::Scan load_scan(const std::string& path) {
+  try {
+    return load_scan_unguarded(path);
+  } catch (const std::bad_alloc&) {
+    throw Error(path, "out of memory while loading the image (lower RADDIAG_MAX_INPUT_BYTES to refuse such files early)");
+  }
 }
 
 int64_t load_key_npy(const std::string& path) {

@@ -1,5 +1,6 @@
 #include "io/nifti_header.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -169,8 +170,22 @@ NiftiHeader parse_nifti_header(const uint8_t* bytes, std::size_t size, const std
       if (!std::isfinite(flt(L.srow + L.float_size * std::size_t(i))))
         throw Error(name, "invalid NIfTI header: sform_code " + std::to_string(h.sform_code) + " but srow_" + "xyz"[i / 4] + "[" +
                               std::to_string(i % 4) + "] is " + num(flt(L.srow + L.float_size * std::size_t(i))));
-  if ((h.qform_code > 0 || h.sform_code <= 0) && !std::isfinite(h.pixdim[0]))
-    throw Error(name, "invalid NIfTI header: pixdim[0] (qfac) is " + num(h.pixdim[0]));
+  // qfac (pixdim[0]) other than -1 or 1 (0, NaN, 0.5...) is read as 1 by nibabel; nifticlib would take
+  // the sign. The copy handed on says 1, in the file's byte order.
+  if (h.pixdim[0] != 1.0 && h.pixdim[0] != -1.0) {
+    h.pixdim[0] = 1.0;
+    uint8_t one[8];
+    if (L.float_size == 4) {
+      const float f = 1.0f;
+      std::memcpy(one, &f, 4);
+    } else {
+      const double d = 1.0;
+      std::memcpy(one, &d, 8);
+    }
+    const bool host_big = [] { const uint16_t x = 1; uint8_t b; std::memcpy(&b, &x, 1); return b == 0; }();
+    if (host_big != h.big_endian) std::reverse(one, one + L.float_size);
+    std::memcpy(h.raw.data() + L.pixdim, one, L.float_size);
+  }
   return h;
 }
 

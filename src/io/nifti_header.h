@@ -39,6 +39,7 @@ inline constexpr std::size_t kNiftiMaxHeaderBytes = 540;
 // vox_offset finite, not negative, integral-valued; scl_slope/scl_inter as nibabel (slope 0 or not
 // finite: unscaled; a valid slope with a non-finite intercept: refused); pixdim[1..3] finite for the
 // dimensions present; quatern/qoffset finite when qform_code > 0, srow finite when sform_code > 0.
+// A qfac (pixdim[0]) other than -1 or 1 is set to 1 (nibabel's fix) in the returned copy.
 NiftiHeader parse_nifti_header(const uint8_t* bytes, std::size_t size, const std::string& name);
 
 // Name of a supported datatype ("int16", ...), or nullptr.

@@ -219,8 +219,6 @@ Scan read_nifti_unguarded(const std::string& path, const ReadOptions& options) {
   if (options.volume < 0 || options.volume >= nvol)
     throw Error(path, "volume " + std::to_string(options.volume) + " requested but the file has " + std::to_string(nvol));
   const double n_voxels = double(nx) * double(ny) * double(nz);
-  check_input_budget(path, "the header's " + std::to_string(nx) + "x" + std::to_string(ny) + "x" + std::to_string(nz) + " float32 volume",
-                     n_voxels * 4.0, options.max_voxel_bytes);
 
   // The data: in this file, or in the .img of a pair.
   std::unique_ptr<InputFile> image_file;
@@ -247,6 +245,10 @@ Scan read_nifti_unguarded(const std::string& path, const ReadOptions& options) {
                                 std::to_string(data_file.size()) + " bytes");
   if (src.compressed())
     check_file_can_hold(image_path, "the header (vox_offset + voxels)", data_end, double(data_file.size()), kMaxDeflateRatio);
+
+  // What the file cannot hold is reported first (a hostile header), then what the budget refuses.
+  check_input_budget(path, "the header's " + std::to_string(nx) + "x" + std::to_string(ny) + "x" + std::to_string(nz) + " float32 volume",
+                     n_voxels * 4.0, options.max_voxel_bytes);
 
   const int64_t start = h.data_offset + options.volume * int64_t(volume_bytes);
   const std::size_t n = static_cast<std::size_t>(n_voxels);

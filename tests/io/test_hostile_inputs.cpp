@@ -201,8 +201,8 @@ TEST(HostileNifti, NegativeZeroAndAbsurdDimsAreRefusedBeforeAnyAllocation) {
   const Case cases[] = {
       {1, 1, -5, "dim[1] is -5"}, {1, 2, 0, "dim[2] is 0"}, {2, 3, int64_t(1) << 31, "dim[3] is 2147483648"},
       {2, 1, int64_t(1) << 40, "dim[1] is 1099511627776"}, {2, 2, -1, "dim[2] is -1"},
-      // Valid sizes, but 32767^3 float32 (~140 TB) is beyond any budget and this file.
-      {1, 0, 0, "budget"},
+      // Valid sizes, but 32767^3 float32 (~140 TB) is more than this file holds (and any budget).
+      {1, 0, 0, "truncated: the header declares 140724603846652 bytes"},
   };
   int n = 0;
   for (const auto& c : cases) {
@@ -272,11 +272,12 @@ TEST(HostileNifti, NonFiniteInterceptIsRefusedAndNonFiniteSlopeMeansUnscaledAsIn
     expect_error([&] { io::read_nifti(path); }, path, {"scl_inter"});
   }
   // nibabel's get_slope_inter(): slope NaN/inf/0 -> (None, None), i.e. raw values.
+  int n = 0;
   for (double slope : {double(NAN), double(INFINITY), 0.0}) {
     NiftiSpec s;
     s.slope = slope;
     s.inter = 7.0;
-    const io::Scan scan = io::read_nifti(write_nifti(dir, "slope" + std::to_string(int(slope)), s, float_voxels(24, false)));
+    const io::Scan scan = io::read_nifti(write_nifti(dir, "slope" + std::to_string(n++), s, float_voxels(24, false)));
     EXPECT_EQ(scan.voxels[3], 3.0f);
   }
 }
@@ -300,7 +301,9 @@ TEST(HostileNifti, ConvertKeepsNibabelsNanValuesOfResampledAnatMoved) {
   write_bytes(dir + "/check.py", script);
   ASSERT_EQ(test::run_command(test::shell_quote(test::python()) + " " + test::shell_quote(dir + "/check.py") + " " + test::shell_quote(src) + " " +
                                   test::shell_quote(dir + "/out.npy"), &out), 0) << out;
-  EXPECT_GT(std::stol(out), 0) << "the reference file has NaN voxels: " << out;
+  const auto last = out.find_last_not_of("\n");
+  const auto line = out.rfind('\n', last);
+  EXPECT_GT(std::stol(out.substr(line == std::string::npos ? 0 : line + 1)), 0) << "the reference file has NaN voxels: " << out;
 }
 
 // ---- 10. A .hdr without its .img; a symlink loop ----
@@ -322,8 +325,9 @@ TEST(HostileImages, HugeDeclaredJpegAndPngSizesAreRefusedBeforeAllocation) {
   expect_error([&] { io::read_scan_file(g + "/huge_65535.png"); }, g + "/huge_65535.png", {"65535x65535", "maximal ratio of 1032 bytes"});
   // Without the file bound (arithmetic-coded JPEG has none), the budget still refuses it.
   io::ReadOptions tiny;
+  tiny.max_voxel_bytes = 16 << 10;
+  expect_error([&] { io::read_jpeg(g + "/small.jpg", tiny); }, g + "/small.jpg", {"64x64", "per-input memory budget"});
   tiny.max_voxel_bytes = 1 << 20;
-  expect_error([&] { io::read_jpeg(g + "/small.jpg", tiny); }, g + "/small.jpg", {});
   expect_error([&] { io::read_png(g + "/zeros_3000.png", tiny); }, g + "/zeros_3000.png", {"3000x3000", "per-input memory budget", "1048576 bytes"});
   // A genuine PNG that inflates ~1000-fold reads under the default budget.
   const io::Scan ok = io::read_scan_file(g + "/zeros_3000.png");
@@ -357,7 +361,7 @@ TEST(HostileNpy, ArrayClaimingMoreThanTheFileHoldsIsRefused) {
   file.push_back(char(header.size() & 0xFF));
   file.push_back(char(header.size() >> 8));
   write_bytes(dir + "/big.npy", file + header + std::string(64, '\0'));
-  expect_error([&] { io::read_scan_file(dir + "/big.npy"); }, dir + "/big.npy", {"40000000000"});
+  expect_error([&] { io::read_scan_file(dir + "/big.npy"); }, dir + "/big.npy", {"(100000, 100000)", "the file has"});
 }
 
 // ---- 6. Only regular files are read ----
@@ -418,7 +422,7 @@ TEST(HostileFiles, CliInspectOfAFifoFailsAtOnceNamingIt) {
   std::string out;
   const int rc = test::run_command("timeout 20 " + test::shell_quote(test::cli_path()) + " inspect " + test::shell_quote(fifo), &out);
   EXPECT_NE(rc, 0);
-  EXPECT_NE(rc, 124 << 8) << "timed out";
+  EXPECT_NE(rc, 124) << "timed out";
   EXPECT_NE(out.find(fifo), std::string::npos) << out;
   EXPECT_NE(out.find("not a regular file"), std::string::npos) << out;
 }
