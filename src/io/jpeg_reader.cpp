@@ -4,6 +4,8 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
+#include <algorithm>
+#include <climits>
 #include <csetjmp>
 #include <cstring>
 #include <optional>
@@ -51,8 +53,8 @@ struct JpegResult {
 // 512 N pixels; nothing so cheap bounds arithmetic coding, which only the memory budget limits.
 constexpr double kMaxPixelsPerHuffmanByte = 512.0;
 
-// State changed after setjmp lives in `r`, `cinfo` and `err`, owned by the caller. `limit` is set
-// (instead of `err.message`) when the declared size is refused, so the caller throws that error.
+// State changed after setjmp lives in `r`, `cinfo`, `err` and `size_check`, owned by the caller;
+// `size_check.refused` (instead of `err.message`) says why a declared size was refused.
 struct SizeCheck {
   const std::string* path;
   std::size_t budget;
@@ -71,6 +73,8 @@ bool decode(const std::string& bytes, SizeCheck& size_check, jpeg_decompress_str
     return false;
   }
   jpeg_create_decompress(&cinfo);
+  // libjpeg's own working memory (progressive coefficient buffers) stays within the budget too.
+  cinfo.mem->max_memory_to_use = static_cast<long>(std::min<std::size_t>(size_check.budget, std::size_t(LONG_MAX)));
   jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
   if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
