@@ -15,6 +15,7 @@
 #include <gdcmTransferSyntax.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -30,6 +31,7 @@
 #include "io/orientation.h"
 #include "io/rle_decoder.h"
 #include "util/error.h"
+#include "util/input_file.h"
 
 namespace raddiag::io {
 
@@ -264,6 +266,50 @@ void to_gray(const Reader& read, const PixelLayout& L, std::vector<float>& out) 
                    : static_cast<float>(0.299 * read(3 * p) + 0.587 * read(3 * p + 1) + 0.114 * read(3 * p + 2));
 }
 
+// Number of Frames (IS): absent means 1; present, it must be a whole number, never silently 1.
+double number_of_frames(const gdcm::DataSet& ds, const std::string& path) {
+  const Tag t(0x0028, 0x0008);
+  if (!ds.FindDataElement(t)) return 1;
+  const gdcm::ByteValue* bv = ds.GetDataElement(t).GetByteValue();
+  if (!bv || bv->GetLength() == 0) return 1;
+  const std::string value = trim(bv->GetPointer(), bv->GetLength());
+  if (value.empty()) return 1;
+  std::size_t i = value[0] == '+' ? 1 : 0;
+  double n = 0;
+  for (; i < value.size() && i < 12 && std::isdigit(static_cast<unsigned char>(value[i])); ++i) n = n * 10 + (value[i] - '0');
+  if (i != value.size() || value.size() > 12 || !(n >= 1))
+    throw Error(path, "invalid Number of Frames (0028,0008) '" + value + "': must be a whole number >= 1");
+  return n;
+}
+
+// The pixel data must hold exactly the declared frames: a count that disagrees with what is stored
+// would silently drop frames (or read garbage), so it is an error.
+void check_frame_count(const gdcm::DataElement& pixel, const gdcm::TransferSyntax& ts, double frames, double frame_bytes,
+                       const std::string& path) {
+  const auto declared = [&] { return "Number of Frames (0028,0008) is " + std::to_string(int64_t(frames)); };
+  if (!ts.IsEncapsulated()) {
+    const gdcm::ByteValue* bv = pixel.GetByteValue();
+    if (!bv || frame_bytes <= 0) return;
+    // Odd lengths are padded to even: anything up to one frame beyond the declared frames is padding.
+    const double stored = double(bv->GetLength());
+    if (stored >= (frames + 1) * frame_bytes)
+      throw Error(path, declared() + " but the pixel data holds " + std::to_string(int64_t(stored / frame_bytes)) + " frames (" +
+                            std::to_string(int64_t(stored)) + " bytes of " + std::to_string(int64_t(frame_bytes)) + " per frame)");
+    return;
+  }
+  const gdcm::SequenceOfFragments* frags = pixel.GetSequenceOfFragments();
+  if (!frags) return;
+  const double n_frags = double(frags->GetNumberOfFragments());
+  if (n_frags < frames)
+    throw Error(path, declared() + " but the compressed pixel data has only " + std::to_string(int64_t(n_frags)) + " fragment(s)");
+  const gdcm::ByteValue* offsets = frags->GetTable().GetByteValue();
+  const double table = offsets ? double(uint32_t(offsets->GetLength())) / 4.0 : 0.0;
+  if (table > 0 && table != frames)
+    throw Error(path, declared() + " but the Basic Offset Table lists " + std::to_string(int64_t(table)) + " frames");
+  if (ts == gdcm::TransferSyntax::RLELossless && n_frags != frames)
+    throw Error(path, declared() + " but the RLE pixel data holds " + std::to_string(int64_t(n_frags)) + " frames (one fragment each)");
+}
+
 void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOptions& options, DecodedFile& out) {
   if (!reader.Read()) throw Error(path, "not a readable DICOM file");
   std::error_code size_error;
@@ -292,7 +338,7 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   const double spp = us(Tag(0x0028, 0x0002), 1), ba = us(Tag(0x0028, 0x0100), 0);
   const double bs = us(Tag(0x0028, 0x0101), ba), pixrep = us(Tag(0x0028, 0x0103), 0);
   const double hb = us(Tag(0x0028, 0x0102), bs - 1), planar = us(Tag(0x0028, 0x0006), 0);
-  const double frames = us(Tag(0x0028, 0x0008), 1);
+  const double frames = number_of_frames(ds, path);
   std::string pi_text = text(&ds, Tag(0x0028, 0x0004));
   if (pi_text.empty()) pi_text = spp == 3 ? "RGB" : "MONOCHROME2";
 
@@ -315,6 +361,7 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   const double native_bytes = (pi == PI::YBR_FULL_422 && !ts.IsEncapsulated()) ? n_pixels * 2 * (ba / 8) : stored_bytes;
 
   const gdcm::DataElement& pixel_de = ds.GetDataElement(tpixel);
+  check_frame_count(pixel_de, ts, frames, native_bytes / frames, path);
   if (ts.IsEncapsulated()) {
     const gdcm::SequenceOfFragments* frags = pixel_de.GetSequenceOfFragments();
     if (!frags || frags->GetNumberOfFragments() == 0) throw Error(path, "compressed transfer syntax but no pixel data fragments");
@@ -329,7 +376,10 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
       const bool explicit_vr = ts.IsExplicit();
       const double ds_len = explicit_vr ? double(ds.GetLength<gdcm::ExplicitDataElement>())
                                         : double(ds.GetLength<gdcm::ImplicitDataElement>());
-      const double meta_len = double(file.GetHeader().GetFullLength());
+      // GetFullLength() counts the 128-byte preamble and "DICM" even when the file has none (pydicom
+      // reads such files with force=True); count them only when present.
+      const gdcm::FileMetaInformation& meta = file.GetHeader();
+      const double meta_len = (meta.GetPreamble().IsEmpty() ? 0.0 : 132.0) + double(meta.GetLength<gdcm::ExplicitDataElement>());
       if (double(file_bytes) < ds_len + meta_len)
         throw Error(path, "truncated file: " + std::to_string(file_bytes) + " bytes, the data set needs " +
                               std::to_string(int64_t(ds_len + meta_len)));
@@ -469,6 +519,7 @@ void quiet_gdcm() {
 }
 
 DecodedFile decode_file(const std::string& path, const ReadOptions& options) {
+  check_input_path(path, false);  // never hand GDCM a FIFO or a device
   quiet_gdcm();
   const std::string overlong = find_overlong_dicom_element(path);
   if (!overlong.empty()) throw Error(path, "truncated or corrupt: " + overlong);
