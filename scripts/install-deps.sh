@@ -15,6 +15,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   python3 python3-numpy python3-nibabel python3-pydicom python3-sklearn python3-torch python3-pil
+  libdcmtk-dev dcmtk dicom3tools orthanc orthanc-dicomweb
 )
 missing=()
 for p in "${PKGS[@]}"; do
