@@ -167,7 +167,34 @@ struct DecodedFile {
   std::optional<std::array<double, 2>> pixel_spacing;
   double slice_thickness = 0, spacing_between = 0;
   std::optional<int64_t> instance;
+  DicomStudyIdentity study;
+  DicomSeriesIdentity series;
+  std::string sop_class_uid, sop_instance_uid;
 };
+
+// Patient, study and series identity and the SOP instance: what results written back into the study
+// refer to, and what keeps different patients' files apart.
+void read_identity(const gdcm::DataSet& ds, DecodedFile& out) {
+  DicomStudyIdentity& s = out.study;
+  s.patient_id = text(&ds, Tag(0x0010, 0x0020));
+  s.patient_name = text(&ds, Tag(0x0010, 0x0010));
+  s.patient_birth_date = text(&ds, Tag(0x0010, 0x0030));
+  s.patient_sex = text(&ds, Tag(0x0010, 0x0040));
+  s.study_instance_uid = text(&ds, Tag(0x0020, 0x000D));
+  s.accession_number = text(&ds, Tag(0x0008, 0x0050));
+  s.study_date = text(&ds, Tag(0x0008, 0x0020));
+  s.study_time = text(&ds, Tag(0x0008, 0x0030));
+  s.study_description = text(&ds, Tag(0x0008, 0x1030));
+  s.referring_physician_name = text(&ds, Tag(0x0008, 0x0090));
+  s.study_id = text(&ds, Tag(0x0020, 0x0010));
+  s.specific_character_set = text(&ds, Tag(0x0008, 0x0005));
+  out.series.series_instance_uid = out.series_uid;
+  out.series.modality = out.modality_code;
+  out.series.body_part_examined = text(&ds, Tag(0x0018, 0x0015));
+  out.series.series_number = text(&ds, Tag(0x0020, 0x0011));
+  out.sop_class_uid = text(&ds, Tag(0x0008, 0x0016));
+  out.sop_instance_uid = text(&ds, Tag(0x0008, 0x0018));
+}
 
 Vec3 normal_of(const std::array<double, 6>& iop) {
   return {iop[1] * iop[5] - iop[2] * iop[4], iop[2] * iop[3] - iop[0] * iop[5], iop[0] * iop[4] - iop[1] * iop[3]};
@@ -324,6 +351,7 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   out.series_uid = text(&ds, Tag(0x0020, 0x000E));
   out.modality_code = text(&ds, Tag(0x0008, 0x0060));
   out.view_position = text(&ds, Tag(0x0018, 0x5101));
+  read_identity(ds, out);
 
   const Tag tpixel(0x7fe0, 0x0010);
   if (!ds.FindDataElement(tpixel))
@@ -625,6 +653,12 @@ Scan stack(std::vector<PlaneRef> planes, const std::string& source_path) {
     if (scan.source.files.empty() || scan.source.files.back() != p.file->path) scan.source.files.push_back(p.file->path);
   if (ref.frames > 1)
     for (const auto& p : planes) scan.source.frames.push_back(static_cast<int>(p.frame));
+  DicomIdentity& id = scan.source.dicom;
+  id.present = true;
+  id.study = ref.study;
+  id.series = ref.series;
+  for (const auto& p : planes)
+    id.slices.push_back({p.file->sop_class_uid, p.file->sop_instance_uid, p.file->frames > 1 ? static_cast<int>(p.frame) + 1 : 0});
   return scan;
 }
 
@@ -684,7 +718,8 @@ std::vector<Scan> read_dicom_files(const std::vector<std::string>& paths, const 
     skipped->push_back({sorted[i], errors[i]});
   }
 
-  // Group: one scan per multi-frame file; single frames by series, size and orientation.
+  // Group: one scan per multi-frame file; single frames by patient, study, series, size and orientation
+  // (files of two patients that share a Series Instance UID are never stacked into one volume).
   std::map<std::string, std::vector<std::size_t>> groups;
   std::vector<std::string> order;
   for (std::size_t i = 0; i < sorted.size(); ++i) {
@@ -694,7 +729,8 @@ std::vector<Scan> read_dicom_files(const std::vector<std::string>& paths, const 
     if (f.frames > 1 || f.series_uid.empty()) {
       key = "file:" + f.path;
     } else {
-      key = f.series_uid + "|" + std::to_string(f.rows) + "x" + std::to_string(f.cols);
+      key = f.study.patient_id + "|" + f.study.study_instance_uid + "|" + f.series_uid + "|" + std::to_string(f.rows) + "x" +
+            std::to_string(f.cols);
       if (f.has_iop)
         for (double v : f.iop) key += "|" + std::to_string(std::lround(v * 1000));
     }

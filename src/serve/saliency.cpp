@@ -245,4 +245,32 @@ nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, 
   return j;
 }
 
+std::vector<uint8_t> overlay_rgb(const io::Scan& scan, int64_t slice, const torch::Tensor& map, float alpha) {
+  const int64_t H = scan.dims[0], W = scan.dims[1];
+  if (slice < 0 || slice >= scan.dims[2]) throw Error(scan.source.path, "overlay: slice " + std::to_string(slice) + " out of range");
+  auto m = map.to(torch::kCPU, torch::kFloat).contiguous();
+  if (m.dim() != 2 || m.size(0) != H || m.size(1) != W) throw Error(scan.source.path, "overlay: map size differs from the slice");
+  const float* mp = m.data_ptr<float>();
+  float lo = scan.at(0, 0, slice), hi = lo;
+  for (int64_t r = 0; r < H; ++r)
+    for (int64_t c = 0; c < W; ++c) {
+      lo = std::min(lo, scan.at(r, c, slice));
+      hi = std::max(hi, scan.at(r, c, slice));
+    }
+  std::vector<uint8_t> rgb(static_cast<std::size_t>(H * W * 3));
+  for (int64_t r = 0; r < H; ++r)
+    for (int64_t c = 0; c < W; ++c) {
+      const float gray = hi > lo ? (scan.at(r, c, slice) - lo) / (hi - lo) : 0.f;
+      const float v = mp[r * W + c];
+      float cr, cg, cb;
+      jet_colour(v, cr, cg, cb);
+      const float a = alpha * v;
+      uint8_t* px = &rgb[static_cast<std::size_t>((r * W + c) * 3)];
+      px[0] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cr)));
+      px[1] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cg)));
+      px[2] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cb)));
+    }
+  return rgb;
+}
+
 }  // namespace raddiag::serve

@@ -42,4 +42,9 @@ struct SaliencyOptions {
 nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, const Diagnosis& diagnosis,
                                       const SaliencyOptions& options);
 
+// The overlay of write_saliency as 8-bit RGB rows (rows x columns x 3) for one original slice of `scan`:
+// gray = the slice's intensities min-max scaled, jet colour of `map` ([rows, columns] in [0, 1]) blended
+// with opacity alpha x map value. Used by the DICOM Secondary Capture output.
+std::vector<uint8_t> overlay_rgb(const io::Scan& scan, int64_t slice, const torch::Tensor& map, float alpha = 0.5f);
+
 }  // namespace raddiag::serve
