@@ -13,6 +13,7 @@
 #include "serve/saliency.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/utf8.h"
 
 namespace raddiag::cli {
 namespace {
@@ -108,6 +109,7 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
       }
       report["saliency"] = serve::write_saliency(predictor, study, d, so);
     }
+    backslashreplace_json_strings(report);  // file names and labels are bytes; the JSON must serialise
     std::ostream& table = a->json == "-" ? std::cerr : std::cout;
     for (const auto& w : report["warnings"]) table << "warning: " << w.get<std::string>() << "\n";
     for (const auto& s : study.skipped) table << "skipped: " << s.path << ": " << s.reason << "\n";
@@ -118,7 +120,13 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
       write_bytes_atomically(a->json, report.dump(2) + "\n");
       std::cerr << "wrote " << a->json << "\n";
     }
-    if (!a->saliency.empty()) std::cerr << "wrote saliency maps to " << a->saliency << "\n";
+    if (!a->saliency.empty()) {
+      std::cerr << "wrote saliency maps to " << a->saliency << "\n";
+      for (const auto& m : report["saliency"]["maps"])
+        if (m.contains("note"))
+          table << "saliency: " << m["disorder"].get<std::string>() << ", scan " << m["scan"].get<int64_t>() << " slice "
+                << m["slice"].get<int64_t>() << ": " << m["note"].get<std::string>() << "\n";
+    }
     for (const auto& line : serve::write_result_outputs(predictor, study, d, report, a->outputs)) std::cerr << line << "\n";
     return 0;
   });

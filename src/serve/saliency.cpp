@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "export/burned_in_text.h"
 #include "io/png_writer.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -79,35 +80,39 @@ std::string attention_curve_svg(const SlotUse& u, const std::string& title) {
   return os.str();
 }
 
-// <base>.png: the slice's own intensities (min-max to gray) with the map blended in jet colours, and a
-// notice burned into the top rows when `notice` is not empty; <base>.npy: the map itself.
+// `text` in white on a black strip across the top rows of an 8-bit RGB image (rows x cols x 3), word-wrapped
+// to the width with the export layer's 5x7 font, doubled in size where the image is wide enough.
+void burn_notice(std::vector<uint8_t>& rgb, int64_t rows, int64_t cols, const std::string& text) {
+  const int scale = cols >= 480 ? 2 : 1;
+  const int64_t cell_w = exports::kGlyphCellWidth * scale, cell_h = exports::kGlyphCellHeight * scale;
+  const std::size_t per_line = static_cast<std::size_t>(std::max<int64_t>(1, (cols - 2) / cell_w));
+  std::vector<std::string> lines(1);
+  std::istringstream words(text);
+  for (std::string w; words >> w;) {
+    if (!lines.back().empty() && lines.back().size() + 1 + w.size() > per_line) lines.emplace_back();
+    lines.back() += (lines.back().empty() ? "" : " ") + w.substr(0, per_line);
+  }
+  const int64_t strip = std::min<int64_t>(rows, static_cast<int64_t>(lines.size()) * cell_h + 2);
+  std::fill(rgb.begin(), rgb.begin() + strip * cols * 3, uint8_t{0});
+  for (std::size_t l = 0; l < lines.size(); ++l)
+    for (std::size_t i = 0; i < lines[l].size(); ++i)
+      for (int gr = 0; gr < 7 * scale; ++gr)
+        for (int gc = 0; gc < 5 * scale; ++gc) {
+          const int64_t r = 1 + static_cast<int64_t>(l) * cell_h + gr, c = 1 + static_cast<int64_t>(i) * cell_w + gc;
+          if (r >= strip || c >= cols || !exports::glyph_pixel(lines[l][i], gr / scale, gc / scale)) continue;
+          std::fill_n(&rgb[static_cast<std::size_t>((r * cols + c) * 3)], 3, uint8_t{255});
+        }
+}
+
+// <base>.png: overlay_rgb of the map, with `notice` burned into the top rows when not empty;
+// <base>.npy: the map itself.
 void write_overlay(const std::string& base, const io::Scan& scan, int64_t slice, const torch::Tensor& map, float alpha,
                    const std::string& notice) {
   const int64_t H = scan.dims[0], W = scan.dims[1];
-  const float* mp = map.data_ptr<float>();
-  float lo = scan.at(0, 0, slice), hi = lo;
-  for (int64_t r = 0; r < H; ++r)
-    for (int64_t col = 0; col < W; ++col) {
-      const float v = scan.at(r, col, slice);
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-    }
-  std::vector<uint8_t> rgb(static_cast<std::size_t>(H * W * 3));
-  for (int64_t r = 0; r < H; ++r)
-    for (int64_t col = 0; col < W; ++col) {
-      const float gray = hi > lo ? (scan.at(r, col, slice) - lo) / (hi - lo) : 0.f;
-      const float v = mp[r * W + col];
-      float cr, cg, cb;
-      jet_colour(v, cr, cg, cb);
-      const float a = alpha * v;
-      uint8_t* px = &rgb[static_cast<std::size_t>((r * W + col) * 3)];
-      px[0] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cr)));
-      px[1] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cg)));
-      px[2] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cb)));
-    }
-  (void)notice;  // burned in once the export layer's font is merged
+  std::vector<uint8_t> rgb = overlay_rgb(scan, slice, map, alpha);
+  if (!notice.empty()) burn_notice(rgb, H, W, notice);
   io::write_png(base + ".png", rgb, H, W, 3);
-  npy::write(base + ".npy", npy::make_float32({H, W}, mp));
+  npy::write(base + ".npy", npy::make_float32({H, W}, map.data_ptr<float>()));
 }
 
 }  // namespace
