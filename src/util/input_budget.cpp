@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
@@ -47,9 +48,16 @@ std::size_t parse_byte_size(const std::string& text) {
 
 std::size_t default_input_budget() {
   static const std::size_t budget = [] {
+    const std::size_t fallback = std::size_t(4) << 30;
     const char* env = std::getenv("RADDIAG_MAX_INPUT_BYTES");
-    if (env && *env) return parse_byte_size(env);
-    return std::size_t(4) << 30;
+    if (!env || !*env) return fallback;
+    try {
+      return parse_byte_size(env);
+    } catch (const Error& e) {
+      // Read while options are being set up, where an exception could not be reported properly.
+      std::fprintf(stderr, "raddiag: warning: ignoring RADDIAG_MAX_INPUT_BYTES=%s (%s); using 4G\n", env, e.reason().c_str());
+      return fallback;
+    }
   }();
   return budget;
 }

@@ -9,7 +9,7 @@
 namespace raddiag {
 
 // 4 GiB unless the environment variable RADDIAG_MAX_INPUT_BYTES gives another size ("512M", "8G",
-// plain bytes). Read once per process.
+// plain bytes; an invalid value is ignored with a warning on stderr). Read once per process.
 std::size_t default_input_budget();
 // Parses "123", "64K", "512M", "8G" (powers of 1024); throws raddiag::Error on anything else.
 std::size_t parse_byte_size(const std::string& text);

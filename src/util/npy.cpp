@@ -261,8 +261,9 @@ Array parse_impl(const uint8_t* bytes, std::size_t size, const std::string& name
     if (d != 0 && n > limits.max_data_bytes / elem / static_cast<std::size_t>(d)) {
       std::string shape = "(";
       for (std::size_t k = 0; k < a.shape.size(); ++k) shape += (k ? ", " : "") + std::to_string(a.shape[k]);
-      throw Error(name, "the header's shape " + shape + ") of " + std::to_string(elem) + "-byte elements needs more than the limit of " +
-                            std::to_string(limits.max_data_bytes) + " bytes (the file has " + std::to_string(size) + " bytes)");
+      throw Error(name, "array too large: the header's shape " + shape + ") of " + std::to_string(elem) +
+                            "-byte elements needs more than the limit of " + std::to_string(limits.max_data_bytes) + " bytes (the file has " +
+                            std::to_string(size) + " bytes)");
     }
     n *= static_cast<std::size_t>(d);
   }

@@ -50,7 +50,7 @@ struct NiftiSpec {
   std::array<int64_t, 8> dim{3, 4, 3, 2, 1, 1, 1, 1};
   int datatype = 16;   // float32
   int bitpix = 32;
-  double vox_offset = -1;   // -1: the header's end (352 / 544; 0 for a pair)
+  double vox_offset = NAN;  // NaN: the header's end (352 / 544; 0 for a pair)
   double slope = 1.0, inter = 0.0;
 };
 
@@ -87,7 +87,7 @@ std::string nifti_header(const NiftiSpec& s) {
     b.put(70, uint64_t(s.datatype), 2);
     b.put(72, uint64_t(s.bitpix), 2);
     for (int i = 0; i < 8; ++i) b.f32(76 + 4 * std::size_t(i), 1.0);
-    b.f32(108, s.vox_offset >= 0 ? s.vox_offset : (s.pair ? 0 : 352));
+    b.f32(108, !std::isnan(s.vox_offset) ? s.vox_offset : (s.pair ? 0 : 352));
     b.f32(112, s.slope);
     b.f32(116, s.inter);
     b.raw(344, s.pair ? "ni1\0" : "n+1\0", 4);
@@ -100,7 +100,7 @@ std::string nifti_header(const NiftiSpec& s) {
   b.put(14, uint64_t(s.bitpix), 2);
   for (int i = 0; i < 8; ++i) b.put(16 + 8 * std::size_t(i), uint64_t(s.dim[std::size_t(i)]), 8);
   for (int i = 0; i < 8; ++i) b.f64(104 + 8 * std::size_t(i), 1.0);
-  b.put(168, uint64_t(int64_t(s.vox_offset >= 0 ? s.vox_offset : (s.pair ? 0 : 544))), 8);
+  b.put(168, uint64_t(int64_t(!std::isnan(s.vox_offset) ? s.vox_offset : (s.pair ? 0 : 544))), 8);
   b.f64(176, s.slope);
   b.f64(184, s.inter);
   return s.pair ? b.str().substr(0, 540) : b.str();
