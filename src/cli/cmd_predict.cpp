@@ -8,6 +8,7 @@
 #include "data/case_sources.h"
 #include "serve/predictor.h"
 #include "util/npy.h"
+#include "util/atomic_file.h"
 
 namespace raddiag::cli {
 namespace {
@@ -32,6 +33,7 @@ Registrar register_predict({"predict", "run a model on every case of a manifest 
   sub.add_option("--seed", a->seed, "seed of the preprocessing's random choices");
   sub.add_flag("-q,--quiet", a->quiet, "no progress line");
   return std::function<int()>([a] {
+    refuse_to_overwrite_inputs(a->out, {a->model, a->manifest});
     apply_device_options(a->runtime);
     auto cases = data::load_cases(a->manifest, a->source);
     serve::Predictor predictor(load_model_with_classes(a->model, a->classes, std::cerr, "columns"), a->runtime.device);
