@@ -8,6 +8,7 @@
 #include "io/read_scans.h"
 #include "util/input_budget.h"
 #include "util/error.h"
+#include "util/atomic_file.h"
 
 namespace raddiag::cli {
 namespace {
@@ -29,6 +30,7 @@ Registrar register_convert({"convert", "decode one scan (file or DICOM series fo
                                        "per-input memory budget, e.g. 512M or 8G (default 4G or $RADDIAG_MAX_INPUT_BYTES)");
   sub.add_option("--scan", *index, "which scan when the input holds several (see inspect)");
   return std::function<int()>([=] {
+    refuse_to_overwrite_inputs(*output, {*input});
     io::ReadReport report = io::read_path(*input, *options);
     for (const auto& s : report.skipped) std::cerr << "raddiag: skipped " << s.path << ": " << s.reason << "\n";
     if (report.scans.empty()) throw Error(*input, "no scan could be read");
@@ -37,6 +39,7 @@ Registrar register_convert({"convert", "decode one scan (file or DICOM series fo
     const std::size_t k = *index < 0 ? 0 : static_cast<std::size_t>(*index);
     if (k >= report.scans.size()) throw Error(*input, "--scan " + std::to_string(k) + " out of range");
     const io::Scan& s = report.scans[k];
+    refuse_to_overwrite_inputs(*output, s.source.files);  // a file of the DICOM series folder
     io::write_scan_npy(s, *output);
     std::cout << "wrote " << *output << " (" << s.dims[0] << ", " << s.dims[1] << ", " << s.dims[2] << ") float32";
     if (s.source.format == "nifti" && !s.source.frames.empty())

@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "cli/common_options.h"
 #include "serve/evaluate.h"
+#include "util/atomic_file.h"
 
 namespace raddiag::cli {
 namespace {
@@ -28,6 +29,7 @@ Registrar register_evaluate({"evaluate", "evaluate a model on a labelled test se
   sub.add_flag("--json", *json_out, "print metrics.json instead of the table");
   sub.add_flag("-q,--quiet", *quiet, "no progress line");
   return std::function<int()>([=] {
+    refuse_to_overwrite_inputs(o->out, {o->model, o->manifest, o->val});
     apply_device_options(*runtime);
     o->device = runtime->device;
     o->threads = runtime->threads;

@@ -18,6 +18,7 @@ Registrar register_icd_map({"icd-map", "derive a disorder -> ICD-10 code mapping
   sub.add_option("--min-fraction", opt->min_fraction, "map a disorder to codes seen in at least this fraction of its cases")
       ->capture_default_str();
   return std::function<int()>([=] {
+    refuse_to_overwrite_inputs(*out, {*manifest});
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(read_file_bytes(*manifest));

@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "serve/import_official.h"
 #include "util/error.h"
+#include "util/atomic_file.h"
 
 namespace raddiag::cli {
 namespace {
@@ -18,6 +19,7 @@ Registrar register_import_official({"import-official", "convert an official RadD
   sub.add_option("--out", a->out, "model file to write")->required();
   sub.add_option("--name", a->name, "model name recorded in the model card");
   return std::function<int()>([a] {
+    refuse_to_overwrite_inputs(a->out, {a->checkpoint, a->config, a->labels});
     auto report = serve::import_official(*a);
     std::cout << "imported " << a->checkpoint << " -> " << a->out << "\n" << report << "\n";
     return 0;

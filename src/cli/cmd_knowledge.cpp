@@ -10,6 +10,7 @@
 #include "text/knowledge_corpus.h"
 #include "text/knowledge_pretrain.h"
 #include "util/npy.h"
+#include "util/atomic_file.h"
 
 namespace raddiag::cli {
 namespace {
@@ -33,6 +34,10 @@ struct EmbedArgs {
 };
 
 int run_build(const BuildArgs& a) {
+  std::vector<std::string> inputs = a.manifests;
+  inputs.push_back(a.labels);
+  inputs.push_back(a.icd10);
+  refuse_to_overwrite_inputs(a.out, inputs);
   text::KnowledgeCorpusSources src{a.labels, a.manifests, a.icd10};
   std::map<std::string, int64_t> counts;
   const auto pairs = text::build_knowledge_corpus(src, &counts);
@@ -84,6 +89,7 @@ int run_pretrain(const PretrainArgs& a) {
 }
 
 int run_embed(const EmbedArgs& a) {
+  refuse_to_overwrite_inputs(a.out, {a.labels});
   auto enc = text::SentenceEncoder::load(a.encoder);
   enc.to(torch::Device(model::resolve_device(a.device)));
   const auto names = text::read_label_names(a.labels);

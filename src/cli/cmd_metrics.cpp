@@ -46,8 +46,13 @@ Registrar register_metrics({"metrics", "evaluate scores against labels (.npy): m
     o->per_class = !*no_per_class;
     const eval::MetricsRunResult r = eval::run_metrics(*o);
     const std::string text = *json_out ? r.json.dump(2) + "\n" : r.table;
-    if (out->empty()) std::cout << text;
-    else write_bytes_atomically(*out, text);
+    if (out->empty()) {
+      std::cout << text;
+    } else {
+      refuse_to_overwrite_inputs(*out, {o->scores, o->labels, o->val_scores, o->val_labels, o->train_counts,
+                                        o->label_dict, o->icd_map});
+      write_bytes_atomically(*out, text);
+    }
     return 0;
   });
 }});

@@ -10,6 +10,7 @@
 #include "util/atomic_file.h"
 #include "util/csv.h"
 #include "util/npy.h"
+#include "util/atomic_file.h"
 
 namespace raddiag::cli {
 namespace {
@@ -55,6 +56,7 @@ Registrar register_predict({"predict", "run a model on every case of a manifest 
   sub.add_flag("-q,--quiet", a->quiet, "no progress line");
   sub.add_flag("--strict", a->strict, "exit 1 when any case is skipped (default: only when every case is)");
   return std::function<int()>([a] {
+    refuse_to_overwrite_inputs(a->out, {a->model, a->manifest});
     apply_device_options(a->runtime);
     auto cases = data::load_cases(a->manifest, a->source);
     serve::Predictor predictor(load_model_with_classes(a->model, a->classes, std::cerr, "columns"), a->runtime.device);

@@ -3,6 +3,7 @@
 
 #include "cli/command.h"
 #include "data/prepare.h"
+#include "util/atomic_file.h"
 
 namespace raddiag::cli {
 namespace {
@@ -24,6 +25,7 @@ Registrar register_prepare({"prepare", "convert a folder dataset into RP3D-style
   sub.add_option("--labels-name", o->folder.labels_name, "labels file name inside the dataset folder");
   sub.add_flag("--quiet", *quiet, "no progress line");
   return std::function<int()>([o, quiet] {
+    refuse_to_overwrite_inputs(o->output, {o->input});
     o->progress = !*quiet;
     const auto r = data::prepare_dataset(*o);
     std::cout << "prepared " << r.cases_out << "/" << r.cases_in << " cases: " << r.images_written << " scans written, "

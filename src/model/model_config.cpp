@@ -45,6 +45,35 @@ TransformerConfig transformer_from(const nlohmann::json& j, const std::string& p
   return t;
 }
 
+// `field` must lie in [1, max]; the error names the field and the bound.
+void require_range(int64_t value, int64_t max, const std::string& field) {
+  require(value >= 1, field + " must be >= 1 (is " + std::to_string(value) + ")");
+  require(value <= max, field + " = " + std::to_string(value) + " exceeds the limit of " + std::to_string(max));
+}
+
+void bound_transformer(const TransformerConfig& t, const std::string& path) {
+  using L = ModelConfigLimits;
+  require_range(t.layers, L::kMaxLayers, path + ".layers");
+  require_range(t.heads, L::kMaxHeads, path + ".heads");
+  require_range(t.d_ff, L::kMaxFeedForward, path + ".d_ff");
+}
+
+// Saturating arithmetic for the parameter bound: every factor is already bounded, sums of products
+// stay far below INT64_MAX, but saturate anyway rather than trust that.
+int64_t sat_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+int64_t sat_add(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+// Attention projections (4 h^2) and feed-forward (2 h d_ff) of each layer.
+int64_t transformer_weights(const TransformerConfig& t, int64_t hidden) {
+  return sat_mul(t.layers, sat_add(sat_mul(4, sat_mul(hidden, hidden)), sat_mul(2, sat_mul(hidden, t.d_ff))));
+}
+
 void validate_transformer(const TransformerConfig& t, int64_t hidden, const std::string& path) {
   require(t.layers >= 1, path + ".layers must be >= 1");
   require(t.heads >= 1, path + ".heads must be >= 1");
@@ -84,8 +113,69 @@ int64_t BackboneConfig::resnet_out_dim() const {
   return widths.back() * (block == "bottleneck" ? 4 : 1);
 }
 
+int64_t ModelConfig::min_parameter_count() const {
+  const auto& b = backbone;
+  int64_t n = 0;
+  if (b.is_resnet() || b.is_hybrid()) {
+    // At least one 3x3 conv of width^2 * 9 weights per block.
+    for (std::size_t i = 0; i < b.layers.size() && i < b.widths.size(); ++i)
+      n = sat_add(n, sat_mul(b.layers[i], sat_mul(9, sat_mul(b.widths[i], b.widths[i]))));
+  }
+  if (b.is_resnet() || b.is_hybrid()) n = sat_add(n, 3 * 64 * 7 * 7);  // the stem conv
+  if (!b.is_resnet()) {
+    const auto& v = b.vit;
+    // Patch embedding (patch^2 x hidden) and the row/column position embeddings (grid x hidden/2 each).
+    const int64_t stride = b.is_hybrid() && !b.layers.empty() && b.layers.size() <= 4 ? int64_t(4) << (b.layers.size() - 1) : 1;
+    const int64_t grid = v.patch_size >= 1 ? size / sat_mul(stride, v.patch_size) : 0;
+    n = sat_add(n, sat_add(sat_mul(sat_mul(v.patch_size, v.patch_size), hidden), sat_mul(grid, hidden)));
+    const int64_t inner = sat_mul(v.heads, v.head_dim);
+    // qkv (3 h inner), out (inner h) and the MLP (2 h mlp_dim) of each block.
+    n = sat_add(n, sat_mul(v.layers, sat_add(sat_mul(4, sat_mul(hidden, inner)), sat_mul(2, sat_mul(hidden, v.mlp_dim)))));
+  }
+  n = sat_add(n, transformer_weights(aggregator, hidden));
+  n = sat_add(n, sat_mul(depth + 1, hidden));  // slice position embedding
+  if (fusion.mode == "early") {
+    n = sat_add(n, transformer_weights(fusion.transformer, hidden));
+    n = sat_add(n, sat_mul(fusion.n_mod, hidden));  // modality embedding
+  }
+  if (head.type == "mlp")
+    n = sat_add(n, sat_add(sat_mul(hidden, hidden), sat_mul(hidden, head.num_classes)));
+  else
+    n = sat_add(n, sat_add(sat_mul(head.text_dim, hidden), sat_mul(head.num_classes, head.text_dim)));
+  return n;
+}
+
 void ModelConfig::validate() const {
   const auto& b = backbone;
+  // Bounds first: nothing below may allocate or loop on a hostile size.
+  using L = ModelConfigLimits;
+  require_range(hidden, L::kMaxHidden, "hidden");
+  require(b.layers.size() <= 4 && b.widths.size() <= 4, "backbone.layers and backbone.widths take 1-4 entries");
+  for (std::size_t i = 0; i < b.layers.size(); ++i)
+    require_range(b.layers[i], L::kMaxLayers, "backbone.layers[" + std::to_string(i) + "]");
+  for (std::size_t i = 0; i < b.widths.size(); ++i)
+    require_range(b.widths[i], L::kMaxHidden, "backbone.widths[" + std::to_string(i) + "]");
+  require_range(b.unused_fc_classes, L::kMaxClasses, "backbone.unused_fc_classes");
+  require_range(b.vit.patch_size, L::kMaxSize, "backbone.vit.patch_size");
+  require_range(b.vit.layers, L::kMaxLayers, "backbone.vit.layers");
+  require_range(b.vit.heads, L::kMaxHeads, "backbone.vit.heads");
+  require_range(b.vit.head_dim, L::kMaxHidden, "backbone.vit.head_dim");
+  require_range(b.vit.mlp_dim, L::kMaxFeedForward, "backbone.vit.mlp_dim");
+  bound_transformer(aggregator, "aggregator");
+  bound_transformer(fusion.transformer, "fusion.transformer");
+  require_range(fusion.n_mod, L::kMaxModalities, "fusion.n_mod");
+  require_range(head.num_classes, L::kMaxClasses, "head.num_classes");
+  require_range(head.text_dim, L::kMaxHidden, "head.text_dim");
+  require_range(size, L::kMaxSize, "size");
+  require_range(depth, L::kMaxDepth, "depth");
+  require_range(n_image, L::kMaxImages, "n_image");
+  require(n_image * depth * size * size <= L::kMaxCaseVoxels,
+          "n_image * depth * size^2 = " + std::to_string(n_image * depth * size * size) +
+              " voxels per case exceeds the limit of " + std::to_string(L::kMaxCaseVoxels));
+  require(min_parameter_count() <= L::kMaxParameters,
+          "the architecture needs at least " + std::to_string(min_parameter_count()) +
+              " weights, above the limit of " + std::to_string(L::kMaxParameters));
+
   if (b.type == "resnet18" || b.type == "resnet34" || b.type == "resnet50") {
     BackboneConfig p = backbone_preset(b.type);
     require(p.block == b.block && p.layers == b.layers && p.widths == b.widths,

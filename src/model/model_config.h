@@ -57,6 +57,23 @@ struct HeadConfig {
   int64_t text_dim = 768;      // knowledge head: width of the class text embeddings
 };
 
+// Upper bounds of a valid config. A model file's config is untrusted input: without them a tampered
+// `aggregator.layers` of 1e6 or `hidden` of 2^20 allocates gigabytes before any weight is read. They are
+// orders of magnitude above any real RadDiag model (released: hidden 2048, 1+2 layers, depth 32).
+struct ModelConfigLimits {
+  static constexpr int64_t kMaxHidden = 16384;           // hidden, text_dim, ResNet widths, ViT head_dim
+  static constexpr int64_t kMaxLayers = 256;             // transformer/ViT layers, ResNet blocks per stage
+  static constexpr int64_t kMaxHeads = 1024;
+  static constexpr int64_t kMaxFeedForward = 262144;     // d_ff, vit.mlp_dim
+  static constexpr int64_t kMaxClasses = 1000000;        // head.num_classes, backbone.unused_fc_classes
+  static constexpr int64_t kMaxSize = 4096;              // slice height = width
+  static constexpr int64_t kMaxDepth = 4096;             // slice positions per scan
+  static constexpr int64_t kMaxImages = 64;              // scan slots per case
+  static constexpr int64_t kMaxModalities = 4096;        // fusion.n_mod
+  static constexpr int64_t kMaxCaseVoxels = int64_t(1) << 30;      // n_image * depth * size^2 (4 GiB float32)
+  static constexpr int64_t kMaxParameters = int64_t(1) << 32;      // min_parameter_count() (16 GiB float32)
+};
+
 struct ModelConfig {
   BackboneConfig backbone;
   int64_t hidden = 2048;
@@ -71,8 +88,13 @@ struct ModelConfig {
   // (padding and empty slots enter the BatchNorm batch statistics); false = valid slices only.
   bool train_all_slices = true;
 
-  // Throws raddiag::Error("model config", ...) naming the first inconsistent field.
+  // Throws raddiag::Error("model config", ...) naming the first inconsistent field, or the first one
+  // beyond ModelConfigLimits with its bound.
   void validate() const;
+  // A lower bound on the number of weights the model built from this config holds (the transformer,
+  // ViT and ResNet layers, position and modality embeddings, head): a model file whose tensors hold
+  // fewer elements cannot be this model, and is refused before anything is allocated.
+  int64_t min_parameter_count() const;
   nlohmann::json to_json() const;
   static ModelConfig from_json(const nlohmann::json& j);  // validates; unknown keys are errors
 

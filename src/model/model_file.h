@@ -1,14 +1,15 @@
 #pragma once
 // raddiag's own model file: everything diagnosis needs in one versioned file. It is a valid
 // safetensors file (weights readable by any safetensors tool) whose __metadata__ carries:
-//   format = "raddiag-model", format_version = "1", config (ModelConfig JSON), preprocess (JSON),
+//   format = "raddiag-model", format_version, config (ModelConfig JSON), preprocess (JSON),
 //   classes (JSON list, index order), thresholds (optional JSON list), icd_mapping (optional JSON),
-//   card (intended use, provenance, training data: JSON), checksum (CRC-32 of every tensor's bytes).
-// Version 2 adds an optional text encoder for the knowledge head (what zero-shot needs to embed class
-// names absent from training): metadata text_encoder (JSON: HF config.json, tokenizer vocabulary and
-// settings, pooling) and its weights as tensors named "text_encoder.<HF name>". A file is written as
-// version 1 unless it carries a text encoder, so files without one stay readable by older raddiag;
-// both versions are read. Written atomically; another version or a bad checksum is refused clearly.
+//   card (intended use, provenance, training data: JSON), checksum (CRC-32, see below),
+//   text_encoder (optional, knowledge head: HF config.json, tokenizer vocabulary and settings,
+//   pooling; its weights are tensors named "text_encoder.<HF name>").
+// Versions (model/model_file_metadata.h): 1 and 2 checksum the weights only (2 added the text
+// encoder); 3, written since, checksums the weights and every metadata entry. All are read; every
+// count is checked against the class list and the config, the config against its bounds, and every
+// weight must be finite. Written atomically; another version or a bad checksum is refused clearly.
 #include <map>
 #include <string>
 #include <vector>
@@ -16,13 +17,10 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model_config.h"
+#include "model/model_file_metadata.h"
 #include "model/raddiag_model.h"
 
 namespace raddiag::model {
-
-constexpr const char* kModelFileFormat = "raddiag-model";
-constexpr int kModelFileVersion = 2;           // newest version written and read
-constexpr const char* kTextEncoderTensorPrefix = "text_encoder.";
 
 // The text encoder of a knowledge-head model, kept opaque here (the model layer does not depend on
 // the text layer): text/stored_text_encoder.h converts it to and from a text::SentenceEncoder.
@@ -45,9 +43,11 @@ struct ModelBundle {
 
 void save_model_file(const std::string& path, const ModelBundle& bundle);
 // Loads weights onto the CPU in eval mode. Throws raddiag::Error naming the file for a wrong format,
-// another format version, a checksum mismatch, or weights that do not fit the stored config.
+// another format version, a checksum mismatch, inconsistent metadata (counts, config bounds),
+// non-finite weights, or weights that do not fit the stored config.
 ModelBundle load_model_file(const std::string& path);
-// Only the metadata (no weights are read): for `raddiag model show`.
+// Only the metadata (no weights are read, so the checksum is not verified), validated as by
+// load_model_file: for `raddiag model show`.
 nlohmann::json read_model_file_info(const std::string& path);
 
 }  // namespace raddiag::model

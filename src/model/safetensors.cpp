@@ -15,7 +15,23 @@ namespace raddiag::model {
 
 namespace {
 
-using ojson = nlohmann::ordered_json;
+// The header is parsed into nlohmann::json, whose objects are std::maps: O(log n) per key. (An
+// ordered_json object inserts by linear search, which made a 200k-tensor header take a minute.) The
+// data order comes from the offsets anyway (the writer, too, lists tensors by name: their data
+// follows the caller's order).
+using hjson = nlohmann::json;
+
+// A name as it appears in an error message: hostile headers hold megabyte-long names.
+std::string shown(const std::string& s) {
+  constexpr std::size_t kMax = 64;
+  if (s.size() <= kMax) return s;
+  return s.substr(0, kMax) + "... (" + std::to_string(s.size()) + " bytes)";
+}
+
+std::string shown_error(const std::string& what) {
+  constexpr std::size_t kMax = 300;
+  return what.size() <= kMax ? what : what.substr(0, kMax) + "... (message cut)";
+}
 
 const std::pair<const char*, c10::ScalarType> kDtypes[] = {
     {"F64", c10::ScalarType::Double}, {"F32", c10::ScalarType::Float}, {"F16", c10::ScalarType::Half},
@@ -43,10 +59,48 @@ uint64_t read_u64_le(const uint8_t* p) {
   return v;
 }
 
-uint64_t as_unsigned(const ojson& j, const std::string& name, const std::string& what) {
+uint64_t as_unsigned(const hjson& j, const std::string& name, const std::string& what) {
   if (!j.is_number_unsigned()) throw Error(name, what + " must be a non-negative integer");
   return j.get<uint64_t>();
 }
+
+// SAX pass over the header: nesting depth at most 3, no repeated top-level key, JSON syntax.
+class HeaderShapeCheck : public nlohmann::json_sax<hjson> {
+ public:
+  explicit HeaderShapeCheck(const std::string& name) : name_(name) {}
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return enter(); }
+  bool end_object() override { return leave(); }
+  bool start_array(std::size_t) override { return enter(); }
+  bool end_array() override { return leave(); }
+  bool key(string_t& k) override {
+    if (depth_ == 1 && !keys_.insert(k).second) throw Error(name_, "safetensors header repeats the key '" + shown(k) + "'");
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    // nlohmann quotes the last token read, which can be the whole (huge) header.
+    throw Error(name_, "safetensors header is not valid JSON: " + shown_error(e.what()));
+  }
+
+ private:
+  bool enter() {
+    if (++depth_ > 3) throw Error(name_, "safetensors header is nested too deeply");
+    return true;
+  }
+  bool leave() {
+    --depth_;
+    return true;
+  }
+  const std::string& name_;
+  int depth_ = 0;
+  std::unordered_set<std::string> keys_;
+};
 
 Header parse_header(const uint8_t* bytes, std::size_t size, const std::string& name, const SafetensorsLimits& limits,
                     bool check_data) {
@@ -60,20 +114,21 @@ Header parse_header(const uint8_t* bytes, std::size_t size, const std::string& n
   if (n < 2 || bytes[8] != '{') throw Error(name, "safetensors header does not start with '{'");
   const char* first = reinterpret_cast<const char*>(bytes + 8);
 
-  // The callback bounds nesting (the format needs depth 3) and catches duplicate top-level keys,
-  // which a DOM parser would silently merge.
-  std::unordered_set<std::string> keys;
-  auto cb = [&](int depth, ojson::parse_event_t event, ojson& parsed) {
-    if (depth > 3) throw Error(name, "safetensors header is nested too deeply");
-    if (event == ojson::parse_event_t::key && depth == 1 && !keys.insert(parsed.get<std::string>()).second)
-      throw Error(name, "safetensors header repeats the key '" + parsed.get<std::string>() + "'");
-    return true;
-  };
-  ojson j;
+  // A first SAX pass bounds nesting (the format needs depth 3) and catches duplicate top-level keys,
+  // which a DOM parser would silently merge; only then is the DOM built. (nlohmann's callback parser
+  // would do both in one pass, but scans the parent object after every member: quadratic.)
+  HeaderShapeCheck check(name);
   try {
-    j = ojson::parse(first, first + n, cb);
+    hjson::sax_parse(first, first + n, &check);
   } catch (const nlohmann::json::exception& e) {
-    throw Error(name, std::string("safetensors header is not valid JSON: ") + e.what());
+    throw Error(name, "safetensors header is not valid JSON: " + shown_error(e.what()));
+  }
+  hjson j;
+  try {
+    j = hjson::parse(first, first + n);
+  } catch (const nlohmann::json::exception& e) {
+    // nlohmann quotes the last token read, which can be the whole (huge) header.
+    throw Error(name, "safetensors header is not valid JSON: " + shown_error(e.what()));
   }
   if (!j.is_object()) throw Error(name, "safetensors header is not a JSON object");
 
@@ -81,16 +136,16 @@ Header parse_header(const uint8_t* bytes, std::size_t size, const std::string& n
   h.data_start = 8 + n;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
-    const ojson& v = it.value();
+    const hjson& v = it.value();
     if (key == "__metadata__") {
       if (!v.is_object()) throw Error(name, "safetensors __metadata__ is not an object");
       for (auto m = v.begin(); m != v.end(); ++m) {
-        if (!m.value().is_string()) throw Error(name, "safetensors __metadata__ value of '" + m.key() + "' is not a string");
+        if (!m.value().is_string()) throw Error(name, "safetensors __metadata__ value of '" + shown(m.key()) + "' is not a string");
         h.metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
     }
-    const std::string where = "tensor '" + key + "'";
+    const std::string where = "tensor '" + shown(key) + "'";
     if (!v.is_object()) throw Error(name, where + ": entry is not an object");
     auto dt = v.find("dtype");
     auto sh = v.find("shape");
@@ -107,7 +162,7 @@ Header parse_header(const uint8_t* bytes, std::size_t size, const std::string& n
         info.dtype = t;
         known = true;
       }
-    if (!known) throw Error(name, where + ": dtype '" + dname + "' is not supported (libtorch 1.13 has no such type)");
+    if (!known) throw Error(name, where + ": dtype '" + shown(dname) + "' is not supported (libtorch 1.13 has no such type)");
     if (!sh->is_array() || sh->size() > 64) throw Error(name, where + ": shape is not an array of at most 64 sizes");
     uint64_t numel = 1;
     for (const auto& d : *sh) {
@@ -132,14 +187,23 @@ Header parse_header(const uint8_t* bytes, std::size_t size, const std::string& n
   std::stable_sort(h.tensors.begin(), h.tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
+  // Reports the first few offending tensors and a count, not all of them: the message stays short.
   uint64_t expect = 0;
+  std::size_t bad = 0;
+  std::string first_bad;
   for (const auto& t : h.tensors) {
-    if (t.begin != expect)
-      throw Error(name, "tensor '" + t.name + "': data_offsets [" + std::to_string(t.begin) + ", " +
-                            std::to_string(t.end) + "] " + (t.begin < expect ? "overlap another tensor" : "leave a gap") +
-                            " (expected to start at " + std::to_string(expect) + ")");
-    expect = t.end;
+    if (t.begin != expect) {
+      if (bad < 3)
+        first_bad += std::string(bad ? "; " : "") + "tensor '" + shown(t.name) + "': data_offsets [" +
+                     std::to_string(t.begin) + ", " + std::to_string(t.end) + "] " +
+                     (t.begin < expect ? "overlap another tensor" : "leave a gap") + " (expected to start at " +
+                     std::to_string(expect) + ")";
+      ++bad;
+    }
+    expect = std::max(expect, t.end);
   }
+  if (bad)
+    throw Error(name, first_bad + (bad > 3 ? "; and " + std::to_string(bad - 3) + " more tensors out of place" : ""));
   if (check_data) {
     const uint64_t data_size = size - h.data_start;
     if (expect != data_size)
@@ -167,7 +231,7 @@ SafetensorsFile parse_safetensors(const uint8_t* bytes, std::size_t size, const 
     const std::size_t nbytes = static_cast<std::size_t>(info.end - info.begin);
     if (info.dtype == c10::ScalarType::Bool)
       for (std::size_t i = 0; i < nbytes; ++i)
-        if (src[i] > 1) throw Error(name, "tensor '" + info.name + "': bool value other than 0 or 1");
+        if (src[i] > 1) throw Error(name, "tensor '" + shown(info.name) + "': bool value other than 0 or 1");
     torch::Tensor t = torch::empty(info.shape, torch::TensorOptions().dtype(info.dtype));
     if (nbytes) std::memcpy(t.data_ptr(), src, nbytes);
     out.tensors.add(info.name, std::move(t));
@@ -188,9 +252,9 @@ std::map<std::string, std::string> read_safetensors_metadata(const std::string& 
 void write_safetensors(const std::string& path, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata) {
   std::vector<torch::Tensor> data;
-  ojson header = ojson::object();
+  hjson header = hjson::object();
   if (!metadata.empty()) {
-    ojson m = ojson::object();
+    hjson m = hjson::object();
     for (const auto& [k, v] : metadata) m[k] = v;
     header["__metadata__"] = m;
   }

@@ -165,7 +165,7 @@ NamedTensors parse_torch_checkpoint(const uint8_t* bytes, std::size_t size, cons
                         "torch.save(torch.load(f), f_new)");
     throw Error(name, "not a PyTorch checkpoint (no ZIP signature; truncated or another format?)");
   }
-  zip::Reader zip(bytes, size, name);
+  zip::Reader zip(bytes, size, name, options.archive);
 
   // Records live under one top-level folder named after the file torch.save wrote ("archive/",
   // "pytorch_model/", ...); data.pkl marks it.

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "model/named_tensors.h"
+#include "util/zip_reader.h"
 
 namespace raddiag::model {
 
@@ -22,6 +23,8 @@ struct TorchCheckpointOptions {
   std::string dict_path;
   bool verify_crc = true;                         // CRC-32 of every record read
   std::size_t max_pickle_bytes = 256u << 20;      // data.pkl of a 436-entry model is ~90 kB
+  // Bounds of the ZIP container, among them the total that deflated records may expand to.
+  zip::Limits archive;
 };
 
 // Reads `path`. Tensors are CPU tensors in the file's dtype; entries that view the same storage

@@ -71,7 +71,13 @@ bool allowed_global(const std::string& g) {
 class Machine {
  public:
   Machine(const uint8_t* data, std::size_t size, const std::string& name, const Limits& limits)
-      : p_(data), size_(size), name_(name), limits_(limits) {}
+      : p_(data), size_(size), name_(name), limits_(limits) {
+    std::size_t budget;
+    if (__builtin_mul_overflow(limits.memory_per_input_byte, size, &budget) ||
+        __builtin_add_overflow(budget, limits.memory_base_bytes, &budget))
+      budget = limits.max_memory_bytes;
+    memory_budget_ = std::min(budget, limits.max_memory_bytes);
+  }
 
   Unpickled run() {
     while (true) {
@@ -112,9 +118,20 @@ class Machine {
     return s;
   }
 
+  // Approximate bytes held now: values (with their strings and lists), stack, marks and memo.
+  void check_memory() const {
+    const std::size_t used = value_bytes_ + stack_.size() * sizeof(int32_t) + marks_.size() * sizeof(std::size_t) +
+                             memo_.size() * 48;
+    if (used > memory_budget_)
+      fail("the program needs more than " + std::to_string(memory_budget_ >> 20) + " MiB of memory (bounded by its size of " +
+           std::to_string(size_) + " bytes; a torch.save state dict needs far less): refusing it");
+  }
   int32_t make(Value v) {
     if (values_.size() >= limits_.max_values) fail("too many objects (limit " + std::to_string(limits_.max_values) + ")");
+    value_bytes_ += sizeof(Value) + v.s.size() + v.items.size() * sizeof(int32_t) +
+                    (v.sizes.size() + v.strides.size()) * sizeof(int64_t);
     values_.push_back(std::move(v));
+    check_memory();
     return static_cast<int32_t>(values_.size() - 1);
   }
   int32_t make_kind(Kind k) {
@@ -122,9 +139,21 @@ class Machine {
     v.kind = k;
     return make(std::move(v));
   }
+  // None, True, False and () are immutable: one shared value each, however often a program pushes them.
+  int32_t shared(Kind k, int64_t i = 0) {
+    int32_t& slot = k == Kind::None ? none_ : k == Kind::Tuple ? empty_tuple_ : i ? true_ : false_;
+    if (slot < 0) {
+      Value v;
+      v.kind = k;
+      v.i = i;
+      slot = make(std::move(v));
+    }
+    return slot;
+  }
   void push(int32_t v) {
     if (stack_.size() >= limits_.max_values) fail("stack too deep (limit " + std::to_string(limits_.max_values) + ")");
     stack_.push_back(v);
+    if ((stack_.size() & 1023) == 0) check_memory();
   }
   int32_t pop() {
     if (stack_.size() <= floor()) fail("stack underflow");
@@ -184,6 +213,7 @@ class Machine {
     const int32_t v = top();
     if (memo_.size() >= limits_.max_values && !memo_.count(idx)) fail("memo too large");
     memo_[idx] = v;
+    check_memory();
   }
   void memo_get(uint64_t idx) {
     auto it = memo_.find(idx);
@@ -196,11 +226,15 @@ class Machine {
     if (kv.size() % 2) fail("SETITEMS with an odd number of items");
     auto& items = val(dict).items;
     items.insert(items.end(), kv.begin(), kv.end());
+    value_bytes_ += kv.size() * sizeof(int32_t);
+    check_memory();
   }
   void append_items(int32_t list, const std::vector<int32_t>& xs) {
     if (val(list).kind != Kind::List) fail(std::string("APPEND(S)/ADDITEMS on a ") + kind_name(val(list).kind));
     auto& items = val(list).items;
     items.insert(items.end(), xs.begin(), xs.end());
+    value_bytes_ += xs.size() * sizeof(int32_t);
+    check_memory();
   }
 
   int64_t as_int(int32_t i, const char* what) {
@@ -385,19 +419,14 @@ class Machine {
       case '(':
         if (marks_.size() >= limits_.max_values) fail("too many MARKs");
         marks_.push_back(stack_.size());
+        if ((marks_.size() & 1023) == 0) check_memory();
         return false;
       case '0': pop(); return false;                   // POP
       case '1': pop_mark(); return false;              // POP_MARK
       case '2': push(top()); return false;             // DUP
-      case 'N': push(make_kind(Kind::None)); return false;
+      case 'N': push(shared(Kind::None)); return false;
       case 0x88:
-      case 0x89: {  // NEWTRUE / NEWFALSE
-        Value v;
-        v.kind = Kind::Bool;
-        v.i = op == 0x88;
-        push(make(std::move(v)));
-        return false;
-      }
+      case 0x89: push(shared(Kind::Bool, op == 0x88)); return false;  // NEWTRUE / NEWFALSE
       case 'J': push(make_int(static_cast<int32_t>(static_cast<uint32_t>(le(4))))); return false;  // BININT
       case 'K': push(make_int(static_cast<int64_t>(le(1)))); return false;                         // BININT1
       case 'M': push(make_int(static_cast<int64_t>(le(2)))); return false;                         // BININT2
@@ -443,7 +472,7 @@ class Machine {
       case 'C': { const uint64_t n = le(1); push(make_str(Kind::Bytes, n)); return false; }      // SHORT_BINBYTES
       case 0x8e:                                                                                   // BINBYTES8
       case 0x96: { const uint64_t n = le(8); push(make_str(Kind::Bytes, n)); return false; }    // BYTEARRAY8
-      case ')': push(make_kind(Kind::Tuple)); return false;                                        // EMPTY_TUPLE
+      case ')': push(shared(Kind::Tuple)); return false;                                           // EMPTY_TUPLE
       case 0x85:
       case 0x86:
       case 0x87: {  // TUPLE1..3
@@ -556,6 +585,8 @@ class Machine {
   std::unordered_map<uint64_t, int32_t> memo_;
   std::unordered_map<std::string, int32_t> storages_;
   int32_t root_ = -1;
+  int32_t none_ = -1, true_ = -1, false_ = -1, empty_tuple_ = -1;
+  std::size_t value_bytes_ = 0, memory_budget_ = 0;
 };
 
 }  // namespace

@@ -31,9 +31,16 @@ struct Value {
   std::vector<int64_t> sizes, strides;
 };
 
+// The machine's memory (value table, stack, marks, memo) is bounded by the program's size: at most
+// memory_base_bytes + memory_per_input_byte x its size, and never above max_memory_bytes. A real
+// data.pkl needs ~15 bytes per program byte; without the bound a 9 MB program of 1-byte opcodes
+// filled 1.4 GB.
 struct Limits {
   std::size_t max_values = 8u << 20;   // table entries (every opcode creates at most one)
   std::size_t max_dims = 32;
+  std::size_t memory_base_bytes = 64u << 20;
+  std::size_t memory_per_input_byte = 48;
+  std::size_t max_memory_bytes = std::size_t(2) << 30;
 };
 
 struct Unpickled {
@@ -44,7 +51,7 @@ struct Unpickled {
 
 // Runs the pickle program in `data`. Throws raddiag::Error(name, ...) on anything unexpected:
 // unknown or unsupported opcode, disallowed global, truncated data, stack underflow, bad memo index,
-// tensor views outside their storage, limits exceeded.
+// tensor views outside their storage, limits exceeded (memory included).
 Unpickled unpickle(const uint8_t* data, std::size_t size, const std::string& name, const Limits& limits = {});
 
 }  // namespace raddiag::model::pickle

@@ -35,6 +35,11 @@ bool Reader::has_zip_signature(const uint8_t* bytes, std::size_t size) { return 
 
 Reader::Reader(const uint8_t* bytes, std::size_t size, std::string name, const Limits& limits)
     : bytes_(bytes), size_(size), name_(std::move(name)), limits_(limits) {
+  uint64_t budget;
+  if (__builtin_mul_overflow(limits_.max_inflation_ratio, uint64_t(size_), &budget) ||
+      __builtin_add_overflow(budget, limits_.max_inflated_base_bytes, &budget))
+    budget = limits_.max_total_inflated_bytes;
+  inflation_budget_ = std::min(budget, limits_.max_total_inflated_bytes);
   if (size_ < kEndSize) throw Error(name_, "not a ZIP archive (file too short, truncated?)");
   // The end-of-central-directory record sits at the very end, followed only by its comment.
   std::size_t end_pos = std::string::npos;
@@ -144,6 +149,14 @@ std::string_view Reader::read(const Entry& e, std::string& scratch, bool verify_
     // Deflate cannot expand by more than ~1032x; refuse sizes a hostile header could not back.
     if (e.size > limits_.max_inflated_bytes || e.size > e.compressed_size * 1032 + 1024)
       throw Error(name_, "deflated ZIP entry '" + e.name + "' announces an implausible size");
+    if (e.size > inflation_budget_ - std::min(inflated_, inflation_budget_))
+      throw Error(name_, "deflated ZIP entries expand to more than " + std::to_string(inflation_budget_) +
+                             " bytes in total (entry '" + e.name + "' would bring them to " +
+                             std::to_string(inflated_ + e.size) + "; the limit is " +
+                             std::to_string(limits_.max_inflation_ratio) + "x the archive size plus " +
+                             std::to_string(limits_.max_inflated_base_bytes >> 20) + " MiB, at most " +
+                             std::to_string(limits_.max_total_inflated_bytes >> 20) + " MiB)");
+    inflated_ += e.size;
     scratch.assign(static_cast<std::size_t>(e.size), '\0');
     z_stream zs{};
     if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw Error(name_, "cannot initialise zlib");

@@ -21,9 +21,16 @@ struct Entry {
   uint32_t crc32 = 0;
 };
 
+// Deflated entries are decompressed into memory. Besides the per-entry bound, all the entries read
+// from one archive together may expand to at most max_inflated_base_bytes + max_inflation_ratio x the
+// archive's size, and never above max_total_inflated_bytes: a few kilobytes of deflate can otherwise
+// announce (and fill) gigabytes per entry, entry after entry.
 struct Limits {
   std::size_t max_entries = 1 << 20;
-  uint64_t max_inflated_bytes = uint64_t(4) << 30;  // deflated entries are decompressed into memory
+  uint64_t max_inflated_bytes = uint64_t(4) << 30;          // one entry
+  uint64_t max_inflated_base_bytes = uint64_t(64) << 20;
+  uint64_t max_inflation_ratio = 32;
+  uint64_t max_total_inflated_bytes = uint64_t(16) << 30;   // all entries read, whatever the archive's size
 };
 
 class Reader {
@@ -35,7 +42,8 @@ class Reader {
   const Entry* find(const std::string& entry_name) const;  // nullptr when absent
 
   // The entry's bytes. Stored entries are a view into the image; deflated ones are decompressed
-  // into `scratch` and the view points there. With verify_crc, a CRC-32 mismatch throws.
+  // into `scratch` and the view points there (counted against the archive's inflation budget, see
+  // Limits). With verify_crc, a CRC-32 mismatch throws.
   std::string_view read(const Entry& e, std::string& scratch, bool verify_crc = true) const;
 
   const std::string& name() const { return name_; }
@@ -50,6 +58,8 @@ class Reader {
   Limits limits_;
   std::vector<Entry> entries_;
   std::unordered_map<std::string, std::size_t> index_;
+  uint64_t inflation_budget_ = 0;
+  mutable uint64_t inflated_ = 0;  // bytes decompressed so far (read() is logically const)
 };
 
 }  // namespace raddiag::zip

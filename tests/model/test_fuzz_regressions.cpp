@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "../../fuzz/fuzz_inputs.h"
+#include "../../fuzz/fuzz_model_file_input.h"
 #include "test_support.h"
 #include "util/atomic_file.h"
 
@@ -33,4 +34,9 @@ TEST(FuzzRegressions, SafetensorsInputsFailCleanly) {
 TEST(FuzzRegressions, TorchInputsFailCleanly) {
   const int n = replay("torch", raddiag::fuzz::run_torch_input);
   std::cout << n << " saved torch inputs replayed\n";
+}
+
+TEST(FuzzRegressions, ModelFileInputsFailCleanly) {
+  const int n = replay("model_file", raddiag::fuzz::run_model_file_input);
+  std::cout << n << " saved model-file inputs replayed\n";
 }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -239,4 +240,51 @@ TEST(TensorFile, DetectsTheFormat) {
   EXPECT_EQ(pt.tensors.size(), 190u);
   write_bytes_atomically(dir + "/junk.bin", "junk junk junk");
   EXPECT_THROW(model::read_tensor_file(dir + "/junk.bin"), Error);
+}
+
+namespace {
+// A header of n one-byte U8 tensors; `offset(i)` gives tensor i's begin.
+std::string many_tensors_image(int n, const std::function<uint64_t(int)>& offset) {
+  std::string h = "{";
+  for (int i = 0; i < n; ++i) {
+    const uint64_t b = offset(i);
+    h += (i ? ",\"t" : "\"t") + std::to_string(i) + "\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[" +
+         std::to_string(b) + "," + std::to_string(b + 1) + "]}";
+  }
+  h += "}";
+  return image(h, std::string(static_cast<std::size_t>(n), '\x01'));
+}
+}  // namespace
+
+// Issue 18: the header parse was quadratic in the number of tensors (200k: 54 s). Not a timing test:
+// a quadratic parse would take minutes and hit the test timeout.
+TEST(Safetensors, ParsesTwoHundredThousandTensors) {
+  const int n = 200000;
+  const std::string img = many_tensors_image(n, [&](int i) { return uint64_t(n - 1 - i); });  // reverse data order
+  const auto f = model::parse_safetensors(reinterpret_cast<const uint8_t*>(img.data()), img.size(), "many.safetensors");
+  ASSERT_EQ(f.tensors.size(), std::size_t(n));
+  EXPECT_EQ(f.tensors.names.front(), "t" + std::to_string(n - 1));  // data order
+  EXPECT_EQ(f.tensors.names.back(), "t0");
+}
+
+TEST(Safetensors, ErrorMessagesStayShortOnHugeHeaders) {
+  // 200k tensors all at offset 0: every one but the first overlaps.
+  std::string what = parse_error(many_tensors_image(200000, [](int) { return uint64_t(0); }));
+  EXPECT_LT(what.size(), 1024u) << what.substr(0, 2000);
+  EXPECT_NE(what.find("overlap another tensor"), std::string::npos) << what;
+  EXPECT_NE(what.find("and 199996 more tensors out of place"), std::string::npos) << what;
+  // A 2 MB tensor name with an unknown dtype.
+  const std::string big(2 << 20, 'n');
+  what = parse_error(image("{\"" + big + "\":{\"dtype\":\"X9\",\"shape\":[1],\"data_offsets\":[0,1]}}", "\x01"));
+  EXPECT_LT(what.size(), 1024u);
+  EXPECT_NE(what.find("dtype 'X9' is not supported"), std::string::npos) << what;
+  // A header cut inside a 2 MB string: the JSON error quotes the token it read.
+  what = parse_error(image("{\"" + big, ""));
+  EXPECT_LT(what.size(), 1024u);
+  EXPECT_NE(what.find("not valid JSON"), std::string::npos) << what;
+  // A repeated 2 MB key.
+  const std::string entry = "{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}";
+  what = parse_error(image("{\"" + big + "\":" + entry + ",\"" + big + "\":" + entry + "}", "\x01"));
+  EXPECT_LT(what.size(), 1024u);
+  EXPECT_NE(what.find("repeats the key"), std::string::npos) << what;
 }

@@ -300,3 +300,26 @@ TEST(TorchCheckpoint, MissingFileIsAnErrorNamingIt) {
   const std::string what = expect_error([] { model::read_torch_checkpoint("/nonexistent/x.bin"); });
   EXPECT_NE(what.find("/nonexistent/x.bin"), std::string::npos);
 }
+
+// Issue 18: memory bombs. A 9 MB program of None opcodes filled 1.4 GB.
+TEST(TorchPickle, MemoryIsBoundedByTheProgramSize) {
+  // None (and True, False, ()) is one shared value however often it is pushed: 9 MB of them cost the
+  // stack only, and the result is refused as not a state dict.
+  std::string nones = "\x80\x02"s + std::string(9'000'000, 'N') + "."s;
+  const auto u = model::pickle::unpickle(reinterpret_cast<const uint8_t*>(nones.data()), nones.size(), "nones.pkl"s);
+  EXPECT_LT(u.values.size(), 4u);
+  EXPECT_NE(pickle_error(nones).find("holds a None, not a dict"s), std::string::npos);
+  // 1-byte opcodes that each make a new object (empty lists) hit the memory budget, which grows with
+  // the program: here 1 MiB + 4 bytes per program byte.
+  model::pickle::Limits small;
+  small.memory_base_bytes = 1u << 20;
+  small.memory_per_input_byte = 4;
+  const std::string lists = "\x80\x02"s + std::string(100'000, ']') + "."s;
+  const std::string what = expect_error([&] {
+    model::pickle::unpickle(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "lists.pkl"s, small);
+  });
+  EXPECT_NE(what.find("lists.pkl"s), std::string::npos) << what;
+  EXPECT_NE(what.find("MiB of memory"s), std::string::npos) << what;
+  // The same program within the default budget (64 MiB + 48 x its size) is fine.
+  EXPECT_NO_THROW(model::pickle::unpickle(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "lists.pkl"s));
+}

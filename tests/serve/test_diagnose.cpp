@@ -118,7 +118,7 @@ void diag_check_schema(const DiagJson& r) {
     EXPECT_TRUE(m.at(k).is_string()) << k;
   EXPECT_TRUE(m.at("classes").is_number_integer());
   EXPECT_TRUE(m.at("provenance").is_object());
-  EXPECT_EQ(m.at("format_version"), "1");
+  EXPECT_EQ(m.at("format_version"), "3");
   EXPECT_EQ(m.at("checksum").get<std::string>().rfind("crc32:", 0), 0u);
   EXPECT_TRUE(r.at("study").at("inputs").is_array());
   ASSERT_TRUE(r.at("inputs_used").is_array());
@@ -382,7 +382,7 @@ TEST(Diagnose, FailuresGiveOneClearMessage) {
   flipped[flipped.size() - 10] ^= 0x5a;
   std::ofstream(dir + "/flipped.raddiag", std::ios::binary) << flipped;
   std::string v9 = bytes;
-  auto pos = v9.find("\"format_version\":\"1\"");
+  auto pos = v9.find("\"format_version\":\"3\"");
   ASSERT_NE(pos, std::string::npos);
   v9.replace(pos, 20, "\"format_version\":\"9\"");
   std::ofstream(dir + "/v9.raddiag", std::ios::binary) << v9;

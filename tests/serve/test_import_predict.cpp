@@ -120,7 +120,7 @@ TEST(ModelFile, CorruptOrForeignFilesAreRefusedClearly) {
   EXPECT_THROW(model::load_model_file(dir + "/cut.raddiag"), Error);
   // Another format version: same container, format_version 99.
   std::string v99 = bytes;
-  auto pos = v99.find("\"format_version\":\"1\"");
+  auto pos = v99.find("\"format_version\":\"3\"");
   ASSERT_NE(pos, std::string::npos);
   v99.replace(pos, 20, "\"format_version\":\"9\"");
   std::ofstream(dir + "/v9.raddiag", std::ios::binary) << v99;

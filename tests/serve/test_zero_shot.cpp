@@ -92,7 +92,7 @@ TEST(ZeroShot, KnowledgeModelFileKeepsTextEncoderAndLogits) {
   auto b = zs_bundle("knowledge", true);
   model::save_model_file(dir + "/ke.raddiag", b);
   auto info = model::read_model_file_info(dir + "/ke.raddiag");
-  EXPECT_EQ(info.at("format_version"), "2");  // version 2 only because a text encoder is stored
+  EXPECT_EQ(info.at("format_version"), "3");
   EXPECT_EQ(info.at("text_encoder").at("config").at("hidden_size"), 16);
   EXPECT_GT(info.at("text_encoder").at("tokenizer_vocab_size").get<int64_t>(), 10);
 
@@ -105,9 +105,9 @@ TEST(ZeroShot, KnowledgeModelFileKeepsTextEncoderAndLogits) {
   EXPECT_EQ(zs_max_diff(original.embed(texts), restored.embed(texts)), 0.0f);
   EXPECT_EQ(text::load_text_encoder_from(dir + "/ke.raddiag").tokenizer().vocab(), original.tokenizer().vocab());
 
-  // Without a text encoder the file stays version 1 (readable by older raddiag).
+  // Without a text encoder: the same version, no text_encoder entry.
   model::save_model_file(dir + "/ke1.raddiag", zs_bundle("knowledge", false));
-  EXPECT_EQ(model::read_model_file_info(dir + "/ke1.raddiag").at("format_version"), "1");
+  EXPECT_EQ(model::read_model_file_info(dir + "/ke1.raddiag").at("format_version"), "3");
   EXPECT_FALSE(model::read_model_file_info(dir + "/ke1.raddiag").contains("text_encoder"));
   // Corrupt metadata is refused clearly.
   auto bad = b;

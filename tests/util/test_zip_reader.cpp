@@ -200,3 +200,50 @@ TEST(ZipReader, RejectsBrokenArchives) {
         << n;
   }
 }
+
+// Issue 18: checkpoints whose deflated records each expand to gigabytes. All entries read from one
+// archive share one budget: base + ratio x the archive size, capped.
+TEST(ZipReader, DeflatedEntriesShareOneInflationBudget) {
+  const std::string plain(4 << 20, '\0');  // 4 MiB of zeros deflate to ~4 KB
+  std::string packed(compressBound(plain.size()), '\0');
+  z_stream zs{};
+  ASSERT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+  zs.avail_in = plain.size();
+  zs.next_out = reinterpret_cast<Bytef*>(packed.data());
+  zs.avail_out = packed.size();
+  ASSERT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  packed.resize(zs.total_out);
+  deflateEnd(&zs);
+  ZipBuilder b;
+  for (const char* name : {"a/0", "a/1", "a/2"}) b.add(name, packed, {false, 8});
+  std::string img = b.finish();
+  // Turn each stored-looking entry into a deflated one of the plain size (central directory fields).
+  const uint32_t crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(plain.data()), plain.size()));
+  std::size_t at = b.body.size();
+  for (int i = 0; i < 3; ++i) {
+    for (int k = 0; k < 4; ++k) img[at + 16 + k] = static_cast<char>(crc >> (8 * k));
+    for (int k = 0; k < 4; ++k) img[at + 24 + k] = static_cast<char>(uint32_t(plain.size()) >> (8 * k));
+    at += 46 + 3;
+  }
+  zip::Limits limits;
+  limits.max_inflated_base_bytes = 6 << 20;  // 6 MiB + 32 x ~12 KB: one entry fits, two do not
+  zip::Reader r(reinterpret_cast<const uint8_t*>(img.data()), img.size(), "bomb.zip", limits);
+  std::string scratch;
+  EXPECT_EQ(r.read(*r.find("a/0"), scratch).size(), plain.size());
+  try {
+    r.read(*r.find("a/1"), scratch);
+    ADD_FAILURE() << "second entry read beyond the budget";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bomb.zip"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("in total"), std::string::npos) << e.what();
+  }
+  // The absolute cap applies whatever the archive's size.
+  limits.max_inflated_base_bytes = 1 << 30;
+  limits.max_total_inflated_bytes = 1 << 20;
+  zip::Reader capped(reinterpret_cast<const uint8_t*>(img.data()), img.size(), "bomb.zip", limits);
+  EXPECT_THROW(capped.read(*capped.find("a/0"), scratch), Error);
+  // Default limits: 64 MiB + 32 x the archive, so all three (12 MiB) are fine.
+  zip::Reader plain_reader(reinterpret_cast<const uint8_t*>(img.data()), img.size(), "bomb.zip");
+  for (const char* name : {"a/0", "a/1", "a/2"}) EXPECT_EQ(plain_reader.read(*plain_reader.find(name), scratch).size(), plain.size());
+}
