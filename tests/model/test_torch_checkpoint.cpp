@@ -325,3 +325,29 @@ TEST(TorchPickle, MemoryIsBoundedByTheProgramSize) {
   // The same program within the default budget (64 MiB + 48 x its size) is fine.
   EXPECT_NO_THROW(model::pickle::unpickle(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "lists.pkl"s));
 }
+
+// Issue 18: a checkpoint's deflated records share one expansion budget (TorchCheckpointOptions::archive).
+TEST(TorchCheckpoint, DeflatedRecordsShareOneExpansionBudget) {
+  const std::string dir = test::scratch_dir("deflated_ckpt");
+  const std::string packed = dir + "/deflated.bin";
+  // The official checkpoint re-zipped with every record deflated (torch.save stores them).
+  const std::string script =
+      "import sys, zipfile\n"
+      "src = zipfile.ZipFile(sys.argv[1])\n"
+      "with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as out:\n"
+      "    for n in src.namelist(): out.writestr(n, src.read(n))\n";
+  std::string log;
+  ASSERT_EQ(test::run_command(test::shell_quote(test::python()) + " -c " + test::shell_quote(script) + " " +
+                                  test::shell_quote(official()) + " " + test::shell_quote(packed),
+                              &log),
+            0)
+      << log;
+  const NamedTensors plain = model::read_torch_checkpoint(official());
+  EXPECT_EQ(model::read_torch_checkpoint(packed).names, plain.names);  // default budget: fine
+  model::TorchCheckpointOptions tight;
+  tight.archive.max_inflated_base_bytes = 0;
+  tight.archive.max_inflation_ratio = 1;  // less than the weights expand to
+  const std::string what = expect_error([&] { model::read_torch_checkpoint(packed, tight); });
+  EXPECT_NE(what.find("deflated.bin"), std::string::npos) << what;
+  EXPECT_NE(what.find("in total"), std::string::npos) << what;
+}
