@@ -303,12 +303,14 @@ TEST(TorchCheckpoint, MissingFileIsAnErrorNamingIt) {
 
 // Issue 18: memory bombs. A 9 MB program of None opcodes filled 1.4 GB.
 TEST(TorchPickle, MemoryIsBoundedByTheProgramSize) {
-  // None (and True, False, ()) is one shared value however often it is pushed: 9 MB of them cost the
-  // stack only, and the result is refused as not a state dict.
-  std::string nones = "\x80\x02"s + std::string(9'000'000, 'N') + "."s;
-  const auto u = model::pickle::unpickle(reinterpret_cast<const uint8_t*>(nones.data()), nones.size(), "nones.pkl"s);
+  // 9 MB of None is refused by the stack bound, and cheaply: None (like True, False and ()) is one
+  // shared value however often it is pushed.
+  const std::string nones = "\x80\x02"s + std::string(9'000'000, 'N') + "."s;
+  EXPECT_NE(pickle_error(nones).find("stack too deep"s), std::string::npos);
+  const std::string fewer = "\x80\x02"s + std::string(1'000'000, 'N') + "."s;
+  const auto u = model::pickle::unpickle(reinterpret_cast<const uint8_t*>(fewer.data()), fewer.size(), "nones.pkl"s);
   EXPECT_LT(u.values.size(), 4u);
-  EXPECT_NE(pickle_error(nones).find("holds a None, not a dict"s), std::string::npos);
+  EXPECT_NE(pickle_error(fewer).find("holds a None, not a dict"s), std::string::npos);
   // 1-byte opcodes that each make a new object (empty lists) hit the memory budget, which grows with
   // the program: here 1 MiB + 4 bytes per program byte.
   model::pickle::Limits small;
@@ -322,4 +324,30 @@ TEST(TorchPickle, MemoryIsBoundedByTheProgramSize) {
   EXPECT_NE(what.find("MiB of memory"s), std::string::npos) << what;
   // The same program within the default budget (64 MiB + 48 x its size) is fine.
   EXPECT_NO_THROW(model::pickle::unpickle(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "lists.pkl"s));
+}
+
+// Issue 18: a checkpoint's deflated records share one expansion budget (TorchCheckpointOptions::archive).
+TEST(TorchCheckpoint, DeflatedRecordsShareOneExpansionBudget) {
+  const std::string dir = test::scratch_dir("deflated_ckpt");
+  const std::string packed = dir + "/deflated.bin";
+  // The official checkpoint re-zipped with every record deflated (torch.save stores them).
+  const std::string script =
+      "import sys, zipfile\n"
+      "src = zipfile.ZipFile(sys.argv[1])\n"
+      "with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as out:\n"
+      "    for n in src.namelist(): out.writestr(n, src.read(n))\n";
+  std::string log;
+  ASSERT_EQ(test::run_command(test::shell_quote(test::python()) + " -c " + test::shell_quote(script) + " " +
+                                  test::shell_quote(official()) + " " + test::shell_quote(packed),
+                              &log),
+            0)
+      << log;
+  const NamedTensors plain = model::read_torch_checkpoint(official());
+  EXPECT_EQ(model::read_torch_checkpoint(packed).names, plain.names);  // default budget: fine
+  model::TorchCheckpointOptions tight;
+  tight.archive.max_inflated_base_bytes = 0;
+  tight.archive.max_inflation_ratio = 1;  // less than the weights expand to
+  const std::string what = expect_error([&] { model::read_torch_checkpoint(packed, tight); });
+  EXPECT_NE(what.find("deflated.bin"), std::string::npos) << what;
+  EXPECT_NE(what.find("in total"), std::string::npos) << what;
 }
