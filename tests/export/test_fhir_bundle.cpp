@@ -87,7 +87,9 @@ TEST(FhirBundle, WithoutDicomIdentityNoImagingStudy) {
   EXPECT_FALSE(report->contains("imagingStudy"));
   EXPECT_FALSE(report->contains("subject"));
   const std::string v = test::validate_fhir(b, "fhir_nodicom");
-  if (v.rfind("skip:", 0) != 0) EXPECT_EQ(v, "");
+  if (v.rfind("skip:", 0) != 0) {
+    EXPECT_EQ(v, "");
+  }
 }
 
 TEST(FhirBundle, MixedStudiesNameEveryStudyAndNoSubject) {

@@ -147,14 +147,18 @@ TEST(DicomOutputs, DiagnoseWritesSrScAndFhirIntoTheStudy) {
   ASSERT_EQ(sr["evaluations"].size(), findings.size());
   std::string dsrdump;
   const bool have_dsrdump = test::have_tool("dsrdump");
-  if (have_dsrdump) ASSERT_EQ(test::run_command("dsrdump " + q(dir + "/sr.dcm") + " 2>&1", &dsrdump), 0) << dsrdump;
+  if (have_dsrdump) {
+    ASSERT_EQ(test::run_command("dsrdump " + q(dir + "/sr.dcm") + " 2>&1", &dsrdump), 0) << dsrdump;
+  }
   for (std::size_t i = 0; i < findings.size(); ++i) {
     const auto& f = findings[i];
     const auto& e = sr["evaluations"][i];
     SCOPED_TRACE(f.dump());
     EXPECT_EQ(e["finding"]["meaning"], f["disorder"]);
     EXPECT_EQ(e["finding"]["scheme"], f["icd10cm"].empty() ? "99RADDIAG" : "I10C");
-    if (!f["icd10cm"].empty()) EXPECT_EQ(e["finding"]["value"], f["icd10cm"][0]);
+    if (!f["icd10cm"].empty()) {
+      EXPECT_EQ(e["finding"]["value"], f["icd10cm"][0]);
+    }
     EXPECT_NEAR(e["Probability"]["value"].get<double>(), f["probability"].get<double>(), 1e-9);
     EXPECT_NEAR(e["Decision threshold"]["value"].get<double>(), f["threshold"].get<double>(), 1e-9);
     EXPECT_EQ(e["decision"]["meaning"], f["positive"].get<bool>() ? "Present" : "Absent");
@@ -204,12 +208,17 @@ TEST(DicomOutputs, DiagnoseWritesSrScAndFhirIntoTheStudy) {
   Json fhir;
   std::ifstream(dir + "/fhir.json") >> fhir;
   const std::string v = test::validate_fhir(fhir, "e2e_fhir");
-  if (v.rfind("skip:", 0) == 0) std::cout << v << "\n";
-  else EXPECT_EQ(v, "");
+  if (v.rfind("skip:", 0) == 0) {
+    std::cout << v << "\n";
+  } else {
+    EXPECT_EQ(v, "");
+  }
   int observations = 0;
   for (const auto& e : fhir["entry"]) {
     const auto& r = e["resource"];
-    if (r["resourceType"] == "DiagnosticReport") EXPECT_EQ(r["imagingStudy"][0]["identifier"]["value"], "urn:oid:" + id["study_uid"].get<std::string>());
+    if (r["resourceType"] == "DiagnosticReport") {
+      EXPECT_EQ(r["imagingStudy"][0]["identifier"]["value"], "urn:oid:" + id["study_uid"].get<std::string>());
+    }
     if (r["resourceType"] != "Observation") continue;
     const auto& f = findings[static_cast<std::size_t>(observations++)];
     EXPECT_EQ(r["valueQuantity"]["value"].get<double>(), f["probability"].get<double>());
@@ -279,5 +288,7 @@ TEST(DicomOutputs, NonDicomInputRefusesDicomOutputsButWritesFhir) {
   std::ifstream(dir + "/f.json") >> fhir;
   for (const auto& e : fhir["entry"]) EXPECT_FALSE(e["resource"].contains("imagingStudy"));
   const std::string v = test::validate_fhir(fhir, "e2e_fhir_nifti");
-  if (v.rfind("skip:", 0) != 0) EXPECT_EQ(v, "");
+  if (v.rfind("skip:", 0) != 0) {
+    EXPECT_EQ(v, "");
+  }
 }
