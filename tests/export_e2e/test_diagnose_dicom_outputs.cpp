@@ -5,8 +5,10 @@
 // two patients sharing a Series Instance UID split), and non-DICOM inputs refuse the DICOM outputs.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -148,7 +150,7 @@ TEST(DicomOutputs, DiagnoseWritesSrScAndFhirIntoTheStudy) {
   std::string dsrdump;
   const bool have_dsrdump = test::have_tool("dsrdump");
   if (have_dsrdump) {
-    ASSERT_EQ(test::run_command("dsrdump " + q(dir + "/sr.dcm") + " 2>&1", &dsrdump), 0) << dsrdump;
+    ASSERT_EQ(test::run_command("dsrdump +Pl +Pu " + q(dir + "/sr.dcm") + " 2>&1", &dsrdump), 0) << dsrdump;
   }
   for (std::size_t i = 0; i < findings.size(); ++i) {
     const auto& f = findings[i];
