@@ -117,6 +117,43 @@ TEST(DicomIdentity, ReaderKeepsPatientStudySeriesAndInstances) {
   EXPECT_FALSE(io::read_path(lidc_path()).scans.at(0).source.dicom.present);
 }
 
+TEST(DicomIdentity, MultiFrameSlicesReferToTheirFrames) {
+  if (!have_python()) GTEST_SKIP() << "Debian python3-pydicom missing";
+  const std::string dir = test::scratch_dir("e2e_multiframe");
+  const std::string script = dir + "/mf.py";
+  std::ofstream(script) << R"(import sys
+import numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
+ds = Dataset()
+ds.file_meta = FileMetaDataset()
+ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7.3"
+ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = "1.2.826.0.1.3680043.8.498.777"
+ds.PatientID, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.Modality = "PID-MF", "1.2.826.0.1.3680043.8.498.778", "1.2.826.0.1.3680043.8.498.779", "CT"
+ds.Rows, ds.Columns, ds.NumberOfFrames = 6, 5, 3
+ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+ds.PixelData = np.arange(90, dtype=np.uint16).tobytes()
+ds.is_little_endian, ds.is_implicit_VR = True, False
+ds.save_as(sys.argv[1], write_like_original=False)
+)";
+  std::string log;
+  ASSERT_EQ(test::run_command(test::python() + " " + q(script) + " " + q(dir + "/mf.dcm") + " 2>&1", &log), 0) << log;
+  const auto r = io::read_path(dir + "/mf.dcm");
+  ASSERT_EQ(r.scans.size(), 1u);
+  const auto& d = r.scans[0].source.dicom;
+  ASSERT_TRUE(d.present);
+  EXPECT_EQ(d.study.patient_id, "PID-MF");
+  ASSERT_EQ(d.slices.size(), 3u);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(d.slices[static_cast<std::size_t>(k)].sop_instance_uid, "1.2.826.0.1.3680043.8.498.777");
+    EXPECT_EQ(d.slices[static_cast<std::size_t>(k)].sop_class_uid, "1.2.840.10008.5.1.4.1.1.7.3");
+    EXPECT_EQ(d.slices[static_cast<std::size_t>(k)].frame, k + 1);
+    EXPECT_EQ(r.scans[0].at(0, 0, k), 30.0f * static_cast<float>(k));   // frame k's first pixel
+  }
+}
+
 TEST(DicomOutputs, DiagnoseWritesSrScAndFhirIntoTheStudy) {
   if (!have_python()) GTEST_SKIP() << "Debian python3-pydicom/nibabel missing";
   const std::string dir = test::scratch_dir("e2e_outputs");
