@@ -8,7 +8,6 @@
 #include <dcmtk/dcmsr/dsrdoc.h>
 
 #include <cstdio>
-#include <map>
 #include <set>
 
 #include "export/derived_dicom.h"
@@ -135,7 +134,6 @@ SrWritten write_dicom_sr(const std::string& path, const ResultInputs& in) {
   }
 
   const size_t evaluations = b.add(root, T::RT_contains, T::VT_Container, CODE_UMLS_QualitativeEvaluations, "qualitative evaluations");
-  bool private_scheme = true;  // the threshold concept is always from the model's scheme
   for (std::size_t i = 0; i < findings.size(); ++i) {
     const auto& f = findings[i];
     const FindingCode code = finding_code(f);
@@ -161,13 +159,12 @@ SrWritten write_dicom_sr(const std::string& path, const ResultInputs& in) {
     ++out.findings;
   }
 
-  if (private_scheme) {
-    auto& schemes = doc.getCodingSchemeIdentification();
-    b.check(schemes.addItem(kModelCodingScheme), "coding scheme");
-    b.check(schemes.setCodingSchemeName(("raddiag model classes: " + model.name).c_str(), OFFalse), "coding scheme name");
-    b.check(schemes.setCodingSchemeVersion(model.checksum.substr(0, 16).c_str(), OFFalse), "coding scheme version");
-    b.check(schemes.setCodingSchemeResponsibleOrganization(in.producer.manufacturer.c_str(), OFFalse), "coding scheme organization");
-  }
+  // The model's private scheme is always used (the threshold concept, and findings without ICD-10-CM).
+  auto& schemes = doc.getCodingSchemeIdentification();
+  b.check(schemes.addItem(kModelCodingScheme), "coding scheme");
+  b.check(schemes.setCodingSchemeName(("raddiag model classes: " + model.name).c_str(), OFFalse), "coding scheme name");
+  b.check(schemes.setCodingSchemeVersion(model.checksum.substr(0, 16).c_str(), OFFalse), "coding scheme version");
+  b.check(schemes.setCodingSchemeResponsibleOrganization(in.producer.manufacturer.c_str(), OFFalse), "coding scheme organization");
 
   DcmFileFormat file;
   DcmDataset* ds = file.getDataset();

@@ -1,5 +1,6 @@
 #include "export/fhir_bundle.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <random>
@@ -53,12 +54,12 @@ std::string fhir_code_system(const FindingCode& code, const ModelIdentity& model
 J fhir_bundle(const ResultInputs& in) {
   const ModelIdentity model = model_identity(in.report);
   if (!in.report.contains("findings") || !in.report["findings"].is_array()) throw Error("FHIR", "the report has no findings");
-  const io::DicomIdentity* dicom = nullptr;
+  // Every distinct DICOM study of the inputs (one, unless --allow-mixed-studies).
+  std::vector<const io::DicomIdentity*> studies;
   for (const auto& s : in.scans)
-    if (s.present && !s.study.study_instance_uid.empty()) {
-      dicom = &s;
-      break;
-    }
+    if (s.present && !s.study.study_instance_uid.empty() &&
+        std::none_of(studies.begin(), studies.end(), [&](const io::DicomIdentity* x) { return io::dicom_study_key(x->study) == io::dicom_study_key(s.study); }))
+      studies.push_back(&s);
 
   const std::string device_url = new_uuid_urn(), report_url = new_uuid_urn();
   J device = {{"resourceType", "Device"},
@@ -71,14 +72,15 @@ J fhir_bundle(const ResultInputs& in) {
                                     J{{"type", J{{"text", "model file format version"}}}, {"value", model.format_version.empty() ? "unknown" : model.format_version}},
                                     J{{"type", J{{"text", "raddiag software version"}}}, {"value", in.producer.software_version}}})}};
 
-  J study_ref, subject;
-  if (dicom) {
-    study_ref = {{"type", "ImagingStudy"},
-                 {"identifier", J{{"system", "urn:dicom:uid"}, {"value", "urn:oid:" + dicom->study.study_instance_uid}}},
-                 {"display", "DICOM study " + dicom->study.study_instance_uid}};
-    if (!dicom->study.patient_id.empty())
-      subject = {{"type", "Patient"}, {"identifier", J{{"value", dicom->study.patient_id}}}};
-  }
+  J study_refs = J::array(), subject;
+  for (const auto* d : studies)
+    study_refs.push_back({{"type", "ImagingStudy"},
+                          {"identifier", J{{"system", "urn:dicom:uid"}, {"value", "urn:oid:" + d->study.study_instance_uid}}},
+                          {"display", "DICOM study " + d->study.study_instance_uid}});
+  // A subject only when all inputs are of one patient.
+  if (!studies.empty() && !studies[0]->study.patient_id.empty() &&
+      std::all_of(studies.begin(), studies.end(), [&](const io::DicomIdentity* d) { return d->study.patient_id == studies[0]->study.patient_id; }))
+    subject = {{"type", "Patient"}, {"identifier", J{{"value", studies[0]->study.patient_id}}}};
 
   J entries = J::array();
   J results = J::array();
@@ -98,7 +100,7 @@ J fhir_bundle(const ResultInputs& in) {
     obs["interpretation"] = J::array({J{{"coding", J::array({positive ? coding("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "POS", "Positive")
                                                                       : coding("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "NEG", "Negative")})}}});
     obs["note"] = J::array({J{{"text", not_diagnostic + "; rank " + std::to_string(f.value("rank", 0)) + " of the model's findings"}}});
-    if (!study_ref.is_null()) obs["derivedFrom"] = J::array({study_ref});
+    if (!study_refs.empty()) obs["derivedFrom"] = study_refs;
     obs["device"] = {{"reference", device_url}};
     obs["referenceRange"] = J::array({J{{"high", unit_one(threshold)}, {"text", "negative below the model's decision threshold"}}});
     results.push_back({{"reference", url}});
@@ -112,7 +114,7 @@ J fhir_bundle(const ResultInputs& in) {
   if (!subject.is_null()) report["subject"] = subject;
   report["issued"] = fhir_instant_now();
   report["result"] = results;
-  if (!study_ref.is_null()) report["imagingStudy"] = J::array({study_ref});
+  if (!study_refs.empty()) report["imagingStudy"] = study_refs;
   report["conclusion"] = not_diagnostic + ". Findings by " + model.name + " (" + model.checksum + "), see the Observations.";
 
   J bundle = {{"resourceType", "Bundle"}, {"type", "collection"}, {"timestamp", fhir_instant_now()}};

@@ -2,7 +2,7 @@
 // The diagnosis as a FHIR R4 Bundle (type "collection"):
 //   Device              the model: name, version entries for the model checksum, format and raddiag version
 //   DiagnosticReport    status "preliminary", category RAD, code LOINC 18748-4, imagingStudy = a logical
-//                       reference by identifier (urn:oid:<StudyInstanceUID>) when the inputs are DICOM,
+//                       reference by identifier (urn:oid:<StudyInstanceUID>) per DICOM study of the inputs,
 //                       result = the Observations
 //   Observation         one per finding: code (ICD-10-CM, else the model's class vocabulary), valueQuantity =
 //                       the probability in UCUM unit "1", interpretation POS/NEG (v3-ObservationInterpretation)
@@ -14,7 +14,8 @@
 
 namespace raddiag::exports {
 
-// Without DICOM identity (PNG/NIfTI inputs) imagingStudy and subject are left out.
+// Without DICOM identity (PNG/NIfTI inputs) imagingStudy and subject are left out; with several studies
+// (--allow-mixed-studies) imagingStudy names each, and subject is left out unless they share one PatientID.
 nlohmann::ordered_json fhir_bundle(const ResultInputs& in);
 
 // "http://..." system of a finding's code in FHIR: ICD-10-CM's, or "urn:raddiag:classes:<model checksum>".

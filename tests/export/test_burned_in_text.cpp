@@ -34,7 +34,18 @@ TEST(BurnedInText, GlyphsOfTheFont) {
       EXPECT_EQ(exports::glyph_pixel('a', r, c), exports::glyph_pixel('A', r, c));
       EXPECT_EQ(exports::glyph_pixel('~', r, c), exports::glyph_pixel('?', r, c));
       EXPECT_FALSE(exports::glyph_pixel(' ', r, c));
+
     }
+}
+
+TEST(BurnedInText, EveryCharacterOfTheCaptionHasItsOwnGlyph) {
+  // The Secondary Capture caption: letters, digits and "#.=-:@" must not fall back to '?'.
+  for (char ch : std::string("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789#.=-:@")) {
+    bool differs = false;
+    for (int r = 0; r < 7; ++r)
+      for (int c = 0; c < 5; ++c) differs = differs || exports::glyph_pixel(ch, r, c) != exports::glyph_pixel('?', r, c);
+    EXPECT_TRUE(differs) << ch;
+  }
 }
 
 TEST(BurnedInText, BandBelowTheImage) {

@@ -87,5 +87,19 @@ TEST(FhirBundle, WithoutDicomIdentityNoImagingStudy) {
   EXPECT_FALSE(report->contains("imagingStudy"));
   EXPECT_FALSE(report->contains("subject"));
   const std::string v = test::validate_fhir(b, "fhir_nodicom");
-  if (v.rfind("skip:", 0) != 0) EXPECT_EQ(v, "");
+  if (v.rfind("skip:", 0) != 0) {
+    EXPECT_EQ(v, "");
+  }
+}
+
+TEST(FhirBundle, MixedStudiesNameEveryStudyAndNoSubject) {
+  auto in = test::sample_result_inputs();
+  in.scans[1].study.patient_id = "PAT-OTHER";
+  in.scans[1].study.study_instance_uid = "1.2.826.0.1.3680043.8.498.1002";
+  const Json b = Json::parse(exports::fhir_bundle(in).dump());
+  const Json* report = resource(b, "DiagnosticReport");
+  ASSERT_TRUE(report);
+  ASSERT_EQ((*report)["imagingStudy"].size(), 2u);
+  EXPECT_EQ((*report)["imagingStudy"][1]["identifier"]["value"], "urn:oid:1.2.826.0.1.3680043.8.498.1002");
+  EXPECT_FALSE(report->contains("subject"));
 }

@@ -5,8 +5,10 @@
 // two patients sharing a Series Instance UID split), and non-DICOM inputs refuse the DICOM outputs.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -115,6 +117,43 @@ TEST(DicomIdentity, ReaderKeepsPatientStudySeriesAndInstances) {
   EXPECT_FALSE(io::read_path(lidc_path()).scans.at(0).source.dicom.present);
 }
 
+TEST(DicomIdentity, MultiFrameSlicesReferToTheirFrames) {
+  if (!have_python()) GTEST_SKIP() << "Debian python3-pydicom missing";
+  const std::string dir = test::scratch_dir("e2e_multiframe");
+  const std::string script = dir + "/mf.py";
+  std::ofstream(script) << R"(import sys
+import numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
+ds = Dataset()
+ds.file_meta = FileMetaDataset()
+ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7.3"
+ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = "1.2.826.0.1.3680043.8.498.777"
+ds.PatientID, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.Modality = "PID-MF", "1.2.826.0.1.3680043.8.498.778", "1.2.826.0.1.3680043.8.498.779", "CT"
+ds.Rows, ds.Columns, ds.NumberOfFrames = 6, 5, 3
+ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+ds.PixelData = np.arange(90, dtype=np.uint16).tobytes()
+ds.is_little_endian, ds.is_implicit_VR = True, False
+ds.save_as(sys.argv[1], write_like_original=False)
+)";
+  std::string log;
+  ASSERT_EQ(test::run_command(test::python() + " " + q(script) + " " + q(dir + "/mf.dcm") + " 2>&1", &log), 0) << log;
+  const auto r = io::read_path(dir + "/mf.dcm");
+  ASSERT_EQ(r.scans.size(), 1u);
+  const auto& d = r.scans[0].source.dicom;
+  ASSERT_TRUE(d.present);
+  EXPECT_EQ(d.study.patient_id, "PID-MF");
+  ASSERT_EQ(d.slices.size(), 3u);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(d.slices[static_cast<std::size_t>(k)].sop_instance_uid, "1.2.826.0.1.3680043.8.498.777");
+    EXPECT_EQ(d.slices[static_cast<std::size_t>(k)].sop_class_uid, "1.2.840.10008.5.1.4.1.1.7.3");
+    EXPECT_EQ(d.slices[static_cast<std::size_t>(k)].frame, k + 1);
+    EXPECT_EQ(r.scans[0].at(0, 0, k), 30.0f * static_cast<float>(k));   // frame k's first pixel
+  }
+}
+
 TEST(DicomOutputs, DiagnoseWritesSrScAndFhirIntoTheStudy) {
   if (!have_python()) GTEST_SKIP() << "Debian python3-pydicom/nibabel missing";
   const std::string dir = test::scratch_dir("e2e_outputs");
@@ -147,14 +186,18 @@ TEST(DicomOutputs, DiagnoseWritesSrScAndFhirIntoTheStudy) {
   ASSERT_EQ(sr["evaluations"].size(), findings.size());
   std::string dsrdump;
   const bool have_dsrdump = test::have_tool("dsrdump");
-  if (have_dsrdump) ASSERT_EQ(test::run_command("dsrdump " + q(dir + "/sr.dcm") + " 2>&1", &dsrdump), 0) << dsrdump;
+  if (have_dsrdump) {
+    ASSERT_EQ(test::run_command("dsrdump +Pl +Pu " + q(dir + "/sr.dcm") + " 2>&1", &dsrdump), 0) << dsrdump;
+  }
   for (std::size_t i = 0; i < findings.size(); ++i) {
     const auto& f = findings[i];
     const auto& e = sr["evaluations"][i];
     SCOPED_TRACE(f.dump());
     EXPECT_EQ(e["finding"]["meaning"], f["disorder"]);
     EXPECT_EQ(e["finding"]["scheme"], f["icd10cm"].empty() ? "99RADDIAG" : "I10C");
-    if (!f["icd10cm"].empty()) EXPECT_EQ(e["finding"]["value"], f["icd10cm"][0]);
+    if (!f["icd10cm"].empty()) {
+      EXPECT_EQ(e["finding"]["value"], f["icd10cm"][0]);
+    }
     EXPECT_NEAR(e["Probability"]["value"].get<double>(), f["probability"].get<double>(), 1e-9);
     EXPECT_NEAR(e["Decision threshold"]["value"].get<double>(), f["threshold"].get<double>(), 1e-9);
     EXPECT_EQ(e["decision"]["meaning"], f["positive"].get<bool>() ? "Present" : "Absent");
@@ -204,12 +247,17 @@ TEST(DicomOutputs, DiagnoseWritesSrScAndFhirIntoTheStudy) {
   Json fhir;
   std::ifstream(dir + "/fhir.json") >> fhir;
   const std::string v = test::validate_fhir(fhir, "e2e_fhir");
-  if (v.rfind("skip:", 0) == 0) std::cout << v << "\n";
-  else EXPECT_EQ(v, "");
+  if (v.rfind("skip:", 0) == 0) {
+    std::cout << v << "\n";
+  } else {
+    EXPECT_EQ(v, "");
+  }
   int observations = 0;
   for (const auto& e : fhir["entry"]) {
     const auto& r = e["resource"];
-    if (r["resourceType"] == "DiagnosticReport") EXPECT_EQ(r["imagingStudy"][0]["identifier"]["value"], "urn:oid:" + id["study_uid"].get<std::string>());
+    if (r["resourceType"] == "DiagnosticReport") {
+      EXPECT_EQ(r["imagingStudy"][0]["identifier"]["value"], "urn:oid:" + id["study_uid"].get<std::string>());
+    }
     if (r["resourceType"] != "Observation") continue;
     const auto& f = findings[static_cast<std::size_t>(observations++)];
     EXPECT_EQ(r["valueQuantity"]["value"].get<double>(), f["probability"].get<double>());
@@ -279,5 +327,7 @@ TEST(DicomOutputs, NonDicomInputRefusesDicomOutputsButWritesFhir) {
   std::ifstream(dir + "/f.json") >> fhir;
   for (const auto& e : fhir["entry"]) EXPECT_FALSE(e["resource"].contains("imagingStudy"));
   const std::string v = test::validate_fhir(fhir, "e2e_fhir_nifti");
-  if (v.rfind("skip:", 0) != 0) EXPECT_EQ(v, "");
+  if (v.rfind("skip:", 0) != 0) {
+    EXPECT_EQ(v, "");
+  }
 }
