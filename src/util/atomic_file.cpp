@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "util/error.h"
+#include "util/input_file.h"
 
 namespace raddiag {
 
@@ -120,12 +121,9 @@ void refuse_to_overwrite_inputs(const std::string& output, const std::vector<std
 }
 
 std::string read_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, std::string("cannot open: ") + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(path, "read failed");
-  return ss.str();
+  // Regular files only, size-checked before reading: a FIFO or /dev/zero given as a config or manifest
+  // fails at once by name instead of blocking or filling memory.
+  return read_input_file(path);
 }
 
 namespace {

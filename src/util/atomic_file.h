@@ -30,7 +30,8 @@ bool same_file(const std::string& a, const std::string& b);
 // never overwrite what it reads. Inputs that do not exist are ignored.
 void refuse_to_overwrite_inputs(const std::string& output, const std::vector<std::string>& inputs);
 
-// Reads a whole file; throws raddiag::Error naming the file when it cannot be read.
+// Reads a whole regular file (read_input_file: FIFOs, devices and files over 2 GiB refused); throws
+// raddiag::Error naming the file when it cannot be read.
 std::string read_file_bytes(const std::string& path);
 
 // Deletes a file or a whole directory tree (symbolic links themselves, never their targets), like
