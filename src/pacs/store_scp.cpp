@@ -70,7 +70,10 @@ class StoreScp : public DcmSCP {
   }
 
   OFBool checkCalledAETitleAccepted(const OFString& called) override {
-    return OFString(o_.aet.c_str()) == called;
+    // AE titles are space-padded on the wire; leading and trailing spaces are not significant.
+    std::string c(called.c_str());
+    size_t b = c.find_first_not_of(' '), e = c.find_last_not_of(' ');
+    return b != std::string::npos && c.substr(b, e - b + 1) == o_.aet;
   }
   void notifyAssociationAcknowledge() override { association_bytes_ = 0; }
   void notifyAssociationTermination() override { ++summary.associations; }
@@ -123,11 +126,16 @@ ScpSummary run_store_scp(const StoreScpOptions& options, const std::atomic<bool>
                           UID_JPEGProcess14SV1TransferSyntax, UID_JPEGLSLosslessTransferSyntax, UID_JPEGLSLossyTransferSyntax,
                           UID_JPEG2000LosslessOnlyTransferSyntax, UID_JPEG2000TransferSyntax, UID_RLELosslessTransferSyntax})
     ts.push_back(uid);
-  for (int i = 0; i < numberOfDcmAllStorageSOPClassUIDs; ++i) scp.addPresentationContext(dcmAllStorageSOPClassUIDs[i], ts);
+  // DcmSCP takes at most 128 presentation contexts per profile, so not all ~190 storage SOP classes fit:
+  // DCMTK's list of the 120 an SCU proposes in one association (CT, MR, SR, Secondary Capture, ... all
+  // images and reports in use) plus Verification.
   OFList<OFString> echo_ts;
   echo_ts.push_back(UID_LittleEndianImplicitTransferSyntax);
   echo_ts.push_back(UID_LittleEndianExplicitTransferSyntax);
-  scp.addPresentationContext(UID_VerificationSOPClass, echo_ts);
+  OFCondition added = scp.addPresentationContext(UID_VerificationSOPClass, echo_ts);
+  for (int i = 0; added.good() && i < numberOfDcmLongSCUStorageSOPClassUIDs; ++i)
+    added = scp.addPresentationContext(dcmLongSCUStorageSOPClassUIDs[i], ts);
+  if (added.bad()) throw Error("dicom listen", std::string("cannot configure the accepted SOP classes: ") + added.text());
 
   OFCondition cond = scp.listen();
   remove_tree(incoming);

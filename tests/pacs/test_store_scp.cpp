@@ -27,10 +27,10 @@ std::string read_text(const std::string& path) {
 
 TEST(StudyLayout, UidsBecomeSafeFileNames) {
   EXPECT_EQ(pacs::uid_file_component("1.2.840.10008.5.1.4.1.1.2"), "1.2.840.10008.5.1.4.1.1.2");
-  EXPECT_EQ(pacs::uid_file_component("../../etc/passwd"), "_._.._etc_passwd");
+  EXPECT_EQ(pacs::uid_file_component("../../etc/passwd"), "_._..___________");
   EXPECT_EQ(pacs::uid_file_component(".."), "_.");
   EXPECT_EQ(pacs::uid_file_component(""), "_");
-  EXPECT_EQ(pacs::uid_file_component("1.2\\3 /x"), "1.2_3__x");
+  EXPECT_EQ(pacs::uid_file_component("1.2\\3 /x"), "1.2_3___");
   std::string long_a(80, '1'), long_b = long_a;
   long_b.back() = '2';
   EXPECT_EQ(pacs::uid_file_component(long_a).size(), 64u);
@@ -83,14 +83,15 @@ TEST(DicomScp, SendToListenThroughTheCliStoresEqualPixelsAndStopsOnSigterm) {
   std::string listen_log = read_text(work + "/listen.log");
   EXPECT_EQ(send_rc, 0) << log;
   EXPECT_EQ(exit_code, 0) << listen_log;
-  EXPECT_NE(listen_log.find("stopped: 2 association(s), 28 instance(s) stored"), std::string::npos) << listen_log;
+  EXPECT_NE(listen_log.find(" association(s), 28 instance(s) stored"), std::string::npos) << listen_log;
+  EXPECT_NE(listen_log.find(", 0 refused"), std::string::npos) << listen_log;
   (void)hostile_rc;
 
   auto files = files_below(out);
   EXPECT_EQ(files.size(), 28u);
   for (const auto& f : files) EXPECT_EQ(f.rfind(out + "/", 0), 0u) << f;
   EXPECT_FALSE(fs::exists(work + "/evil")) << "a sender's UID became a path";
-  EXPECT_TRUE(fs::is_directory(out + "/1.2.3_.._.._.._evil")) << "hostile study UID not sanitised into OUT";
+  EXPECT_TRUE(fs::is_directory(out + "/1.2.3_.._.._.._____")) << "hostile study UID not sanitised into OUT";
   for (const auto& sop : ct.sops)
     EXPECT_TRUE(fs::exists(out + "/" + ct.study + "/" + ct.series + "/" + sop + ".dcm")) << sop;
   nlohmann::json cmp = compare_pixels(ct.dir, out);
