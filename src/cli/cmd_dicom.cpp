@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include <spdlog/spdlog.h>
+
 #include "cli/command.h"
 #include "pacs/dimse_scu.h"
 #include "pacs/store_scp.h"
@@ -75,6 +77,7 @@ Registrar register_dicom({"dicom", "DIMSE networking: C-ECHO, C-STORE a study to
   listen->add_option("--timeout", scp->dimse_timeout_s, "seconds to wait for each message within an association (default 60)");
 
   return std::function<int()>([=]() -> int {
+    pacs::set_dcmtk_logging(spdlog::get_level() <= spdlog::level::debug);
     if (echo->parsed()) {
       pacs::dimse_echo(*echo_opts);
       std::cout << "C-ECHO " << echo_opts->called_aet << "@" << echo_opts->host << ":" << echo_opts->port << ": success\n";

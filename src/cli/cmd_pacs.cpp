@@ -2,8 +2,11 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <spdlog/spdlog.h>
+
 #include "cli/command.h"
 #include "pacs/dicomweb_client.h"
+#include "pacs/dimse_scu.h"
 #include "util/error.h"
 
 namespace raddiag::cli {
@@ -62,6 +65,7 @@ Registrar register_pacs({"pacs", "DICOMweb: search (QIDO-RS), pull a study (WADO
   store->add_option("files", *s_files, "DICOM files")->required()->check(CLI::ExistingFile);
 
   return std::function<int()>([=]() -> int {
+    pacs::set_dcmtk_logging(spdlog::get_level() <= spdlog::level::debug);
     if (query->parsed()) {
       pacs::DicomwebClient client(with_env_secrets(*q));
       if (!q_study->empty()) {

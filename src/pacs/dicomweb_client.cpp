@@ -278,13 +278,13 @@ nlohmann::json DicomwebClient::search_studies(const std::map<std::string, std::s
   std::string query;
   for (const auto& [k, v] : filters) query += (query.empty() ? "?" : "&") + percent_encode(k) + "=" + percent_encode(v);
   return qido(*http_->client, http_->origin, http_->base_path + "/studies" + query, options_.io_timeout_s,
-              options_.limits.max_total_bytes);
+              options_.max_qido_bytes);
 }
 
 nlohmann::json DicomwebClient::search_series(const std::string& study_uid) {
   require_uid(study_uid, "StudyInstanceUID");
   return qido(*http_->client, http_->origin, http_->base_path + "/studies/" + study_uid + "/series",
-              options_.io_timeout_s, options_.limits.max_total_bytes);
+              options_.io_timeout_s, options_.max_qido_bytes);
 }
 
 nlohmann::json DicomwebClient::search_instances(const std::string& study_uid, const std::string& series_uid) {
@@ -295,7 +295,7 @@ nlohmann::json DicomwebClient::search_instances(const std::string& study_uid, co
     path += "/series/" + series_uid;
   }
   return qido(*http_->client, http_->origin, path + "/instances", options_.io_timeout_s,
-              options_.limits.max_total_bytes);
+              options_.max_qido_bytes);
 }
 
 PulledStudy DicomwebClient::retrieve_study(const std::string& study_uid, const std::string& out_dir) {

@@ -23,6 +23,7 @@ struct DicomwebOptions {
   int max_duration_s = 3600;   // a whole transfer, however slowly a server trickles
   MultipartLimits limits;
   size_t max_error_body_bytes = 65536;  // kept of an error answer to report its message
+  size_t max_qido_bytes = size_t(256) << 20;  // a QIDO-RS answer is held in memory
 };
 
 // Timeouts are clamped to [1 s, 24 h]; throws raddiag::Error on a URL that is not http(s)://host[:port][/path].

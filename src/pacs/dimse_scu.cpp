@@ -5,6 +5,7 @@
 #include <dcmtk/dcmnet/diutil.h>
 #include <dcmtk/dcmnet/dstorscu.h>
 #include <dcmtk/dcmnet/scu.h>
+#include <dcmtk/oflog/oflog.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -104,6 +105,10 @@ void dimse_echo(const DimseOptions& options) {
     throw Error(peer_name(o), std::string("C-ECHO failed: ") + cond.text());
   }
   scu.releaseAssociation();
+}
+
+void set_dcmtk_logging(bool verbose) {
+  OFLog::configure(verbose ? OFLogger::INFO_LOG_LEVEL : OFLogger::WARN_LOG_LEVEL);
 }
 
 std::string dimse_store_status_text(int s) {

@@ -41,6 +41,10 @@ struct StoreFileResult {
 // association could be made; per-file outcomes otherwise, in the order of `files`.
 std::vector<StoreFileResult> dimse_store(const DimseOptions& options, const std::vector<std::string>& files);
 
+// DCMTK's own log (association details, C-STORE requests): warnings and errors only, or with `verbose`
+// its informational messages too. Applies process-wide.
+void set_dcmtk_logging(bool verbose);
+
 // "0000 success", "A700 refused: out of resources", ...
 std::string dimse_store_status_text(int status);
 

@@ -85,7 +85,7 @@ TEST(DicomScp, SendToListenThroughTheCliStoresEqualPixelsAndStopsOnSigterm) {
   EXPECT_EQ(exit_code, 0) << listen_log;
   EXPECT_NE(listen_log.find(" association(s), 28 instance(s) stored"), std::string::npos) << listen_log;
   EXPECT_NE(listen_log.find(", 0 refused"), std::string::npos) << listen_log;
-  (void)hostile_rc;
+  EXPECT_EQ(hostile_rc, 0) << log;
 
   auto files = files_below(out);
   EXPECT_EQ(files.size(), 28u);
