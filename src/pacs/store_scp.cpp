@@ -75,8 +75,11 @@ class StoreScp : public DcmSCP {
     size_t b = c.find_first_not_of(' '), e = c.find_last_not_of(' ');
     return b != std::string::npos && c.substr(b, e - b + 1) == o_.aet;
   }
-  void notifyAssociationAcknowledge() override { association_bytes_ = 0; }
-  void notifyAssociationTermination() override { ++summary.associations; }
+  // Only acknowledged associations count (a port probe or a rejected caller is no association served).
+  void notifyAssociationAcknowledge() override {
+    association_bytes_ = 0;
+    ++summary.associations;
+  }
   OFBool stopAfterCurrentAssociation() override {
     return stop_.load() || (o_.max_associations > 0 && summary.associations >= static_cast<size_t>(o_.max_associations));
   }

@@ -15,7 +15,7 @@ struct StoreScpOptions {
   std::string aet = "RADDIAG";
   int port = 11112;
   std::string out_dir;
-  int max_associations = 0;  // stop after this many associations; 0: until stopped
+  int max_associations = 0;  // stop after this many acknowledged associations; 0: until stopped
   uint64_t max_object_bytes = uint64_t(4) << 30;
   uint64_t max_association_bytes = uint64_t(64) << 30;
   int acse_timeout_s = 30;
@@ -23,7 +23,7 @@ struct StoreScpOptions {
 };
 
 struct ScpSummary {
-  size_t associations = 0;
+  size_t associations = 0;  // acknowledged
   size_t stored = 0;
   size_t refused = 0;
   uint64_t bytes = 0;

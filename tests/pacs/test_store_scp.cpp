@@ -3,6 +3,10 @@
 // SIGTERM stops it cleanly. UIDs that are no safe file names never become paths.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <thread>
 
 #include <filesystem>
 #include <fstream>
@@ -83,7 +87,7 @@ TEST(DicomScp, SendToListenThroughTheCliStoresEqualPixelsAndStopsOnSigterm) {
   std::string listen_log = read_text(work + "/listen.log");
   EXPECT_EQ(send_rc, 0) << log;
   EXPECT_EQ(exit_code, 0) << listen_log;
-  EXPECT_NE(listen_log.find(" association(s), 28 instance(s) stored"), std::string::npos) << listen_log;
+  EXPECT_NE(listen_log.find("stopped: 2 association(s), 28 instance(s) stored"), std::string::npos) << listen_log;
   EXPECT_NE(listen_log.find(", 0 refused"), std::string::npos) << listen_log;
   EXPECT_EQ(hostile_rc, 0) << log;
 
@@ -96,6 +100,40 @@ TEST(DicomScp, SendToListenThroughTheCliStoresEqualPixelsAndStopsOnSigterm) {
     EXPECT_TRUE(fs::exists(out + "/" + ct.study + "/" + ct.series + "/" + sop + ".dcm")) << sop;
   nlohmann::json cmp = compare_pixels(ct.dir, out);
   EXPECT_EQ(cmp["equal"].get<int>(), 27) << cmp.dump();
+}
+
+TEST(DicomScp, StopsOnSigintWhenIdleAndAfterMaxAssociations) {
+  std::string work = scratch_dir("scp_stop");
+  std::string file = work + "/one.dcm";
+  make_extra_instance(file, "1.2.826.0.1.3680043.8.498.7", "P7");
+  // SIGINT while waiting for a caller: a clean stop within the 1 s poll.
+  int port = free_tcp_port();
+  pid_t idle = spawn_process({cli_path(), "dicom", "listen", "--aet", "SCP", "--port", std::to_string(port), "--out", work + "/idle"},
+                             work + "/idle.log");
+  ASSERT_TRUE(wait_for_port(port, 30)) << read_text(work + "/idle.log");
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(stop_process(idle, SIGINT, 10), 0) << read_text(work + "/idle.log");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+  EXPECT_NE(read_text(work + "/idle.log").find("stopped: 0 association(s), 0 instance(s) stored"), std::string::npos)
+      << read_text(work + "/idle.log");
+  EXPECT_TRUE(files_below(work + "/idle").empty());
+  // --max-associations 1: it ends by itself after one association (the port probe does not count).
+  port = free_tcp_port();
+  pid_t once = spawn_process({cli_path(), "dicom", "listen", "--aet", "SCP", "--port", std::to_string(port), "--out", work + "/once",
+                              "--max-associations", "1"},
+                             work + "/once.log");
+  ASSERT_TRUE(wait_for_port(port, 30)) << read_text(work + "/once.log");
+  std::string out;
+  EXPECT_EQ(run_cli({"dicom", "send", "--port", std::to_string(port), "--called-aet", "SCP", file}, &out), 0) << out;
+  int rc = -1;
+  for (int i = 0; i < 100 && rc < 0; ++i) {
+    int st = 0;
+    if (::waitpid(once, &st, WNOHANG) == once) rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (rc < 0) rc = 1000 + stop_process(once, SIGKILL, 5);
+  EXPECT_EQ(rc, 0) << "did not stop by itself after one association\n" << read_text(work + "/once.log");
+  EXPECT_EQ(files_below(work + "/once").size(), 1u);
 }
 
 }  // namespace
