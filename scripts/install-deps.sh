@@ -15,6 +15,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   python3 python3-numpy python3-nibabel python3-pydicom python3-sklearn python3-torch python3-pil
+  libdcmtk-dev dcmtk dicom3tools orthanc orthanc-dicomweb
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -22,8 +23,15 @@ for p in "${PKGS[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PKGS[@]} packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# FHIR R4 JSON-schema validator of the result tests (tests/export/fhir_validator: exact versions pinned
+# in its package-lock.json); the tests skip that check, with a message, where node is absent.
+if command -v npm >/dev/null 2>&1; then
+  here="$(cd "$(dirname "$0")/.." && pwd)"
+  npm ci --no-audit --no-fund --prefix "$here/tests/export/fhir_validator" >/dev/null && echo "install-deps: FHIR validator installed"
+fi

@@ -9,9 +9,11 @@
 #include "cli/command.h"
 #include "cli/common_options.h"
 #include "serve/diagnosis.h"
+#include "serve/dicom_outputs.h"
 #include "serve/saliency.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/utf8.h"
 
 namespace raddiag::cli {
 namespace {
@@ -41,6 +43,7 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
     std::vector<std::string> study, saliency_classes;
     std::string model, json, saliency, classes;
     serve::StudyOptions study_options;
+    serve::ResultOutputOptions outputs;
     DeviceOptions runtime;
     int64_t top_k = 10;
     uint64_t seed = 42;
@@ -58,6 +61,12 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
                  "modality of inputs that do not record one (M), or of one input (PATH=M); repeatable")
       ->allow_extra_args(false);
   sub.add_option("--plane", a->study_options.plane, "plane of inputs (P or PATH=P); repeatable")->allow_extra_args(false);
+  sub.add_option("--dicom-sr", a->outputs.dicom_sr, "write the findings as a DICOM Structured Report (TID 1500) into the input study");
+  sub.add_option("--dicom-sc", a->outputs.dicom_sc,
+                 "write each finding's Grad-CAM key-slice overlay as DICOM Secondary Capture images to this folder");
+  sub.add_option("--fhir", a->outputs.fhir, "write the findings as a FHIR R4 Bundle (DiagnosticReport, Observations, Device)");
+  sub.add_flag("--allow-mixed-studies", a->study_options.allow_mixed_studies,
+               "diagnose DICOM inputs of several patients or studies as one case (refused otherwise)");
   add_device_options(sub, a->runtime);
   sub.add_option("--seed", a->seed, "seed of the preprocessing's random choices (as predict --seed)");
   return std::function<int()>([a] {
@@ -70,6 +79,8 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
     serve::StudyModelInfo info{predictor.preprocess().modality_ids, serve::card_training_modalities(predictor.bundle().card)};
     a->study_options.threads = a->runtime.threads;
     auto study = serve::build_study(a->study, a->study_options, info);
+    a->outputs.software_version = RADDIAG_VERSION;
+    serve::check_result_outputs(study, a->outputs);
     serve::DiagnoseOptions dopt;
     dopt.top_k = a->top_k;
     dopt.seed = a->seed;
@@ -98,6 +109,7 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
       }
       report["saliency"] = serve::write_saliency(predictor, study, d, so);
     }
+    backslashreplace_json_strings(report);  // file names and labels are bytes; the JSON must serialise
     std::ostream& table = a->json == "-" ? std::cerr : std::cout;
     for (const auto& w : report["warnings"]) table << "warning: " << w.get<std::string>() << "\n";
     for (const auto& s : study.skipped) table << "skipped: " << s.path << ": " << s.reason << "\n";
@@ -108,7 +120,14 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
       write_bytes_atomically(a->json, report.dump(2) + "\n");
       std::cerr << "wrote " << a->json << "\n";
     }
-    if (!a->saliency.empty()) std::cerr << "wrote saliency maps to " << a->saliency << "\n";
+    if (!a->saliency.empty()) {
+      std::cerr << "wrote saliency maps to " << a->saliency << "\n";
+      for (const auto& m : report["saliency"]["maps"])
+        if (m.contains("note"))
+          table << "saliency: " << m["disorder"].get<std::string>() << ", scan " << m["scan"].get<int64_t>() << " slice "
+                << m["slice"].get<int64_t>() << ": " << m["note"].get<std::string>() << "\n";
+    }
+    for (const auto& line : serve::write_result_outputs(predictor, study, d, report, a->outputs)) std::cerr << line << "\n";
     return 0;
   });
 }});

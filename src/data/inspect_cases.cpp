@@ -5,6 +5,7 @@
 
 #include "data/rp3d_manifest.h"
 #include "util/npy.h"
+#include "util/utf8.h"
 
 namespace fs = std::filesystem;
 using ojson = nlohmann::ordered_json;
@@ -12,13 +13,22 @@ using ojson = nlohmann::ordered_json;
 namespace raddiag::data {
 
 namespace {
+// Ids, paths and labels are bytes from a manifest or a folder: not all are UTF-8, and one that is not
+// must not make the whole JSON output fail.
+std::string safe(const std::string& s) { return utf8_backslashreplace(s); }
+ojson safe_list(const std::vector<std::string>& v) {
+  ojson out = ojson::array();
+  for (const auto& s : v) out.push_back(safe(s));
+  return out;
+}
+
 // Shape of an image without decoding it when it is .npy; "" for other formats.
 ojson npy_shape(const std::string& path) {
   if (path.size() < 4 || path.substr(path.size() - 4) != ".npy") return nullptr;
   try {
     return npy::read_header(path).shape;
   } catch (const std::exception& e) {
-    return std::string("unreadable: ") + e.what();
+    return safe(std::string("unreadable: ") + e.what());
   }
 }
 }  // namespace
@@ -34,14 +44,18 @@ ojson inspect_cases(const std::vector<Case>& cases, const InspectOptions& o) {
     const Case& c = cases[ci];
     ojson cj;
     cj["index"] = ci;
-    cj["id"] = c.id;
-    cj["anatomy"] = c.anatomy;
-    cj["labels"] = c.articles;
-    if (!c.icd10s.empty()) cj["icd10s"] = c.icd10s;
+    cj["id"] = safe(c.id);
+    cj["anatomy"] = safe(c.anatomy);
+    cj["labels"] = safe_list(c.articles);
+    if (!c.icd10s.empty()) cj["icd10s"] = safe_list(c.icd10s);
     if (o.vocab) {
       DroppedLabels d;
       cj["label_indices"] = o.vocab->encode(c.articles, &d);
-      if (d.total) cj["labels_not_in_vocabulary"] = d.by_name;
+      if (d.total) {
+        ojson by_name = ojson::object();
+        for (const auto& [name, count] : d.by_name) by_name[safe(name)] = count;
+        cj["labels_not_in_vocabulary"] = by_name;
+      }
       dropped_all.merge(d);
     }
     cj["samples"] = ojson::array();
@@ -49,23 +63,24 @@ ojson inspect_cases(const std::vector<Case>& cases, const InspectOptions& o) {
     for (std::size_t si = 0; si < c.samples.size(); ++si) {
       const Sample& s = c.samples[si];
       ojson sj;
-      sj["modality"] = s.modality;
+      sj["modality"] = safe(s.modality);
       sj["images"] = ojson::array();
       for (const auto& im : s.images) {
         ojson ij;
-        ij["path"] = im.path;
-        const bool present = fs::exists(im.path);
+        ij["path"] = safe(im.path);
+        std::error_code exists_error;
+        const bool present = fs::exists(im.path, exists_error);
         ij["present"] = present;
         complete &= present;
         if (present) ij["shape"] = npy_shape(im.path);
-        if (!im.plane.empty()) ij["plane"] = im.plane;
+        if (!im.plane.empty()) ij["plane"] = safe(im.plane);
         if (!im.key_path.empty()) {
-          ij["key_path"] = im.key_path;
-          if (fs::exists(im.key_path)) {
+          ij["key_path"] = safe(im.key_path);
+          if (fs::exists(im.key_path, exists_error)) {
             try {
               ij["key"] = image_key(im, 0);
             } catch (const std::exception& e) {
-              ij["key"] = std::string("unreadable: ") + e.what();
+              ij["key"] = safe(std::string("unreadable: ") + e.what());
             }
           } else {
             ij["key"] = "missing";
@@ -80,7 +95,7 @@ ojson inspect_cases(const std::vector<Case>& cases, const InspectOptions& o) {
     }
     cj["missing_files"] = ojson::array();
     for (; next_missing < missing.size() && missing[next_missing].case_index == ci; ++next_missing)
-      cj["missing_files"].push_back(describe(missing[next_missing]));
+      cj["missing_files"].push_back(safe(describe(missing[next_missing])));
     missing_total += cj["missing_files"].size();
     if (o.tensors) {
       if (!complete) {
@@ -108,9 +123,9 @@ ojson inspect_cases(const std::vector<Case>& cases, const InspectOptions& o) {
               if (t.labels[k].item<float>() != 0.f) on.push_back(k);
             cj["tensors"]["labels"] = on;
           }
-          if (!rep.warnings.empty()) cj["tensors"]["warnings"] = rep.warnings;
+          if (!rep.warnings.empty()) cj["tensors"]["warnings"] = safe_list(rep.warnings);
         } catch (const std::exception& e) {
-          cj["tensors"] = std::string("error: ") + e.what();
+          cj["tensors"] = safe(std::string("error: ") + e.what());
         }
       }
     }

@@ -190,9 +190,32 @@ void replicate_slices(io::Scan& s, int64_t copies) {
   s.dims[2] = copies;
 }
 
-void check_scan(const io::Scan& s, const std::string& what) {
+// Non-finite voxels never reach the model silently. +-inf (a rescale that overflowed, a corrupt header) and
+// scans with no finite voxel at all are errors; NaN voxels in an otherwise finite scan are how resampling
+// tools (FSL, ANTs, nibabel) mark "outside the field of view": they become the scan's smallest finite
+// value, i.e. background, and a warning says how many.
+void check_scan(io::Scan& s, const std::string& what, std::vector<std::string>* warnings) {
   if (s.dims[0] <= 0 || s.dims[1] <= 0 || s.dims[2] <= 0 || static_cast<int64_t>(s.voxels.size()) != s.numel())
     throw Error(what, "scan has inconsistent dimensions");
+  std::size_t nan = 0, inf = 0;
+  float lo = std::numeric_limits<float>::infinity();
+  for (float v : s.voxels) {
+    if (std::isnan(v)) ++nan;
+    else if (std::isinf(v)) ++inf;
+    else lo = v < lo ? v : lo;
+  }
+  if (nan == 0 && inf == 0) return;
+  const std::size_t n = s.voxels.size();
+  if (inf > 0)
+    throw Error(what, std::to_string(inf) + " of " + std::to_string(n) +
+                          " voxels are infinite (overflowing rescale slope/intercept or a corrupt file)");
+  if (nan == n) throw Error(what, "every voxel is NaN: no image data");
+  for (float& v : s.voxels)
+    if (std::isnan(v)) v = lo;
+  const std::string msg = what + ": " + std::to_string(nan) + " of " + std::to_string(n) +
+                          " voxels are NaN (no data), set to the scan's minimum " + std::to_string(lo);
+  spdlog::warn("{}", msg);
+  if (warnings) warnings->push_back(msg);
 }
 
 // Writes a column-major (S, S, d) array into a C-order (S, S, D) slot as f(value), slices [d, D) as `pad`.
@@ -429,7 +452,7 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
       const std::string what = "case '" + c.id + "' sample " + std::to_string(si) + " image " + std::to_string(picks[j]) +
                                " (" + ref.path + ")";
       io::Scan scan = loader(ref);
-      check_scan(scan, what);
+      check_scan(scan, what, warnings);
       replicate_slices(scan, o.replicate_2d);
       const int64_t d0 = scan.dims[2];
       int64_t key = image_key(ref, d0);
@@ -501,7 +524,7 @@ SingleImage preprocess_single_scan(io::Scan scan, int64_t key, bool key_slice_on
                                    std::mt19937_64& rng, std::vector<std::string>* warnings) {
   o.validate();
   const int64_t S = o.size, D = o.depth;
-  check_scan(scan, scan.source.path);
+  check_scan(scan, scan.source.path, warnings);
   if (is_replicated_2d(scan)) {  // the late path keeps one channel of an RP3D 2D image
     scan.voxels.resize(static_cast<std::size_t>(scan.dims[0] * scan.dims[1]));
     scan.dims[2] = 1;

@@ -7,6 +7,8 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/input_file.h"
+#include "util/utf8.h"
 
 namespace fs = std::filesystem;
 using ojson = nlohmann::ordered_json;
@@ -50,13 +52,17 @@ std::vector<std::string> string_list(const nlohmann::json& j, const char* field,
   return out;
 }
 
-// The keys of the top-level object, in file order (first occurrence). The document itself is parsed
-// into nlohmann::json, whose objects are sorted maps: ordered_json keeps insertion order with a linear
-// search per key, which made a 40,000-case file take seconds of string comparisons.
-struct TopLevelKeys : nlohmann::json_sax<nlohmann::json> {
-  std::vector<std::string> keys;
-  std::unordered_set<std::string> seen;
-  int depth = 0;
+// The keys of the top-level object, in file order. The document itself is parsed into nlohmann::json,
+// whose objects are sorted maps (ordered_json keeps insertion order with a linear search per key,
+// which made a 40,000-case file take seconds of string comparisons), and whose parser lets the last
+// of two equal keys win silently: this pass refuses duplicate keys at every level, by name.
+struct KeyOrderAndDuplicates : nlohmann::json_sax<nlohmann::json> {
+  explicit KeyOrderAndDuplicates(const std::string& source) : source(source) {}
+  const std::string& source;
+  std::vector<std::string> keys;                  // top-level keys (case ids), in file order
+  std::vector<std::unordered_set<std::string>> open;  // keys seen in each open object; empty set for arrays
+  std::vector<bool> is_object;
+  std::string current_case;
   bool null() override { return true; }
   bool boolean(bool) override { return true; }
   bool number_integer(number_integer_t) override { return true; }
@@ -64,23 +70,60 @@ struct TopLevelKeys : nlohmann::json_sax<nlohmann::json> {
   bool number_float(number_float_t, const string_t&) override { return true; }
   bool string(string_t&) override { return true; }
   bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return ++depth, true; }
-  bool end_object() override { return --depth, true; }
-  bool start_array(std::size_t) override { return ++depth, true; }
-  bool end_array() override { return --depth, true; }
+  bool start_object(std::size_t) override { return open.emplace_back(), is_object.push_back(true), true; }
+  bool end_object() override { return open.pop_back(), is_object.pop_back(), true; }
+  bool start_array(std::size_t) override { return open.emplace_back(), is_object.push_back(false), true; }
+  bool end_array() override { return open.pop_back(), is_object.pop_back(), true; }
   bool key(string_t& k) override {
-    if (depth == 1 && seen.insert(k).second) keys.push_back(k);
+    if (!open.back().insert(k).second) {
+      if (open.size() == 1) throw Error(source, "duplicate case key '" + k + "': the JSON object holds it twice (one would silently replace the other)");
+      throw Error(source + ": case '" + current_case + "'", "duplicate key '" + k + "' in one JSON object");
+    }
+    if (open.size() == 1) {
+      keys.push_back(k);
+      current_case = k;
+    }
     return true;
   }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
-    throw Error("json", e.what());
+    throw Error(source, std::string("invalid JSON: ") + e.what());
   }
 };
+
+// Case ids, paths and labels are short; a multi-megabyte string is a broken or hostile file. Checked
+// on the raw text before any parser copies it.
+constexpr std::size_t kMaxManifestString = std::size_t(1) << 20;
+
+void check_string_lengths(const std::string& text, const std::string& source) {
+  bool in_string = false;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (!in_string) {
+      if (c == '"') in_string = true, start = i;
+      continue;
+    }
+    if (c == '\\') {
+      ++i;
+    } else if (c == '"') {
+      in_string = false;
+    }
+    if (in_string && i - start > kMaxManifestString) {
+      std::string head = text.substr(start + 1, 40);
+      throw Error(source, "a JSON string starting at byte " + std::to_string(start) + " (\"" + utf8_backslashreplace(head) +
+                              "...\") is longer than " + std::to_string(kMaxManifestString) +
+                              " bytes; case ids, paths and labels are never that long");
+    }
+  }
+}
 
 }  // namespace
 
 std::vector<Case> parse_rp3d_cases(const std::string& json_text, const std::string& source,
                                    const std::string& base_dir, const ManifestOptions& options) {
+  check_string_lengths(json_text, source);
+  KeyOrderAndDuplicates order(source);  // the case order is the file's (the official loader's row order)
+  nlohmann::json::sax_parse(json_text, &order);
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(json_text);
@@ -88,8 +131,6 @@ std::vector<Case> parse_rp3d_cases(const std::string& json_text, const std::stri
     throw Error(source, std::string("invalid JSON: ") + e.what());
   }
   if (!root.is_object()) throw Error(source, "an RP3D case file must be a JSON object {case link: case}");
-  TopLevelKeys order;  // the case order is the file's (the official loader's row order)
-  nlohmann::json::sax_parse(json_text, &order);
   const std::string data_root = options.data_root.empty() ? base_dir : options.data_root;
   std::vector<Case> cases;
   cases.reserve(root.size());
@@ -151,7 +192,7 @@ std::vector<Case> parse_rp3d_cases(const std::string& json_text, const std::stri
 
 std::vector<Case> load_rp3d_cases(const std::string& json_path, const ManifestOptions& options) {
   const std::string base = fs::absolute(fs::path(json_path)).parent_path().string();
-  return parse_rp3d_cases(read_file_bytes(json_path), json_path, base, options);
+  return parse_rp3d_cases(read_input_file(json_path), json_path, base, options);
 }
 
 std::vector<MissingFile> find_missing_files(const std::vector<Case>& cases) {

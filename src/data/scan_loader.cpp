@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <new>
 
 #include "util/error.h"
+#include "util/input_budget.h"
 #include "util/npy.h"
 
 // The io layer's readers (DICOM, NIfTI, PNG, JPEG) are the default reader for non-.npy files.
@@ -37,7 +39,13 @@ bool has_scan_reader() {
 }
 
 io::Scan load_npy_scan(const std::string& path) {
-  npy::Array a = npy::read(path);
+  // The per-input memory budget: raw data, its float32 copy and the column-major voxels.
+  npy::ReadLimits limits;
+  limits.max_data_bytes = default_input_budget();
+  const npy::Array header = npy::read_header(path, limits);
+  check_input_budget(path, "the image array (" + std::to_string(header.numel()) + " elements)",
+                     double(header.numel()) * (double(npy::dtype_size(header.dtype)) + 8.0), limits.max_data_bytes);
+  npy::Array a = npy::read(path, limits);
   if (a.shape.size() != 2 && a.shape.size() != 3)
     throw Error(path, "expected an image array of shape (H, W) or (H, W, D), got " + std::to_string(a.shape.size()) +
                           " dimensions");
@@ -51,7 +59,8 @@ io::Scan load_npy_scan(const std::string& path) {
   return s;
 }
 
-io::Scan load_scan(const std::string& path) {
+namespace {
+io::Scan load_scan_unguarded(const std::string& path) {
   if (ends_with_ci(path, ".npy")) return load_npy_scan(path);
   ScanReader reader;
   {
@@ -64,9 +73,21 @@ io::Scan load_scan(const std::string& path) {
   if (scans.empty()) throw Error(path, "the file holds no readable scan");
   return std::move(scans.front());
 }
+}  // namespace
+
+io::Scan load_scan(const std::string& path) {
+  try {
+    return load_scan_unguarded(path);
+  } catch (const std::bad_alloc&) {
+    throw Error(path, "out of memory while loading the image (lower RADDIAG_MAX_INPUT_BYTES to refuse such files early)");
+  }
+}
 
 int64_t load_key_npy(const std::string& path) {
-  npy::Array a = npy::read(path);
+  npy::ReadLimits limits;  // a key file holds one integer
+  limits.max_header_bytes = 4096;
+  limits.max_data_bytes = 4096;
+  npy::Array a = npy::read(path, limits);
   if (a.numel() < 1) throw Error(path, "key file holds no value");
   switch (a.dtype) {
     case npy::DType::kFloat32:

@@ -148,8 +148,17 @@ std::string find_overlong_dicom_element(const std::string& path) {
   if (f.read(magic, 4) && std::memcmp(magic, "DICM", 4) == 0) start = 132;
   f.clear();
   f.seekg(start);
+  // Without the 128-byte preamble and "DICM" a file may still begin with its file meta group
+  // (0002,xxxx), explicit VR little endian as always; pydicom reads such files (force=True).
+  bool has_meta = start == 132;
+  if (!has_meta) {
+    uint8_t g[2] = {0, 0};
+    has_meta = f.read(reinterpret_cast<char*>(g), 2) && g[0] == 0x02 && g[1] == 0x00;
+    f.clear();
+    f.seekg(0);
+  }
   std::string ts = "1.2.840.10008.1.2.1";
-  if (start == 132) {
+  if (has_meta) {
     // File meta information: explicit VR little endian; remember the transfer syntax.
     const int64_t meta_start = w.pos();
     if (!w.elements(size, false, 0, true)) return w.problem;

@@ -15,6 +15,7 @@
 #include <gdcmTransferSyntax.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -30,6 +31,7 @@
 #include "io/orientation.h"
 #include "io/rle_decoder.h"
 #include "util/error.h"
+#include "util/input_file.h"
 
 namespace raddiag::io {
 
@@ -165,7 +167,34 @@ struct DecodedFile {
   std::optional<std::array<double, 2>> pixel_spacing;
   double slice_thickness = 0, spacing_between = 0;
   std::optional<int64_t> instance;
+  DicomStudyIdentity study;
+  DicomSeriesIdentity series;
+  std::string sop_class_uid, sop_instance_uid;
 };
+
+// Patient, study and series identity and the SOP instance: what results written back into the study
+// refer to, and what keeps different patients' files apart.
+void read_identity(const gdcm::DataSet& ds, DecodedFile& out) {
+  DicomStudyIdentity& s = out.study;
+  s.patient_id = text(&ds, Tag(0x0010, 0x0020));
+  s.patient_name = text(&ds, Tag(0x0010, 0x0010));
+  s.patient_birth_date = text(&ds, Tag(0x0010, 0x0030));
+  s.patient_sex = text(&ds, Tag(0x0010, 0x0040));
+  s.study_instance_uid = text(&ds, Tag(0x0020, 0x000D));
+  s.accession_number = text(&ds, Tag(0x0008, 0x0050));
+  s.study_date = text(&ds, Tag(0x0008, 0x0020));
+  s.study_time = text(&ds, Tag(0x0008, 0x0030));
+  s.study_description = text(&ds, Tag(0x0008, 0x1030));
+  s.referring_physician_name = text(&ds, Tag(0x0008, 0x0090));
+  s.study_id = text(&ds, Tag(0x0020, 0x0010));
+  s.specific_character_set = text(&ds, Tag(0x0008, 0x0005));
+  out.series.series_instance_uid = out.series_uid;
+  out.series.modality = out.modality_code;
+  out.series.body_part_examined = text(&ds, Tag(0x0018, 0x0015));
+  out.series.series_number = text(&ds, Tag(0x0020, 0x0011));
+  out.sop_class_uid = text(&ds, Tag(0x0008, 0x0016));
+  out.sop_instance_uid = text(&ds, Tag(0x0008, 0x0018));
+}
 
 Vec3 normal_of(const std::array<double, 6>& iop) {
   return {iop[1] * iop[5] - iop[2] * iop[4], iop[2] * iop[3] - iop[0] * iop[5], iop[0] * iop[4] - iop[1] * iop[3]};
@@ -264,6 +293,50 @@ void to_gray(const Reader& read, const PixelLayout& L, std::vector<float>& out) 
                    : static_cast<float>(0.299 * read(3 * p) + 0.587 * read(3 * p + 1) + 0.114 * read(3 * p + 2));
 }
 
+// Number of Frames (IS): absent means 1; present, it must be a whole number, never silently 1.
+double number_of_frames(const gdcm::DataSet& ds, const std::string& path) {
+  const Tag t(0x0028, 0x0008);
+  if (!ds.FindDataElement(t)) return 1;
+  const gdcm::ByteValue* bv = ds.GetDataElement(t).GetByteValue();
+  if (!bv || bv->GetLength() == 0) return 1;
+  const std::string value = trim(bv->GetPointer(), bv->GetLength());
+  if (value.empty()) return 1;
+  std::size_t i = value[0] == '+' ? 1 : 0;
+  double n = 0;
+  for (; i < value.size() && i < 12 && std::isdigit(static_cast<unsigned char>(value[i])); ++i) n = n * 10 + (value[i] - '0');
+  if (i != value.size() || value.size() > 12 || !(n >= 1))
+    throw Error(path, "invalid Number of Frames (0028,0008) '" + value + "': must be a whole number >= 1");
+  return n;
+}
+
+// The pixel data must hold exactly the declared frames: a count that disagrees with what is stored
+// would silently drop frames (or read garbage), so it is an error.
+void check_frame_count(const gdcm::DataElement& pixel, const gdcm::TransferSyntax& ts, double frames, double frame_bytes,
+                       const std::string& path) {
+  const auto declared = [&] { return "Number of Frames (0028,0008) is " + std::to_string(int64_t(frames)); };
+  if (!ts.IsEncapsulated()) {
+    const gdcm::ByteValue* bv = pixel.GetByteValue();
+    if (!bv || frame_bytes <= 0) return;
+    // Odd lengths are padded to even: anything up to one frame beyond the declared frames is padding.
+    const double stored = double(bv->GetLength());
+    if (stored >= (frames + 1) * frame_bytes)
+      throw Error(path, declared() + " but the pixel data holds " + std::to_string(int64_t(stored / frame_bytes)) + " frames (" +
+                            std::to_string(int64_t(stored)) + " bytes of " + std::to_string(int64_t(frame_bytes)) + " per frame)");
+    return;
+  }
+  const gdcm::SequenceOfFragments* frags = pixel.GetSequenceOfFragments();
+  if (!frags) return;
+  const double n_frags = double(frags->GetNumberOfFragments());
+  if (n_frags < frames)
+    throw Error(path, declared() + " but the compressed pixel data has only " + std::to_string(int64_t(n_frags)) + " fragment(s)");
+  const gdcm::ByteValue* offsets = frags->GetTable().GetByteValue();
+  const double table = offsets ? double(uint32_t(offsets->GetLength())) / 4.0 : 0.0;
+  if (table > 0 && table != frames)
+    throw Error(path, declared() + " but the Basic Offset Table lists " + std::to_string(int64_t(table)) + " frames");
+  if (ts == gdcm::TransferSyntax::RLELossless && n_frags != frames)
+    throw Error(path, declared() + " but the RLE pixel data holds " + std::to_string(int64_t(n_frags)) + " frames (one fragment each)");
+}
+
 void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOptions& options, DecodedFile& out) {
   if (!reader.Read()) throw Error(path, "not a readable DICOM file");
   std::error_code size_error;
@@ -278,6 +351,7 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   out.series_uid = text(&ds, Tag(0x0020, 0x000E));
   out.modality_code = text(&ds, Tag(0x0008, 0x0060));
   out.view_position = text(&ds, Tag(0x0018, 0x5101));
+  read_identity(ds, out);
 
   const Tag tpixel(0x7fe0, 0x0010);
   if (!ds.FindDataElement(tpixel))
@@ -292,7 +366,7 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   const double spp = us(Tag(0x0028, 0x0002), 1), ba = us(Tag(0x0028, 0x0100), 0);
   const double bs = us(Tag(0x0028, 0x0101), ba), pixrep = us(Tag(0x0028, 0x0103), 0);
   const double hb = us(Tag(0x0028, 0x0102), bs - 1), planar = us(Tag(0x0028, 0x0006), 0);
-  const double frames = us(Tag(0x0028, 0x0008), 1);
+  const double frames = number_of_frames(ds, path);
   std::string pi_text = text(&ds, Tag(0x0028, 0x0004));
   if (pi_text.empty()) pi_text = spp == 3 ? "RGB" : "MONOCHROME2";
 
@@ -315,6 +389,7 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
   const double native_bytes = (pi == PI::YBR_FULL_422 && !ts.IsEncapsulated()) ? n_pixels * 2 * (ba / 8) : stored_bytes;
 
   const gdcm::DataElement& pixel_de = ds.GetDataElement(tpixel);
+  check_frame_count(pixel_de, ts, frames, native_bytes / frames, path);
   if (ts.IsEncapsulated()) {
     const gdcm::SequenceOfFragments* frags = pixel_de.GetSequenceOfFragments();
     if (!frags || frags->GetNumberOfFragments() == 0) throw Error(path, "compressed transfer syntax but no pixel data fragments");
@@ -329,7 +404,10 @@ void decode_into(gdcm::Reader& reader, const std::string& path, const ReadOption
       const bool explicit_vr = ts.IsExplicit();
       const double ds_len = explicit_vr ? double(ds.GetLength<gdcm::ExplicitDataElement>())
                                         : double(ds.GetLength<gdcm::ImplicitDataElement>());
-      const double meta_len = double(file.GetHeader().GetFullLength());
+      // GetFullLength() counts the 128-byte preamble and "DICM" even when the file has none (pydicom
+      // reads such files with force=True); count them only when present.
+      const gdcm::FileMetaInformation& meta = file.GetHeader();
+      const double meta_len = (meta.GetPreamble().IsEmpty() ? 0.0 : 132.0) + double(meta.GetLength<gdcm::ExplicitDataElement>());
       if (double(file_bytes) < ds_len + meta_len)
         throw Error(path, "truncated file: " + std::to_string(file_bytes) + " bytes, the data set needs " +
                               std::to_string(int64_t(ds_len + meta_len)));
@@ -469,6 +547,7 @@ void quiet_gdcm() {
 }
 
 DecodedFile decode_file(const std::string& path, const ReadOptions& options) {
+  check_input_path(path, false);  // never hand GDCM a FIFO or a device
   quiet_gdcm();
   const std::string overlong = find_overlong_dicom_element(path);
   if (!overlong.empty()) throw Error(path, "truncated or corrupt: " + overlong);
@@ -574,6 +653,12 @@ Scan stack(std::vector<PlaneRef> planes, const std::string& source_path) {
     if (scan.source.files.empty() || scan.source.files.back() != p.file->path) scan.source.files.push_back(p.file->path);
   if (ref.frames > 1)
     for (const auto& p : planes) scan.source.frames.push_back(static_cast<int>(p.frame));
+  DicomIdentity& id = scan.source.dicom;
+  id.present = true;
+  id.study = ref.study;
+  id.series = ref.series;
+  for (const auto& p : planes)
+    id.slices.push_back({p.file->sop_class_uid, p.file->sop_instance_uid, p.file->frames > 1 ? static_cast<int>(p.frame) + 1 : 0});
   return scan;
 }
 
@@ -633,7 +718,8 @@ std::vector<Scan> read_dicom_files(const std::vector<std::string>& paths, const 
     skipped->push_back({sorted[i], errors[i]});
   }
 
-  // Group: one scan per multi-frame file; single frames by series, size and orientation.
+  // Group: one scan per multi-frame file; single frames by patient, study, series, size and orientation
+  // (files of two patients that share a Series Instance UID are never stacked into one volume).
   std::map<std::string, std::vector<std::size_t>> groups;
   std::vector<std::string> order;
   for (std::size_t i = 0; i < sorted.size(); ++i) {
@@ -643,7 +729,8 @@ std::vector<Scan> read_dicom_files(const std::vector<std::string>& paths, const 
     if (f.frames > 1 || f.series_uid.empty()) {
       key = "file:" + f.path;
     } else {
-      key = f.series_uid + "|" + std::to_string(f.rows) + "x" + std::to_string(f.cols);
+      key = f.study.patient_id + "|" + f.study.study_instance_uid + "|" + f.series_uid + "|" + std::to_string(f.rows) + "x" +
+            std::to_string(f.cols);
       if (f.has_iop)
         for (double v : f.iop) key += "|" + std::to_string(std::lround(v * 1000));
     }

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "util/input_budget.h"
+
 namespace raddiag::io {
 
 struct ReadOptions {
@@ -10,8 +12,12 @@ struct ReadOptions {
   int64_t volume = 0;
   // Assigned to scans whose format carries no modality (NIfTI, PNG/JPEG, npy); DICOM keeps its own.
   std::string modality;
-  // Refuse any scan whose decoded float32 voxels would exceed this (a hostile header, not a real scan).
-  std::size_t max_voxel_bytes = std::size_t(8) << 30;
+  // The per-input memory budget: the most bytes a reader may hold for one file or DICOM series (decoded
+  // samples and float32 voxels). Headers declaring more are refused before anything is allocated.
+  // Default 4 GiB, or RADDIAG_MAX_INPUT_BYTES; the CLI's --max-input-bytes.
+  std::size_t max_voxel_bytes = default_input_budget();
+  // JPEG: libjpeg's warnings (corrupt data it decoded anyway) are errors unless this is set.
+  bool accept_corrupt_jpeg = false;
   // Directories: descend into sub-directories.
   bool recursive = true;
   // Threads decoding the files of a DICOM folder (0 = one per core, at most 8).

@@ -1,6 +1,7 @@
 #include "io/read_scans.h"
 
 #include <algorithm>
+#include <new>
 #include <filesystem>
 #include <system_error>
 
@@ -10,40 +11,58 @@
 #include "io/nifti_reader.h"
 #include "io/npy_scan.h"
 #include "util/error.h"
+#include "util/input_file.h"
 
 namespace raddiag::io {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+[[noreturn]] void out_of_memory(const std::string& path) {
+  throw Error(path, "out of memory while decoding (lower the per-input budget with --max-input-bytes to refuse such files early)");
+}
+
+}  // namespace
+
 Scan read_scan_file(const std::string& path, const ReadOptions& options) {
-  switch (detect_format(path)) {
-    case FileFormat::kNifti: return read_nifti(path, options);
-    case FileFormat::kDicom: return read_dicom_file(path, options);
-    case FileFormat::kPng: return read_png(path, options);
-    case FileFormat::kJpeg: return read_jpeg(path, options);
-    case FileFormat::kNpy: return read_npy_scan(path, options);
-    default: break;
+  check_input_path(path, false);  // a device, FIFO or symlink loop is refused before a byte is read
+  try {
+    switch (detect_format(path)) {
+      case FileFormat::kNifti: return read_nifti(path, options);
+      case FileFormat::kDicom: return read_dicom_file(path, options);
+      case FileFormat::kPng: return read_png(path, options);
+      case FileFormat::kJpeg: return read_jpeg(path, options);
+      case FileFormat::kNpy: return read_npy_scan(path, options);
+      default: break;
+    }
+  } catch (const std::bad_alloc&) {
+    out_of_memory(path);
   }
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error(path, "no such file");
   throw Error(path, "not a recognised image format (expected DICOM, NIfTI, PNG, JPEG or .npy)");
 }
 
 ReadReport read_path(const std::string& path, const ReadOptions& options) {
   ReadReport report;
   std::error_code ec;
-  if (!fs::is_directory(path, ec)) {
-    if (detect_format(path) == FileFormat::kDicom) {
-      report.scans.push_back(read_dicom_file(path, options));
-    } else {
-      report.scans.push_back(read_scan_file(path, options));
-    }
+  if (check_input_path(path, true) == InputKind::kFile) {
+    report.scans.push_back(read_scan_file(path, options));
     return report;
   }
   std::vector<std::string> files;
   auto add = [&](const fs::directory_entry& e) {
     std::error_code ec2;
-    if (e.is_regular_file(ec2)) files.push_back(e.path().string());
+    if (e.is_regular_file(ec2)) {
+      files.push_back(e.path().string());
+      return;
+    }
+    if (e.is_directory(ec2)) return;
+    // Devices, FIFOs, sockets, dangling links and link loops: listed as skipped, never opened.
+    try {
+      check_input_path(e.path().string(), false);
+    } catch (const Error& err) {
+      report.skipped.push_back({e.path().string(), err.reason()});
+    }
   };
   if (options.recursive) {
     for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec), end; !ec && it != end; it.increment(ec)) add(*it);
@@ -74,7 +93,12 @@ ReadReport read_path(const std::string& path, const ReadOptions& options) {
       report.skipped.push_back({f, e.reason()});
     }
   }
-  std::vector<Scan> series = read_dicom_files(dicom, options, &report.skipped);
+  std::vector<Scan> series;
+  try {
+    series = read_dicom_files(dicom, options, &report.skipped);
+  } catch (const std::bad_alloc&) {
+    out_of_memory(path);
+  }
 
   // Merge into path order: each scan is keyed by its first file.
   std::vector<std::pair<std::string, Scan>> all = std::move(singles);

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "io/dicom_identity.h"
+
 namespace raddiag::io {
 
 // Where a scan came from, so every number downstream can be traced to a file.
@@ -15,6 +17,7 @@ struct ScanSource {
   std::vector<std::string> files;   // DICOM: the slice files in the order of the slices
   std::vector<int> frames;   // DICOM multi-frame: 0-based frame index of each slice; NIfTI 4D: the chosen volume
   std::string dtype;         // stored datatype before conversion to float32, e.g. "int16", "uint8"
+  DicomIdentity dicom;       // DICOM: patient, study, series and the instance of every slice (present = false otherwise)
 };
 
 // Voxels are float32 in column-major order: voxel (i, j, k) is voxels[i + dims[0] * (j + dims[1] * k)].

@@ -42,8 +42,12 @@ Diagnosis diagnose(Predictor& predictor, const Study& study, const DiagnoseOptio
   const auto batch = data::collate({d.tensors});
   const auto out = predictor.run(batch);
   auto logits = out.logits[0].to(torch::kCPU, torch::kFloat).contiguous();
-  auto probs = torch::sigmoid(logits).contiguous();
   const int64_t C = logits.size(0);
+  // A NaN probability compares false with every threshold and would read as "negative": refuse instead.
+  if (const int64_t bad = (~torch::isfinite(logits)).sum().item<int64_t>(); bad > 0)
+    throw Error(study.case_data.id, "the model's output is not finite (" + std::to_string(bad) + " of " + std::to_string(C) +
+                                        " logits are NaN/inf): check the model's weights and the input scans; no finding reported");
+  auto probs = torch::sigmoid(logits).contiguous();
   d.probabilities.assign(probs.data_ptr<float>(), probs.data_ptr<float>() + C);
   auto attention = out.slice_attention[0].to(torch::kCPU, torch::kDouble).contiguous();  // [N, D]
   auto marks = d.tensors.marks.to(torch::kCPU);

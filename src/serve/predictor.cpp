@@ -1,5 +1,7 @@
 #include "serve/predictor.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "model/runtime.h"
@@ -54,7 +56,21 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
     if (pending.empty()) return;
     auto result = run(data::collate(pending));
     auto logits = result.logits.to(torch::kCPU, torch::kFloat);
-    for (std::size_t i = 0; i < rows.size(); ++i) out.logits[rows[i]].copy_(logits[static_cast<int64_t>(i)]);
+    auto finite = torch::isfinite(logits).all(1);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const int64_t r = static_cast<int64_t>(i);
+      if (finite[r].item<bool>()) {
+        out.logits[rows[i]].copy_(logits[r]);
+        continue;
+      }
+      // NaN/inf weights or an input the model cannot handle: never a row of scores that reads as "negative".
+      const auto bad = (~torch::isfinite(logits[r])).sum().item<int64_t>();
+      const auto& c = cases[static_cast<std::size_t>(rows[i])];
+      const std::string why = "the model's output is not finite (" + std::to_string(bad) + " of " +
+                              std::to_string(logits.size(1)) + " logits are NaN/inf): check the model's weights and this case's input";
+      out.failures.push_back({static_cast<std::size_t>(rows[i]), c.id, why});
+      spdlog::warn("case {} ({}) skipped: {}", rows[i], c.id, why);
+    }
     progress.advance(static_cast<int64_t>(rows.size()));
     pending.clear();
     rows.clear();
@@ -84,6 +100,8 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
   }
   flush();
   progress.finish();
+  std::sort(out.failures.begin(), out.failures.end(),
+            [](const CaseFailure& a, const CaseFailure& b) { return a.index < b.index; });
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "export/burned_in_text.h"
 #include "io/png_writer.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -79,10 +80,46 @@ std::string attention_curve_svg(const SlotUse& u, const std::string& title) {
   return os.str();
 }
 
+// `text` in white on a black strip across the top rows of an 8-bit RGB image (rows x cols x 3), word-wrapped
+// to the width with the export layer's 5x7 font, doubled in size where the image is wide enough.
+void burn_notice(std::vector<uint8_t>& rgb, int64_t rows, int64_t cols, const std::string& text) {
+  const int scale = cols >= 480 ? 2 : 1;
+  const int64_t cell_w = exports::kGlyphCellWidth * scale, cell_h = exports::kGlyphCellHeight * scale;
+  const std::size_t per_line = static_cast<std::size_t>(std::max<int64_t>(1, (cols - 2) / cell_w));
+  std::vector<std::string> lines(1);
+  std::istringstream words(text);
+  for (std::string w; words >> w;) {
+    if (!lines.back().empty() && lines.back().size() + 1 + w.size() > per_line) lines.emplace_back();
+    lines.back() += (lines.back().empty() ? "" : " ") + w.substr(0, per_line);
+  }
+  const int64_t strip = std::min<int64_t>(rows, static_cast<int64_t>(lines.size()) * cell_h + 2);
+  std::fill(rgb.begin(), rgb.begin() + strip * cols * 3, uint8_t{0});
+  for (std::size_t l = 0; l < lines.size(); ++l)
+    for (std::size_t i = 0; i < lines[l].size(); ++i)
+      for (int gr = 0; gr < 7 * scale; ++gr)
+        for (int gc = 0; gc < 5 * scale; ++gc) {
+          const int64_t r = 1 + static_cast<int64_t>(l) * cell_h + gr, c = 1 + static_cast<int64_t>(i) * cell_w + gc;
+          if (r >= strip || c >= cols || !exports::glyph_pixel(lines[l][i], gr / scale, gc / scale)) continue;
+          std::fill_n(&rgb[static_cast<std::size_t>((r * cols + c) * 3)], 3, uint8_t{255});
+        }
+}
+
+// <base>.png: overlay_rgb of the map, with `notice` burned into the top rows when not empty;
+// <base>.npy: the map itself.
+void write_overlay(const std::string& base, const io::Scan& scan, int64_t slice, const torch::Tensor& map, float alpha,
+                   const std::string& notice) {
+  const int64_t H = scan.dims[0], W = scan.dims[1];
+  std::vector<uint8_t> rgb = overlay_rgb(scan, slice, map, alpha);
+  if (!notice.empty()) burn_notice(rgb, H, W, notice);
+  io::write_png(base + ".png", rgb, H, W, 3);
+  npy::write(base + ".npy", npy::make_float32({H, W}, map.data_ptr<float>()));
+}
+
 }  // namespace
 
 std::vector<torch::Tensor> grad_cam(Predictor& predictor, const data::CaseTensors& tensors,
-                                    const std::vector<int64_t>& classes, torch::Tensor* logits_out) {
+                                    const std::vector<int64_t>& classes, torch::Tensor* logits_out,
+                                    std::vector<torch::Tensor>* signed_maps) {
   auto model = predictor.bundle().model;  // a holder copy: the same module, callable
   auto resnet = model->resnet();
   if (!resnet) throw Error("saliency", "Grad-CAM needs a ResNet slice encoder (this model has a ViT)");
@@ -116,11 +153,15 @@ std::vector<torch::Tensor> grad_cam(Predictor& predictor, const data::CaseTensor
   for (std::size_t i = 0; i < classes.size(); ++i) {
     auto g = torch::autograd::grad({out.logits[0][classes[i]]}, {A}, {}, /*retain_graph=*/i + 1 < classes.size())[0];
     auto w = g.mean({2, 3}, /*keepdim=*/true);
-    auto cam = torch::relu((w * A).sum(1, /*keepdim=*/true)).detach();                 // [n, 1, h, w]
-    cam = torch::nn::functional::interpolate(
-        cam, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{S, S}).mode(torch::kBilinear).align_corners(false));
-    auto full = torch::zeros({N * D, S, S}, cam.options()).index_copy(0, idx, cam.squeeze(1));
-    maps.push_back(full.view({N, D, S, S}).to(torch::kCPU, torch::kFloat));
+    auto evidence = (w * A).sum(1, /*keepdim=*/true).detach();                        // [n, 1, h, w], signed
+    auto to_slots = [&](const torch::Tensor& m) {
+      auto up = torch::nn::functional::interpolate(
+          m, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{S, S}).mode(torch::kBilinear).align_corners(false));
+      auto full = torch::zeros({N * D, S, S}, up.options()).index_copy(0, idx, up.squeeze(1));
+      return full.view({N, D, S, S}).to(torch::kCPU, torch::kFloat);
+    };
+    maps.push_back(to_slots(torch::relu(evidence)));
+    if (signed_maps) signed_maps->push_back(to_slots(evidence));
   }
   return maps;
 }
@@ -131,7 +172,9 @@ torch::Tensor cam_to_slice(const torch::Tensor& cam, int64_t h, int64_t w) {
                torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(false))
                .view({h, w});
   const float lo = m.min().item<float>(), hi = m.max().item<float>();
-  if (!(hi > lo)) return torch::zeros({h, w});
+  // A constant map (e.g. a 1x1 last stage; bilinear weights round to a few ulps) is uniform evidence: all
+  // ones when positive, zeros when there is none.
+  if (!(hi - lo > 1e-5f * std::fabs(hi))) return hi > 0.f ? torch::ones({h, w}) : torch::zeros({h, w});
   return ((m - lo) / (hi - lo)).clamp(0, 1).contiguous();
 }
 
@@ -163,10 +206,12 @@ nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, 
 
   nlohmann::ordered_json maps = nlohmann::ordered_json::array();
   if (!classes.empty() && !diagnosis.slots.empty()) {
-    const auto cams = grad_cam(predictor, diagnosis.tensors, classes);
+    std::vector<torch::Tensor> signed_cams;
+    const auto cams = grad_cam(predictor, diagnosis.tensors, classes, nullptr, &signed_cams);
     for (std::size_t ci = 0; ci < classes.size(); ++ci) {
       const int64_t c = classes[ci];
-      const std::string dir = options.out_dir + "/class" + std::to_string(c) + "_" + saliency_slug(names[static_cast<std::size_t>(c)]);
+      const std::string& name = names[static_cast<std::size_t>(c)];
+      const std::string dir = options.out_dir + "/class" + std::to_string(c) + "_" + saliency_slug(name);
       fs::create_directories(dir);
       for (const auto& u : diagnosis.slots) {
         if (u.attention.empty()) continue;
@@ -175,41 +220,62 @@ nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, 
         const int64_t orig = u.original_slice[static_cast<std::size_t>(k)];
         const int64_t H = scan.dims[0], W = scan.dims[1];
         auto m = cam_to_slice(cams[ci][u.slot][k], H, W);
-        const float* mp = m.data_ptr<float>();
-        // Background: the slice's own intensities, min-max to 0..255.
-        float lo = scan.at(0, 0, orig), hi = lo;
-        for (int64_t r = 0; r < H; ++r)
-          for (int64_t col = 0; col < W; ++col) {
-            const float v = scan.at(r, col, orig);
-            lo = std::min(lo, v);
-            hi = std::max(hi, v);
-          }
-        std::vector<uint8_t> rgb(static_cast<std::size_t>(H * W * 3));
-        std::vector<float> cam_rows(static_cast<std::size_t>(H * W));
-        for (int64_t r = 0; r < H; ++r)
-          for (int64_t col = 0; col < W; ++col) {
-            const float gray = hi > lo ? (scan.at(r, col, orig) - lo) / (hi - lo) : 0.f;
-            const float v = mp[r * W + col];
-            cam_rows[static_cast<std::size_t>(r * W + col)] = v;
-            float cr, cg, cb;
-            jet_colour(v, cr, cg, cb);
-            const float a = options.alpha * v;
-            uint8_t* px = &rgb[static_cast<std::size_t>((r * W + col) * 3)];
-            px[0] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cr)));
-            px[1] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cg)));
-            px[2] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cb)));
-          }
+        const bool empty = !(m.max().item<float>() > 0.f);
         const std::string base = dir + "/scan" + std::to_string(u.scan) + "_slice" + std::to_string(orig);
-        io::write_png(base + ".png", rgb, H, W, 3);
-        npy::write(base + ".npy", npy::make_float32({H, W}, cam_rows.data()));
-        maps.push_back({{"class_index", c}, {"disorder", names[static_cast<std::size_t>(c)]}, {"scan", u.scan},
-                        {"slot", u.slot}, {"slice", orig}, {"slot_slice", k}, {"rows", H}, {"columns", W},
-                        {"all_zero", !(m.max().item<float>() > 0.f)}, {"png", base + ".png"}, {"npy", base + ".npy"}});
+        write_overlay(base, scan, orig, m, options.alpha,
+                      empty ? "GRAD-CAM EMPTY: NOTHING HERE RAISES THIS SCORE" : "");
+        const auto& ev = signed_cams[ci][u.slot][k];
+        nlohmann::ordered_json entry = {{"class_index", c}, {"disorder", name}, {"scan", u.scan}, {"slot", u.slot},
+                                        {"slice", orig}, {"slot_slice", k}, {"rows", H}, {"columns", W},
+                                        {"all_zero", empty}, {"png", base + ".png"}, {"npy", base + ".npy"},
+                                        {"evidence_min", ev.min().item<double>()}, {"evidence_max", ev.max().item<double>()}};
+        if (empty) {
+          // Grad-CAM keeps only what raises the logit; when nothing does, the regions that lower it (the
+          // paper's counterfactual map) are what the model looked at.
+          auto lowering = cam_to_slice(torch::relu(-ev), H, W);
+          const bool none = !(lowering.max().item<float>() > 0.f);
+          write_overlay(base + "_lowering", scan, orig, lowering, options.alpha,
+                        none ? "NO GRADIENT: THE SCORE IGNORES THIS SLICE" : "REGIONS THAT LOWER THIS SCORE");
+          entry["note"] = none ? "Grad-CAM is empty and the score does not depend on this slice's last-stage features"
+                               : "Grad-CAM is empty: no region of this slice raises the score of '" + name +
+                                     "' (the class evidence is negative everywhere); the regions that lower it are in lowering_png";
+          entry["lowering_png"] = base + "_lowering.png";
+          entry["lowering_npy"] = base + "_lowering.npy";
+        }
+        maps.push_back(std::move(entry));
       }
     }
   }
   j["maps"] = std::move(maps);
   return j;
+}
+
+std::vector<uint8_t> overlay_rgb(const io::Scan& scan, int64_t slice, const torch::Tensor& map, float alpha) {
+  const int64_t H = scan.dims[0], W = scan.dims[1];
+  if (slice < 0 || slice >= scan.dims[2]) throw Error(scan.source.path, "overlay: slice " + std::to_string(slice) + " out of range");
+  auto m = map.to(torch::kCPU, torch::kFloat).contiguous();
+  if (m.dim() != 2 || m.size(0) != H || m.size(1) != W) throw Error(scan.source.path, "overlay: map size differs from the slice");
+  const float* mp = m.data_ptr<float>();
+  float lo = scan.at(0, 0, slice), hi = lo;
+  for (int64_t r = 0; r < H; ++r)
+    for (int64_t c = 0; c < W; ++c) {
+      lo = std::min(lo, scan.at(r, c, slice));
+      hi = std::max(hi, scan.at(r, c, slice));
+    }
+  std::vector<uint8_t> rgb(static_cast<std::size_t>(H * W * 3));
+  for (int64_t r = 0; r < H; ++r)
+    for (int64_t c = 0; c < W; ++c) {
+      const float gray = hi > lo ? (scan.at(r, c, slice) - lo) / (hi - lo) : 0.f;
+      const float v = mp[r * W + c];
+      float cr, cg, cb;
+      jet_colour(v, cr, cg, cb);
+      const float a = alpha * v;
+      uint8_t* px = &rgb[static_cast<std::size_t>((r * W + c) * 3)];
+      px[0] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cr)));
+      px[1] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cg)));
+      px[2] = static_cast<uint8_t>(std::lround(255.f * ((1 - a) * gray + a * cb)));
+    }
+  return rgb;
 }
 
 }  // namespace raddiag::serve

@@ -80,7 +80,38 @@ std::string describe_study_scan(const io::Scan& s) {
   return d;
 }
 
+// Scans of different patients or studies must not silently become one case (a mix-up a reader of the
+// report cannot see): the first two distinct (PatientID, StudyInstanceUID) are named with a file of each.
+void check_single_study(const std::vector<StudyScan>& read, const StudyOptions& options, Study& study) {
+  std::vector<std::pair<std::string, const io::Scan*>> seen;
+  for (const auto& rs : read) {
+    const auto& id = rs.scan.source.dicom;
+    if (!id.present) continue;
+    const std::string key = io::dicom_study_key(id.study);
+    if (std::none_of(seen.begin(), seen.end(), [&](const auto& x) { return x.first == key; })) seen.emplace_back(key, &rs.scan);
+  }
+  for (const auto& s : seen) study.dicom_studies.push_back(s.first);
+  if (seen.size() < 2) return;
+  auto describe = [](const io::Scan& s) {
+    const auto& st = s.source.dicom.study;
+    const std::string file = s.source.files.empty() ? s.source.path : s.source.files.front();
+    return "PatientID '" + st.patient_id + "' / StudyInstanceUID '" + st.study_instance_uid + "' (" + file +
+           (s.source.files.size() > 1 ? " and " + std::to_string(s.source.files.size() - 1) + " more file(s)" : "") + ")";
+  };
+  const std::string what = std::to_string(seen.size()) + " different patients or studies: " + describe(*seen[0].second) +
+                           " and " + describe(*seen[1].second) + (seen.size() > 2 ? " and " + std::to_string(seen.size() - 2) + " more" : "");
+  if (!options.allow_mixed_studies)
+    throw Error("diagnose", "the inputs hold " + what + "; diagnose one study at a time (or pass --allow-mixed-studies to fuse them on purpose)");
+  study.warnings.push_back("--allow-mixed-studies: one case from " + what);
+}
+
 }  // namespace
+
+const io::DicomIdentity* Study::dicom_identity() const {
+  for (const auto& s : scans)
+    if (s.scan.source.dicom.present) return &s.scan.source.dicom;
+  return nullptr;
+}
 
 std::vector<std::string> card_training_modalities(const nlohmann::json& card) {
   const nlohmann::json* list = nullptr;
@@ -161,6 +192,8 @@ Study build_study(const std::vector<std::string>& paths, const StudyOptions& opt
     throw Error(paths.size() == 1 ? paths[0] : "study",
                 "no readable scan (" + std::to_string(study.skipped.size()) + " file(s) could not be read)" + why);
   }
+
+  check_single_study(read, options, study);
 
   // Modality and plane of every scan; scans the model cannot take are skipped with the reason.
   const auto trained = model.trained_modalities;

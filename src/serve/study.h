@@ -20,6 +20,9 @@ struct StudyOptions {
   std::vector<std::string> modality;
   std::vector<std::string> plane;           // the same forms, for the plane ("Axial", "Frontal", ...)
   int threads = 0;                          // DICOM decoding threads (0 = default)
+  // DICOM inputs of more than one (PatientID, StudyInstanceUID) are refused unless this is set
+  // (`diagnose --allow-mixed-studies`); then they form one case and a warning says so.
+  bool allow_mixed_studies = false;
 };
 
 struct StudyScan {
@@ -35,7 +38,12 @@ struct Study {
   std::vector<StudyScan> scans;             // usable scans, in case order (sample, then image)
   std::vector<io::SkippedFile> skipped;     // files and scans not used, with why
   std::vector<std::string> warnings;
+  // Distinct "PatientID/StudyInstanceUID" keys of the DICOM scans read (more than one only with
+  // StudyOptions::allow_mixed_studies).
+  std::vector<std::string> dicom_studies;
 
+  // The DICOM identity of the study (of its first DICOM scan), or nullptr when no scan is DICOM.
+  const io::DicomIdentity* dicom_identity() const;
   // Returns (a copy of) the decoded scan of an ImageRef of case_data; throws for an unknown ref.
   data::ImageLoader loader() const;
   // Index into `scans` of (sample, image); -1 when none.

@@ -138,4 +138,14 @@ std::vector<std::string> split_list(const std::string& field, char sep) {
   return out;
 }
 
+std::string quote_field(const std::string& field) {
+  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
+  std::string out = "\"";
+  for (char ch : field) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + "\"";
+}
+
 }  // namespace raddiag::csv

@@ -34,4 +34,7 @@ std::vector<std::string> split_list(const std::string& field, char sep = ';');
 
 std::string trim(const std::string& s);
 
+// One field as RFC 4180 writes it: quoted (inner quotes doubled) when it holds a comma, quote, CR or LF.
+std::string quote_field(const std::string& field);
+
 }  // namespace raddiag::csv

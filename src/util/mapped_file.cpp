@@ -9,11 +9,15 @@
 #include <cstring>
 
 #include "util/error.h"
+#include "util/input_file.h"
 
 namespace raddiag {
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Checked (symlink loop, dangling link, FIFO, device...) before opening; the open itself is
+  // non-blocking so a FIFO swapped in meanwhile cannot hang it, and fstat below checks the descriptor.
+  check_input_path(path, false);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) throw Error(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -23,7 +27,7 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw Error(path, "not a regular file");
+    throw Error(path, "not a regular file; only regular files are read");
   }
   size_ = static_cast<std::size_t>(st.st_size);
   if (size_ > 0) {

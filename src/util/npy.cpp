@@ -8,6 +8,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/input_file.h"
 #include "util/mapped_file.h"
 
 namespace raddiag::npy {
@@ -257,8 +258,13 @@ Array parse_impl(const uint8_t* bytes, std::size_t size, const std::string& name
   std::size_t n = 1;
   for (int64_t d : a.shape) {
     if (d < 0) throw Error(name, "negative dimension in .npy shape");
-    if (d != 0 && n > limits.max_data_bytes / elem / static_cast<std::size_t>(d))
-      throw Error(name, "array too large for its header to be plausible");
+    if (d != 0 && n > limits.max_data_bytes / elem / static_cast<std::size_t>(d)) {
+      std::string shape = "(";
+      for (std::size_t k = 0; k < a.shape.size(); ++k) shape += (k ? ", " : "") + std::to_string(a.shape[k]);
+      throw Error(name, "array too large: the header's shape " + shape + ") of " + std::to_string(elem) +
+                            "-byte elements needs more than the limit of " + std::to_string(limits.max_data_bytes) + " bytes (the file has " +
+                            std::to_string(size) + " bytes)");
+    }
     n *= static_cast<std::size_t>(d);
   }
   const std::size_t nbytes = n * elem;
@@ -267,6 +273,12 @@ Array parse_impl(const uint8_t* bytes, std::size_t size, const std::string& name
     throw Error(name, "truncated .npy data: expected " + std::to_string(nbytes) + " bytes, file has " +
                           std::to_string(size - offset));
   if (!with_data) return a;
+  // numpy stores bool as one byte 0 or 1; any other byte is a corrupt file, not "true".
+  if (a.dtype == DType::kBool)
+    for (std::size_t i = 0; i < nbytes; ++i)
+      if (bytes[offset + i] > 1)
+        throw Error(name, "bool array holds the byte " + std::to_string(int(bytes[offset + i])) + " at element " + std::to_string(i) +
+                              " (only 0 and 1 are valid)");
   a.data.assign(bytes + offset, bytes + offset + nbytes);
   if (big_endian && elem > 1) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -284,7 +296,8 @@ Array parse(const uint8_t* bytes, std::size_t size, const std::string& name, con
 }
 
 Array read(const std::string& path, const ReadLimits& limits) {
-  const std::string bytes = read_file_bytes(path);
+  // Never more than the largest valid file: magic, header and data.
+  const std::string bytes = read_input_file(path, 12 + limits.max_header_bytes + limits.max_data_bytes);
   return parse(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path, limits);
 }
 

@@ -31,11 +31,13 @@ inline void expect_voxels_near(const io::Scan& scan, const std::string& ref_path
   double worst = 0;
   for (std::size_t n = 0; n < want.size(); ++n) {
     double err = std::fabs(double(scan.voxels[n]) - want[n]);
-    if (err > rel_tol * std::fabs(want[n]) + abs_tol && !(std::isnan(want[n]) && std::isnan(scan.voxels[n]))) {
+    // NaN must meet NaN (a reader that turns NaN into 0 differs); err is NaN then, so test explicitly.
+    const bool nan_want = std::isnan(want[n]), nan_got = std::isnan(scan.voxels[n]);
+    if (nan_want != nan_got || (!nan_want && double(scan.voxels[n]) != want[n] && !(err <= rel_tol * std::fabs(want[n]) + abs_tol))) {
       if (bad == 0) ADD_FAILURE() << ref_path << ": voxel " << n << " is " << scan.voxels[n] << ", reference " << want[n];
       ++bad;
     }
-    worst = std::max(worst, err);
+    if (!nan_want && !nan_got) worst = std::max(worst, err);
   }
   EXPECT_EQ(bad, 0) << ref_path << ": " << bad << " voxels differ, worst abs error " << worst;
 }
