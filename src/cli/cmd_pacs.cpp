@@ -1,12 +1,24 @@
-// raddiag pacs query|pull|store: DICOMweb with a PACS (src/pacs/dicomweb_client.h).
+// raddiag pacs query|pull|store|diagnose: DICOMweb with a PACS (src/pacs/dicomweb_client.h); diagnose
+// pulls a study, runs `diagnose` on it and stores the DICOM SR / Secondary Capture results back.
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "cli/common_options.h"
 #include "pacs/dicomweb_client.h"
 #include "pacs/dimse_scu.h"
+#include "pacs/study_layout.h"
+#include "serve/diagnosis.h"
+#include "serve/dicom_outputs.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 namespace raddiag::cli {
@@ -33,12 +45,112 @@ pacs::DicomwebOptions with_env_secrets(pacs::DicomwebOptions o) {
   return o;
 }
 
-std::string cell(const nlohmann::json& ds, const char* tag) {
+std::string qido_cell(const nlohmann::json& ds, const char* tag) {
   std::string v = pacs::dicom_json_string(ds, tag);
   return v.empty() ? "-" : v;
 }
 
-Registrar register_pacs({"pacs", "DICOMweb: search (QIDO-RS), pull a study (WADO-RS), store files (STOW-RS)", [](CLI::App& sub) {
+struct PacsDiagnoseArgs {
+  pacs::DicomwebOptions web;
+  std::string study, model, classes, store = "sr,sc", keep, json;
+  DeviceOptions runtime;
+  int64_t top_k = 10;
+  uint64_t seed = 42;
+};
+
+// The work folder of `pacs diagnose`: --keep DIR, or a new temporary folder that is removed at the end
+// unless results could not be stored (then it is kept and named, so `pacs store` can retry).
+struct PacsWorkFolder {
+  std::string path;
+  bool remove = false;
+  ~PacsWorkFolder() {
+    if (remove && !path.empty()) remove_tree(path);
+  }
+};
+
+int run_pacs_diagnose(const PacsDiagnoseArgs& a) {
+  bool want_sr = false, want_sc = false;
+  std::stringstream list(a.store);
+  for (std::string item; std::getline(list, item, ',');) {
+    if (item == "sr") want_sr = true;
+    else if (item == "sc") want_sc = true;
+    else throw Error("--store '" + a.store + "'", "expected sr, sc or sr,sc");
+  }
+  if (!want_sr && !want_sc) throw Error("--store '" + a.store + "'", "expected sr, sc or sr,sc");
+  if (a.top_k < 1) throw Error("--top-k", "must be at least 1");
+  if (!pacs::is_valid_uid(a.study)) throw Error("--study", "'" + a.study + "' is not a DICOM UID");
+  namespace fs = std::filesystem;
+  PacsWorkFolder work;
+  if (!a.keep.empty()) {
+    work.path = a.keep;
+    fs::create_directories(work.path);
+  } else {
+    std::string tmpl = (fs::temp_directory_path() / "raddiag-pacs-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw Error(tmpl, "cannot create a temporary folder");
+    work.path = tmpl;
+    work.remove = true;
+  }
+  pacs::DicomwebClient client(with_env_secrets(a.web));
+  // Before the model work, so a wrong URL or study fails fast.
+  pacs::PulledStudy pulled = client.retrieve_study(a.study, work.path + "/study");
+  std::cout << "pulled " << pulled.files.size() << " instance(s) of study " << a.study << "\n";
+
+  apply_device_options(a.runtime);
+  model::ModelBundle bundle = load_model_with_classes(a.model, a.classes, std::cout, "classes");
+  serve::Predictor predictor(std::move(bundle), a.runtime.device);
+  serve::StudyModelInfo info{predictor.preprocess().modality_ids, serve::card_training_modalities(predictor.bundle().card)};
+  serve::StudyOptions study_options;
+  study_options.threads = a.runtime.threads;
+  const std::vector<std::string> inputs = {work.path + "/study/" + pacs::uid_file_component(a.study)};
+  serve::Study study = serve::build_study(inputs, study_options, info);
+  serve::ResultOutputOptions outputs;
+  outputs.software_version = RADDIAG_VERSION;
+  const std::string results = work.path + "/results";
+  fs::create_directories(results);
+  if (want_sr) outputs.dicom_sr = results + "/sr.dcm";
+  if (want_sc) outputs.dicom_sc = results + "/sc";
+  serve::check_result_outputs(study, outputs);
+  serve::DiagnoseOptions dopt;
+  dopt.top_k = a.top_k;
+  dopt.seed = a.seed;
+  serve::Diagnosis d = serve::diagnose(predictor, study, dopt);
+  auto report = serve::diagnosis_json(a.model, predictor, inputs, study, d);
+  for (const auto& w : report["warnings"]) std::cout << "warning: " << w.get<std::string>() << "\n";
+  for (const auto& f : d.findings) {
+    char line[64];
+    std::snprintf(line, sizeof line, "%4lld  %.4f  %-8s @ %.3f  ", static_cast<long long>(f.rank), f.probability,
+                  f.positive ? "POSITIVE" : "negative", f.threshold);
+    std::cout << line << f.disorder << "\n";
+  }
+  if (!a.json.empty()) write_bytes_atomically(a.json, report.dump(2) + "\n");
+  for (const auto& line : serve::write_result_outputs(predictor, study, d, report, outputs)) std::cout << line << "\n";
+
+  std::vector<std::string> files;
+  if (want_sr) files.push_back(outputs.dicom_sr);
+  if (want_sc) {
+    std::vector<std::string> sc;
+    for (const auto& e : fs::directory_iterator(outputs.dicom_sc))
+      if (e.is_regular_file()) sc.push_back(e.path().string());
+    std::sort(sc.begin(), sc.end());
+    files.insert(files.end(), sc.begin(), sc.end());
+  }
+  pacs::StowResult stored;
+  try {
+    stored = client.store(files);
+  } catch (const Error&) {
+    work.remove = false;
+    std::cerr << "raddiag: the results were not stored; they are kept in " << results << "\n";
+    throw;
+  }
+  for (const auto& ref : stored.referenced)
+    std::cout << "stored " << ref.sop_instance << " (" << ref.sop_class << ")" << (ref.url.empty() ? "" : " " + ref.url) << "\n";
+  std::cout << stored.referenced.size() << " result instance(s) stored in study " << a.study << " (HTTP " << stored.http_status
+            << ")\n";
+  return 0;
+}
+
+Registrar register_pacs({"pacs", "DICOMweb: search (QIDO-RS), pull a study (WADO-RS), store files (STOW-RS), diagnose a study "
+                                 "and store the results in it", [](CLI::App& sub) {
   sub.require_subcommand(1);
   auto q = std::make_shared<pacs::DicomwebOptions>();
   auto q_patient = std::make_shared<std::string>();
@@ -64,8 +176,23 @@ Registrar register_pacs({"pacs", "DICOMweb: search (QIDO-RS), pull a study (WADO
   add_dicomweb_options(*store, *s);
   store->add_option("files", *s_files, "DICOM files")->required()->check(CLI::ExistingFile);
 
+  auto d = std::make_shared<PacsDiagnoseArgs>();
+  CLI::App* diag = sub.add_subcommand("diagnose", "pull a study, diagnose it, store the DICOM SR and Secondary Capture series back "
+                                                  "into the same study; prints what the PACS stored");
+  add_dicomweb_options(*diag, d->web);
+  diag->add_option("--study", d->study, "StudyInstanceUID")->required();
+  diag->add_option("--model", d->model, "raddiag model file")->required();
+  diag->add_option("--store", d->store, "results to store: sr, sc or sr,sc (default sr,sc)");
+  add_classes_option(*diag, d->classes, "rank only these classes");
+  diag->add_option("--top-k", d->top_k, "findings to report (default 10)");
+  diag->add_option("--json", d->json, "also write the diagnosis report (docs/diagnose-json.md) to this file");
+  diag->add_option("--keep", d->keep, "work in this folder and keep it (pulled study, results); default: a temporary folder");
+  diag->add_option("--seed", d->seed, "seed of the preprocessing's random choices (as diagnose --seed)");
+  add_device_options(*diag, d->runtime);
+
   return std::function<int()>([=]() -> int {
     pacs::set_dcmtk_logging(spdlog::get_level() <= spdlog::level::debug);
+    if (diag->parsed()) return run_pacs_diagnose(*d);
     if (query->parsed()) {
       pacs::DicomwebClient client(with_env_secrets(*q));
       if (!q_study->empty()) {
@@ -77,8 +204,8 @@ Registrar register_pacs({"pacs", "DICOMweb: search (QIDO-RS), pull a study (WADO
         std::cout << "study " << *q_study << ": " << series.size() << " series\n";
         std::cout << "SeriesInstanceUID\tModality\tSeriesNumber\tInstances\tDescription\n";
         for (const auto& ds : series)
-          std::cout << cell(ds, "0020000E") << "\t" << cell(ds, "00080060") << "\t" << cell(ds, "00200011") << "\t"
-                    << cell(ds, "00201209") << "\t" << cell(ds, "0008103E") << "\n";
+          std::cout << qido_cell(ds, "0020000E") << "\t" << qido_cell(ds, "00080060") << "\t" << qido_cell(ds, "00200011") << "\t"
+                    << qido_cell(ds, "00201209") << "\t" << qido_cell(ds, "0008103E") << "\n";
         return 0;
       }
       std::map<std::string, std::string> filters;
@@ -91,9 +218,9 @@ Registrar register_pacs({"pacs", "DICOMweb: search (QIDO-RS), pull a study (WADO
       std::cout << studies.size() << " stud" << (studies.size() == 1 ? "y" : "ies") << "\n";
       std::cout << "StudyInstanceUID\tPatientID\tStudyDate\tModalities\tSeries\tInstances\tDescription\n";
       for (const auto& ds : studies)
-        std::cout << cell(ds, "0020000D") << "\t" << cell(ds, "00100020") << "\t" << cell(ds, "00080020") << "\t"
-                  << cell(ds, "00080061") << "\t" << cell(ds, "00201206") << "\t" << cell(ds, "00201208") << "\t"
-                  << cell(ds, "00081030") << "\n";
+        std::cout << qido_cell(ds, "0020000D") << "\t" << qido_cell(ds, "00100020") << "\t" << qido_cell(ds, "00080020") << "\t"
+                  << qido_cell(ds, "00080061") << "\t" << qido_cell(ds, "00201206") << "\t" << qido_cell(ds, "00201208") << "\t"
+                  << qido_cell(ds, "00081030") << "\n";
       return 0;
     }
     if (pull->parsed()) {
