@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "pacs/dimse_scu.h"
 #include "test_support.h"
 #include "util/atomic_file.h"
 
@@ -219,6 +220,7 @@ nlohmann::json OrthancServer::rest_json(const std::string& path) const {
 }
 
 void OrthancTest::SetUp() {
+  pacs::set_dcmtk_logging(false);  // DCMTK's per-message lines would drown the test log
   std::string why = OrthancServer::unavailable_reason();
   if (!why.empty()) GTEST_SKIP() << why;
   orthanc = std::make_unique<OrthancServer>(orthanc_config());

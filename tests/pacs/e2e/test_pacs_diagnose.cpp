@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <set>
 
@@ -73,6 +74,7 @@ TEST_F(PacsDiagnose, ResultsGoBackIntoTheSameStudy) {
                     "sr,sc", "--top-k", "2", "--keep", work + "/keep"},
                    &out);
   ASSERT_EQ(rc, 0) << out;
+  std::cout << out;  // what a user sees, in the test log
 
   // QIDO-RS: the CT series, one SR series with one instance, one Secondary Capture series; one study.
   pacs::DicomwebClient client({orthanc->dicomweb_url()});
