@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "util/error.h"
+#include "util/input_file.h"
 
 namespace raddiag {
 
@@ -64,12 +65,8 @@ void write_bytes_atomically(const std::string& path, const std::string& bytes) {
 }
 
 std::string read_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, std::string("cannot open: ") + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(path, "read failed");
-  return ss.str();
+  // Regular files only, with a size limit (util/input_file.h): a FIFO or /dev/zero is refused by name.
+  return read_input_file(path);
 }
 
 namespace {

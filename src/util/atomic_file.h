@@ -13,7 +13,8 @@ void write_file_atomically(const std::string& path, const std::function<void(con
 // Convenience: atomically replace `path` with `bytes`.
 void write_bytes_atomically(const std::string& path, const std::string& bytes);
 
-// Reads a whole file; throws raddiag::Error naming the file when it cannot be read.
+// Reads a whole regular file (at most 2 GiB, see read_input_file); throws raddiag::Error naming the
+// file when it cannot be read or is a FIFO, device or other special file.
 std::string read_file_bytes(const std::string& path);
 
 // Deletes a file or a whole directory tree (symbolic links themselves, never their targets), like
