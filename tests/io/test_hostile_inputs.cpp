@@ -21,6 +21,7 @@
 #include "io/scan_json.h"
 #include "io_test_util.h"
 #include "test_support.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/input_file.h"
 #include "util/mapped_file.h"
@@ -381,6 +382,7 @@ TEST(HostileFiles, FifoDevZeroSymlinkAndLoopsAreRefusedAtOnceByEveryReader) {
     expect_refused_quickly([&] { npy::read_header(p); }, p, why);
     expect_refused_quickly([&] { MappedFile m(p); }, p, why);
     expect_refused_quickly([&] { read_input_file(p); }, p, why);
+    expect_refused_quickly([&] { read_file_bytes(p); }, p, why);  // every JSON/CSV reader's path
     expect_refused_quickly([&] { io::read_nifti(p); }, p, why);
     expect_refused_quickly([&] { io::read_png(p); }, p, why);
     expect_refused_quickly([&] { io::read_jpeg(p); }, p, why);
