@@ -4,11 +4,11 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/common_options.h"
 #include "io/npy_scan.h"
 #include "io/read_scans.h"
-#include "util/input_budget.h"
-#include "util/error.h"
 #include "util/atomic_file.h"
+#include "util/error.h"
 
 namespace raddiag::cli {
 namespace {
@@ -20,14 +20,7 @@ Registrar register_convert({"convert", "decode one scan (file or DICOM series fo
   sub.add_option("input", *input, "file or directory")->required();
   sub.add_option("output", *output, "output .npy")->required();
   sub.add_option("--volume", options->volume, "NIfTI 4D: volume index (default 0); only that volume is written");
-  sub.add_option_function<std::string>("--max-input-bytes", [options](const std::string& v) {
-    try {
-      options->max_voxel_bytes = parse_byte_size(v);
-    } catch (const Error& e) {
-      throw CLI::ValidationError("--max-input-bytes", e.reason());
-    }
-  },
-                                       "per-input memory budget, e.g. 512M or 8G (default 4G or $RADDIAG_MAX_INPUT_BYTES)");
+  add_max_input_bytes_option(sub, *options);
   sub.add_option("--scan", *index, "which scan when the input holds several (see inspect)");
   return std::function<int()>([=] {
     refuse_to_overwrite_inputs(*output, {*input});

@@ -2,10 +2,10 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/common_options.h"
 #include "io/read_scans.h"
-#include "util/error.h"
-#include "util/input_budget.h"
 #include "io/scan_json.h"
+#include "util/error.h"
 
 namespace raddiag::cli {
 namespace {
@@ -14,14 +14,7 @@ Registrar register_inspect({"inspect", "decode a scan file or folder (DICOM seri
   auto options = std::make_shared<io::ReadOptions>();
   sub.add_option("path", *path, "file or directory")->required();
   sub.add_option("--volume", options->volume, "NIfTI 4D: volume index (default 0)");
-  sub.add_option_function<std::string>("--max-input-bytes", [options](const std::string& v) {
-    try {
-      options->max_voxel_bytes = parse_byte_size(v);
-    } catch (const Error& e) {
-      throw CLI::ValidationError("--max-input-bytes", e.reason());
-    }
-  },
-                                       "per-input memory budget, e.g. 512M or 8G (default 4G or $RADDIAG_MAX_INPUT_BYTES)");
+  add_max_input_bytes_option(sub, *options);
   sub.add_option("--modality", options->modality, "modality for formats without one (NIfTI, images, npy)");
   return std::function<int()>([=] {
     io::ReadReport report = io::read_path(*path, *options);

@@ -6,6 +6,8 @@
 #include "model/runtime.h"
 #include "serve/class_selection.h"
 #include "train/run_config.h"
+#include "util/error.h"
+#include "util/input_budget.h"
 
 namespace raddiag::cli {
 
@@ -80,6 +82,17 @@ std::vector<std::string> train_override_args(const TrainOverrides& o) {
   if (o.seed >= 0) add("--seed", std::to_string(o.seed));
   if (o.quiet) args.push_back("--quiet");
   return args;
+}
+
+void add_max_input_bytes_option(CLI::App& sub, io::ReadOptions& o) {
+  sub.add_option_function<std::string>("--max-input-bytes", [&o](const std::string& v) {
+    try {
+      o.max_voxel_bytes = parse_byte_size(v);
+    } catch (const Error& e) {
+      throw CLI::ValidationError("--max-input-bytes", e.reason());
+    }
+  },
+                                       "per-input memory budget, e.g. 512M or 8G (default 4G or $RADDIAG_MAX_INPUT_BYTES)");
 }
 
 }  // namespace raddiag::cli

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "data/case_sources.h"
+#include "io/read_options.h"
 #include "model/model_file.h"
 
 namespace raddiag::train {
@@ -33,6 +34,9 @@ void add_case_source_options(CLI::App& sub, data::CaseSourceOptions& o);
 
 // --classes FILE_OR_LIST; `what` starts its help ("score these classes").
 void add_classes_option(CLI::App& sub, std::string& classes, const std::string& what);
+
+// --max-input-bytes: the per-input memory budget of the readers (e.g. 512M, 8G), into o.max_voxel_bytes.
+void add_max_input_bytes_option(CLI::App& sub, io::ReadOptions& o);
 // Loads a model file; with `classes` given, re-targets it to those classes (serve/class_selection.h) and
 // writes "<label>: <summary>" to `log`.
 model::ModelBundle load_model_with_classes(const std::string& model_path, const std::string& classes, std::ostream& log,

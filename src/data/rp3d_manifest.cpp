@@ -7,6 +7,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/json_structure_sax.h"
 #include "util/input_file.h"
 #include "util/utf8.h"
 
@@ -56,20 +57,13 @@ std::vector<std::string> string_list(const nlohmann::json& j, const char* field,
 // whose objects are sorted maps (ordered_json keeps insertion order with a linear search per key,
 // which made a 40,000-case file take seconds of string comparisons), and whose parser lets the last
 // of two equal keys win silently: this pass refuses duplicate keys at every level, by name.
-struct KeyOrderAndDuplicates : nlohmann::json_sax<nlohmann::json> {
+struct KeyOrderAndDuplicates : JsonStructureSax<nlohmann::json> {
   explicit KeyOrderAndDuplicates(const std::string& source) : source(source) {}
   const std::string& source;
   std::vector<std::string> keys;                  // top-level keys (case ids), in file order
   std::vector<std::unordered_set<std::string>> open;  // keys seen in each open object; empty set for arrays
   std::vector<bool> is_object;
   std::string current_case;
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
   bool start_object(std::size_t) override { return open.emplace_back(), is_object.push_back(true), true; }
   bool end_object() override { return open.pop_back(), is_object.pop_back(), true; }
   bool start_array(std::size_t) override { return open.emplace_back(), is_object.push_back(false), true; }

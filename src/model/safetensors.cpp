@@ -9,6 +9,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/json_structure_sax.h"
 #include "util/mapped_file.h"
 
 namespace raddiag::model {
@@ -65,16 +66,9 @@ uint64_t as_unsigned(const hjson& j, const std::string& name, const std::string&
 }
 
 // SAX pass over the header: nesting depth at most 3, no repeated top-level key, JSON syntax.
-class HeaderShapeCheck : public nlohmann::json_sax<hjson> {
+class HeaderShapeCheck : public JsonStructureSax<hjson> {
  public:
   explicit HeaderShapeCheck(const std::string& name) : name_(name) {}
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
   bool start_object(std::size_t) override { return enter(); }
   bool end_object() override { return leave(); }
   bool start_array(std::size_t) override { return enter(); }
