@@ -80,7 +80,7 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
     a->study_options.threads = a->runtime.threads;
     auto study = serve::build_study(a->study, a->study_options, info);
     a->outputs.software_version = RADDIAG_VERSION;
-    serve::check_result_outputs(study, a->outputs);
+    serve::check_result_outputs(predictor, study, a->outputs);
     serve::DiagnoseOptions dopt;
     dopt.top_k = a->top_k;
     dopt.seed = a->seed;

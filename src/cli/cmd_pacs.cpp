@@ -109,7 +109,7 @@ int run_pacs_diagnose(const PacsDiagnoseArgs& a) {
   fs::create_directories(results);
   if (want_sr) outputs.dicom_sr = results + "/sr.dcm";
   if (want_sc) outputs.dicom_sc = results + "/sc";
-  serve::check_result_outputs(study, outputs);
+  serve::check_result_outputs(predictor, study, outputs);
   serve::DiagnoseOptions dopt;
   dopt.top_k = a.top_k;
   dopt.seed = a.seed;

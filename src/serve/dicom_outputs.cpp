@@ -11,7 +11,10 @@
 
 namespace raddiag::serve {
 
-void check_result_outputs(const Study& study, const ResultOutputOptions& options) {
+void check_result_outputs(const Predictor& predictor, const Study& study, const ResultOutputOptions& options) {
+  if (!options.dicom_sc.empty() && !predictor.bundle().model->resnet())
+    throw Error("--dicom-sc " + options.dicom_sc, "the overlays are Grad-CAM maps of a CNN slice encoder, and this model's is a ViT "
+                                                  "(" + predictor.bundle().config.backbone.type + "); --dicom-sr and --fhir work without");
   const std::pair<const char*, const std::string*> dicom_outputs[] = {{"--dicom-sr", &options.dicom_sr}, {"--dicom-sc", &options.dicom_sc}};
   for (const auto& [flag, value] : dicom_outputs) {
     if (value->empty()) continue;
@@ -70,7 +73,7 @@ std::vector<exports::OverlayImage> key_slice_overlays(Predictor& predictor, cons
 
 std::vector<std::string> write_result_outputs(Predictor& predictor, const Study& study, const Diagnosis& diagnosis,
                                               const nlohmann::ordered_json& report, const ResultOutputOptions& options) {
-  check_result_outputs(study, options);
+  check_result_outputs(predictor, study, options);
   std::vector<std::string> lines;
   const exports::ResultInputs in = result_inputs(study, report, options.software_version);
   if (!options.dicom_sr.empty()) {

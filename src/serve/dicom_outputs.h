@@ -19,8 +19,10 @@ struct ResultOutputOptions {
 };
 
 // Before any model work: refuses DICOM outputs for a study without DICOM identity (PNG/NIfTI/npy only)
-// or with DICOM inputs of several patients/studies (--allow-mixed-studies), naming the option.
-void check_result_outputs(const Study& study, const ResultOutputOptions& options);
+// or with DICOM inputs of several patients/studies (--allow-mixed-studies), and Secondary Capture
+// overlays for a model whose slice encoder Grad-CAM cannot explain (no CNN), naming the option; so no
+// output is written when a later one could not be.
+void check_result_outputs(const Predictor& predictor, const Study& study, const ResultOutputOptions& options);
 
 // The writers' inputs: `report` (serve::diagnosis_json) and the identity of every scan of the study.
 exports::ResultInputs result_inputs(const Study& study, const nlohmann::ordered_json& report, const std::string& software_version);

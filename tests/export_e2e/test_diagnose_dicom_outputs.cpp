@@ -331,3 +331,36 @@ TEST(DicomOutputs, NonDicomInputRefusesDicomOutputsButWritesFhir) {
     EXPECT_EQ(v, "");
   }
 }
+
+TEST(DicomOutputs, OverlaysOfAVitModelAreRefusedBeforeAnyOutputIsWritten) {
+  if (!have_python()) GTEST_SKIP() << "Debian python3-pydicom/nibabel missing";
+  const std::string dir = test::scratch_dir("e2e_vit");
+  write_series(dir + "/study", "PID-V", "new", "new", 6);
+  auto j = model::ModelConfig::released().to_json();
+  j["backbone"] = {{"type", "vit"}, {"vit", {{"patch_size", 16}, {"layers", 1}, {"heads", 1}, {"head_dim", 8}, {"mlp_dim", 16}}}};
+  j["hidden"] = 8;
+  j["aggregator"] = {{"layers", 1}, {"heads", 1}, {"d_ff", 16}};
+  j["fusion"] = {{"mode", "early"}, {"transformer", {{"layers", 1}, {"heads", 1}, {"d_ff", 16}}}, {"n_mod", 16}};
+  j["head"] = {{"type", "mlp"}, {"num_classes", 2}, {"text_dim", 8}};
+  j["size"] = 64;
+  j["depth"] = 4;
+  model::ModelBundle b;
+  b.config = model::ModelConfig::from_json(j);
+  b.model = model::build_model(b.config);
+  data::PreprocessOptions pre;
+  pre.size = 64;
+  pre.depth = 4;
+  b.preprocess = pre.to_json();
+  b.classes = {"nodule", "normal"};
+  b.card = {{"name", "vit"}, {"training_modalities", Json::array({"CT"})}};
+  model::save_model_file(dir + "/vit.raddiag", b);
+  std::string log;
+  const int rc = test::run_command(q(test::cli_path()) + " diagnose " + q(dir + "/study") + " --model " + q(dir + "/vit.raddiag") +
+                                       " --dicom-sr " + q(dir + "/sr.dcm") + " --dicom-sc " + q(dir + "/sc") + " 2>&1",
+                                   &log);
+  EXPECT_NE(rc, 0) << log;
+  EXPECT_NE(log.find("--dicom-sc"), std::string::npos) << log;
+  EXPECT_NE(log.find("ViT"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(dir + "/sr.dcm"));
+  EXPECT_FALSE(fs::exists(dir + "/sc"));
+}
