@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model_file.h"
-#include "serve/serve_test_models.h"
+#include "small_model_bundle.h"
 #include "test_support.h"
 #include "util/atomic_file.h"
 
@@ -16,7 +16,9 @@ using namespace raddiag;
 TEST(CmdDiagnoseNames, NonUtf8FileNameIsEscapedInTheJsonReport) {
   const std::string dir = test::scratch_dir("diag_latin1");
   const std::string model_path = dir + "/m.raddiag";
-  model::save_model_file(model_path, test::small_serve_bundle(64, 4, {"glioma", "meningioma", "no tumor"}, 3));
+  test::SmallModelSpec spec;
+  spec.seed = 3;
+  model::save_model_file(model_path, test::small_model_bundle(spec, {"glioma", "meningioma", "no tumor"}));
   std::filesystem::create_directories(dir + "/study");
   const std::string odd = dir + "/study/T1_r\xe9sonance.jpg";  // latin-1 e-acute: not valid UTF-8
   write_bytes_atomically(odd, read_file_bytes(test::shared_data() + "/real/brain_tumor_mri/images/Tr-gl_1210.jpg"));

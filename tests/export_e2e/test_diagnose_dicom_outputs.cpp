@@ -16,6 +16,7 @@
 #include "export/export_test_util.h"
 #include "io/read_scans.h"
 #include "model/model_file.h"
+#include "small_model_bundle.h"
 #include "test_support.h"
 
 using namespace raddiag;
@@ -31,26 +32,16 @@ std::string lidc_path() { return test::shared_data() + "/real/" + kLidc; }
 // 5 classes, 3 with ICD-10-CM codes; per-class thresholds; ResNet encoder so Grad-CAM works.
 const std::string& e2e_model() {
   static const std::string path = [] {
-    auto j = model::ModelConfig::released().to_json();
-    j["backbone"] = {{"type", "custom"}, {"block", "basic"}, {"layers", {1, 1, 1, 1}}, {"widths", {8, 8, 16, 16}}};
-    j["hidden"] = 16;
-    j["aggregator"] = {{"layers", 1}, {"heads", 1}, {"d_ff", 24}};
-    j["fusion"] = {{"mode", "early"}, {"transformer", {{"layers", 1}, {"heads", 2}, {"d_ff", 24}}}, {"n_mod", 16}};
-    j["head"] = {{"type", "mlp"}, {"num_classes", 5}, {"text_dim", 12}};
-    j["size"] = 64;
-    j["depth"] = 8;
-    j["n_image"] = 2;
-    model::ModelBundle b;
-    b.config = model::ModelConfig::from_json(j);
-    torch::manual_seed(3);
-    b.model = model::build_model(b.config);
-    b.model->eval();
-    data::PreprocessOptions pre;
-    pre.size = 64;
-    pre.depth = 8;
-    pre.n_image = 2;
-    b.preprocess = pre.to_json();
-    b.classes = {"pneumonia", "lung nodule", "pleural effusion", "fracture", "normal"};
+    test::SmallModelSpec spec;
+    spec.widths = {8, 8, 16, 16};
+    spec.hidden = 16;
+    spec.aggregator_d_ff = 24;
+    spec.fusion_heads = 2;
+    spec.fusion_d_ff = 24;
+    spec.text_dim = 12;
+    spec.depth = 8;
+    spec.seed = 3;
+    model::ModelBundle b = test::small_model_bundle(spec, {"pneumonia", "lung nodule", "pleural effusion", "fracture", "normal"});
     b.thresholds = {0.3f, 0.5f, 0.6f, 0.4f, 0.5f};
     b.icd_mapping = {{"format", "raddiag.icd_mapping.v1"},
                      {"codes", Json::array({"J18.9", "R91.1", "J90"})},

@@ -19,6 +19,7 @@
 #include "model/model_file.h"
 #include "serve/diagnosis.h"
 #include "serve/saliency.h"
+#include "small_model_bundle.h"
 #include "test_support.h"
 #include "util/error.h"
 #include "util/npy.h"
@@ -35,26 +36,18 @@ constexpr int64_t kDiagDepth = 8;
 constexpr int64_t kDiagSize = 128;
 
 model::ModelBundle diag_tiny_bundle() {
-  auto j = model::ModelConfig::released().to_json();
-  j["backbone"] = {{"type", "custom"}, {"block", "basic"}, {"layers", {1, 1, 1, 1}}, {"widths", {8, 8, 16, 16}}};
-  j["hidden"] = 16;
-  j["aggregator"] = {{"layers", 1}, {"heads", 1}, {"d_ff", 24}};
-  j["fusion"] = {{"mode", "early"}, {"transformer", {{"layers", 1}, {"heads", 2}, {"d_ff", 24}}}, {"n_mod", 16}};
-  j["head"] = {{"type", "mlp"}, {"num_classes", 5}, {"text_dim", 12}};
-  j["size"] = kDiagSize;  // the last ResNet stage is size/32 = 4 pixels wide: room for a Grad-CAM map
-  j["depth"] = kDiagDepth;
-  j["n_image"] = 4;
-  model::ModelBundle b;
-  b.config = model::ModelConfig::from_json(j);
-  torch::manual_seed(11);
-  b.model = model::build_model(b.config);
-  b.model->eval();
-  data::PreprocessOptions pre;
-  pre.size = kDiagSize;
-  pre.depth = kDiagDepth;
-  pre.n_image = 4;
-  b.preprocess = pre.to_json();
-  b.classes = kDiagClasses;
+  test::SmallModelSpec spec;
+  spec.widths = {8, 8, 16, 16};
+  spec.hidden = 16;
+  spec.aggregator_d_ff = 24;
+  spec.fusion_heads = 2;
+  spec.fusion_d_ff = 24;
+  spec.text_dim = 12;
+  spec.size = kDiagSize;  // the last ResNet stage is size/32 = 4 pixels wide: room for a Grad-CAM map
+  spec.depth = kDiagDepth;
+  spec.n_image = 4;
+  spec.seed = 11;
+  model::ModelBundle b = test::small_model_bundle(spec, kDiagClasses);
   b.thresholds = kDiagThresholds;
   b.icd_mapping = {{"format", "raddiag.icd_mapping.v1"},
                    {"codes", DiagJson::array({"J18.9", "R91.1", "J90"})},

@@ -16,7 +16,7 @@
 #include "model/model_file.h"
 #include "serve/diagnosis.h"
 #include "serve/predictor.h"
-#include "serve_test_models.h"
+#include "small_model_bundle.h"
 #include "test_support.h"
 #include "util/csv.h"
 #include "util/error.h"
@@ -29,7 +29,13 @@ namespace {
 constexpr int64_t kSide = 32, kSlices = 4;
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-model::ModelBundle small_bundle() { return test::small_serve_bundle(kSide, kSlices, {"nodule", "effusion", "normal"}, 5); }
+model::ModelBundle small_bundle() {
+  test::SmallModelSpec spec;
+  spec.size = kSide;
+  spec.depth = kSlices;
+  spec.seed = 5;
+  return test::small_model_bundle(spec, {"nodule", "effusion", "normal"});
+}
 
 // A smooth float32 volume [kSide, kSide, kSlices] (C order, as RP3D's npy scans), with optional edits.
 std::string write_volume(const std::string& path, const std::function<void(std::vector<float>&)>& edit = {}) {

@@ -8,7 +8,7 @@
 
 #include "serve/diagnosis.h"
 #include "serve/saliency.h"
-#include "serve_test_models.h"
+#include "small_model_bundle.h"
 #include "test_support.h"
 #include "util/npy.h"
 
@@ -19,6 +19,12 @@ namespace {
 
 const std::vector<std::string> kClasses = {"glioma", "meningioma", "pituitary tumor", "no tumor"};
 const char* kImage = "/real/brain_tumor_mri/images/Tr-gl_1210.jpg";
+
+model::ModelBundle seeded_bundle() {
+  test::SmallModelSpec spec;
+  spec.seed = 21;
+  return test::small_model_bundle(spec, kClasses);
+}
 
 serve::Study mri_study(const serve::Predictor& p) {
   serve::StudyOptions so;
@@ -44,14 +50,14 @@ model::ModelBundle negated(model::ModelBundle b, int64_t c) {
 }  // namespace
 
 TEST(SaliencyEvidence, SignedMapOfANegatedLogitIsTheNegativeMap) {
-  auto bundle = test::small_serve_bundle(64, 4, kClasses, 21);
+  auto bundle = seeded_bundle();
   serve::Predictor p(bundle);
   const auto study = mri_study(p);
   const auto d = serve::diagnose(p, study);
   std::vector<torch::Tensor> a, b;
   torch::Tensor la, lb;
   serve::grad_cam(p, d.tensors, {1}, &la, &a);
-  serve::Predictor q(negated(test::small_serve_bundle(64, 4, kClasses, 21), 1));
+  serve::Predictor q(negated(seeded_bundle(), 1));
   serve::grad_cam(q, d.tensors, {1}, &lb, &b);
   EXPECT_FLOAT_EQ(la[0][1].item<float>(), -lb[0][1].item<float>());
   ASSERT_GT(a[0].abs().max().item<float>(), 0.f) << "the test needs a non-zero evidence map";
@@ -66,7 +72,7 @@ TEST(SaliencyEvidence, AnEmptyMapIsFlaggedAndTheLoweringRegionsAreWritten) {
   // is negative everywhere (Grad-CAM empty), as the demo's tiny model gave for its top finding.
   for (int64_t c = 0; c < static_cast<int64_t>(kClasses.size()); ++c)
     for (bool neg : {false, true}) {
-      auto bundle = test::small_serve_bundle(64, 4, kClasses, 21);
+      auto bundle = seeded_bundle();
       serve::Predictor p(neg ? negated(std::move(bundle), c) : std::move(bundle));
       const auto study = mri_study(p);
       const auto d = serve::diagnose(p, study);
@@ -95,7 +101,7 @@ TEST(SaliencyEvidence, AnEmptyMapIsFlaggedAndTheLoweringRegionsAreWritten) {
 }
 
 TEST(SaliencyEvidence, AScoreThatIgnoresTheSliceSaysSo) {
-  auto bundle = test::small_serve_bundle(64, 4, kClasses, 21);
+  auto bundle = seeded_bundle();
   {
     torch::NoGradGuard ng;
     for (auto& kv : bundle.model->named_parameters())

@@ -19,6 +19,7 @@
 #include "pacs/orthanc_fixture.h"
 #include "pacs/pacs_test_support.h"
 #include "pacs/study_layout.h"
+#include "small_model_bundle.h"
 #include "test_support.h"
 
 namespace raddiag::test {
@@ -28,26 +29,14 @@ using nlohmann::json;
 // A small CT model (ResNet encoder, so Grad-CAM gives Secondary Capture overlays) with ICD-10-CM codes for
 // two of its four classes and stored thresholds; random weights: the test is about the plumbing.
 std::string write_tiny_ct_model(const std::string& dir) {
-  json cfg = model::ModelConfig::released().to_json();
-  cfg["backbone"] = {{"type", "custom"}, {"block", "basic"}, {"layers", {1, 1, 1, 1}}, {"widths", {8, 8, 8, 16}}};
-  cfg["hidden"] = 16;
-  cfg["aggregator"] = {{"layers", 1}, {"heads", 1}, {"d_ff", 16}};
-  cfg["fusion"] = {{"mode", "early"}, {"transformer", {{"layers", 1}, {"heads", 2}, {"d_ff", 16}}}, {"n_mod", 16}};
-  cfg["head"] = {{"type", "mlp"}, {"num_classes", 4}, {"text_dim", 8}};
-  cfg["size"] = 64;
-  cfg["depth"] = 8;
-  cfg["n_image"] = 1;
-  model::ModelBundle b;
-  b.config = model::ModelConfig::from_json(cfg);
-  torch::manual_seed(11);
-  b.model = model::build_model(b.config);
-  b.model->eval();
-  data::PreprocessOptions pre;
-  pre.size = 64;
-  pre.depth = 8;
-  pre.n_image = 1;
-  b.preprocess = pre.to_json();
-  b.classes = {"lung nodule", "pneumonia", "emphysema", "normal"};
+  test::SmallModelSpec spec;
+  spec.widths = {8, 8, 8, 16};
+  spec.hidden = 16;
+  spec.fusion_heads = 2;
+  spec.depth = 8;
+  spec.n_image = 1;
+  spec.seed = 11;
+  model::ModelBundle b = test::small_model_bundle(spec, {"lung nodule", "pneumonia", "emphysema", "normal"});
   b.thresholds = {0.5f, 0.4f, 0.5f, 0.5f};
   b.icd_mapping = {{"format", "raddiag.icd_mapping.v1"},
                    {"codes", {"R91.1", "J18.9"}},
