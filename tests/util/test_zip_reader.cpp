@@ -95,6 +95,20 @@ std::string error_of(const std::string& image, const std::string& name = "a/x") 
   return "";
 }
 
+// `plain` as a raw deflate stream (ZIP method 8: no zlib header), at compression `level`.
+void raw_deflate(const std::string& plain, int level, std::string* packed) {
+  packed->assign(compressBound(plain.size()), '\0');
+  z_stream zs{};
+  ASSERT_EQ(deflateInit2(&zs, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+  zs.avail_in = static_cast<uInt>(plain.size());
+  zs.next_out = reinterpret_cast<Bytef*>(packed->data());
+  zs.avail_out = static_cast<uInt>(packed->size());
+  ASSERT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  packed->resize(zs.total_out);
+  deflateEnd(&zs);
+}
+
 }  // namespace
 
 TEST(ZipReader, ReadsPlainAndZip64Archives) {
@@ -113,16 +127,8 @@ TEST(ZipReader, ReadsPlainAndZip64Archives) {
 
 TEST(ZipReader, ReadsDeflatedEntries) {
   const std::string plain(5000, 'q');
-  std::string packed(compressBound(plain.size()), '\0');
-  z_stream zs{};
-  ASSERT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
-  zs.avail_in = plain.size();
-  zs.next_out = reinterpret_cast<Bytef*>(packed.data());
-  zs.avail_out = packed.size();
-  ASSERT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  packed.resize(zs.total_out);
-  deflateEnd(&zs);
+  std::string packed;
+  ASSERT_NO_FATAL_FAILURE(raw_deflate(plain, 6, &packed));
   // Hand-patch a stored entry into a deflated one: method 8, compressed size != size.
   ZipBuilder b;
   b.add("a/x", packed, {false, 8});
@@ -205,16 +211,8 @@ TEST(ZipReader, RejectsBrokenArchives) {
 // archive share one budget: base + ratio x the archive size, capped.
 TEST(ZipReader, DeflatedEntriesShareOneInflationBudget) {
   const std::string plain(4 << 20, '\0');  // 4 MiB of zeros deflate to ~4 KB
-  std::string packed(compressBound(plain.size()), '\0');
-  z_stream zs{};
-  ASSERT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
-  zs.avail_in = plain.size();
-  zs.next_out = reinterpret_cast<Bytef*>(packed.data());
-  zs.avail_out = packed.size();
-  ASSERT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  packed.resize(zs.total_out);
-  deflateEnd(&zs);
+  std::string packed;
+  ASSERT_NO_FATAL_FAILURE(raw_deflate(plain, 9, &packed));
   ZipBuilder b;
   for (const char* name : {"a/0", "a/1", "a/2"}) b.add(name, packed, {false, 8});
   std::string img = b.finish();
