@@ -96,7 +96,7 @@ double case_macs(const model::ModelConfig& c, int64_t slices_encoded, int64_t sl
   };
   double macs = static_cast<double>(model::resnet_macs(ro, c.size, c.size)) * slices_encoded;
   macs += slots_aggregated * transformer(c.depth + 1.0, c.aggregator);
-  if (c.fusion.mode == "early") macs += transformer(slots + 1.0, c.fusion.transformer);
+  if (c.fusion.mode == model::FusionMode::kEarly) macs += transformer(slots + 1.0, c.fusion.transformer);
   macs += H * H + H * c.head.num_classes;
   return macs;
 }

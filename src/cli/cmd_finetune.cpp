@@ -89,8 +89,8 @@ Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dat
     if (a->layer_decay >= 0) cfg.finetune.layer_decay = a->layer_decay;
     if (a->fraction >= 0) cfg.finetune.fraction = a->fraction, cfg.finetune.shots = 0;
     if (a->shots >= 0) cfg.finetune.shots = a->shots, cfg.finetune.fraction = 1.0;
-    if (!a->head.empty()) cfg.finetune.head = a->head;
-    if (!a->fusion.empty()) cfg.finetune.fusion = a->fusion;
+    if (!a->head.empty()) cfg.finetune.head = train::parse_finetune_head(a->head);
+    if (!a->fusion.empty()) cfg.finetune.fusion = train::parse_finetune_fusion(a->fusion);
     if (a->scratch) cfg.finetune.scratch = true;
     if (a->bootstrap >= 0) cfg.finetune.bootstrap = a->bootstrap;
     if (!a->modality.empty()) cfg.data.modality = a->modality;

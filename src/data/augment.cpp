@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "util/error.h"
+#include "util/json_keys.h"
 
 namespace raddiag::data {
 
@@ -190,34 +191,30 @@ nlohmann::json AugmentOptions::to_json() const {
 }
 
 AugmentOptions AugmentOptions::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) throw Error("augment options", "must be a JSON object");
   AugmentOptions o;
-  const nlohmann::json defaults = o.to_json();
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (!defaults.contains(it.key())) throw Error("augment option " + it.key(), "unknown key");
-    const bool want_bool = defaults[it.key()].is_boolean();
-    if (want_bool ? !it.value().is_boolean() : !it.value().is_number())
-      throw Error("augment option " + it.key(), want_bool ? "must be true or false" : "must be a number");
-  }
-  auto num = [&](const char* k, double& v) { if (j.contains(k)) v = j[k].get<double>(); };
-  if (j.contains("enabled")) o.enabled = j["enabled"].get<bool>();
-  if (j.contains("draw_per_scan")) o.draw_per_scan = j["draw_per_scan"].get<bool>();
-  num("affine_p", o.affine_p);
-  num("rotate_deg", o.rotate_deg);
-  num("translate_px", o.translate_px);
-  num("scale", o.scale);
-  num("shear", o.shear);
-  num("elastic_p", o.elastic_p);
-  num("elastic_sigma_min", o.elastic_sigma_min);
-  num("elastic_sigma_max", o.elastic_sigma_max);
-  num("elastic_magnitude_min", o.elastic_magnitude_min);
-  num("elastic_magnitude_max", o.elastic_magnitude_max);
-  num("elastic_scale", o.elastic_scale);
-  num("noise_p", o.noise_p);
-  num("noise_std_max", o.noise_std_max);
-  num("contrast_p", o.contrast_p);
-  num("gamma_min", o.gamma_min);
-  num("gamma_max", o.gamma_max);
+  const JsonOptionsReader r(j, "augment options", "", "AugmentOptions",
+                            {"enabled", "draw_per_scan", "affine_p", "rotate_deg", "translate_px", "scale", "shear",
+                             "elastic_p", "elastic_sigma_min", "elastic_sigma_max", "elastic_magnitude_min",
+                             "elastic_magnitude_max", "elastic_scale", "noise_p", "noise_std_max", "contrast_p",
+                             "gamma_min", "gamma_max"});
+  r.read("enabled", o.enabled);
+  r.read("draw_per_scan", o.draw_per_scan);
+  r.read("affine_p", o.affine_p);
+  r.read("rotate_deg", o.rotate_deg);
+  r.read("translate_px", o.translate_px);
+  r.read("scale", o.scale);
+  r.read("shear", o.shear);
+  r.read("elastic_p", o.elastic_p);
+  r.read("elastic_sigma_min", o.elastic_sigma_min);
+  r.read("elastic_sigma_max", o.elastic_sigma_max);
+  r.read("elastic_magnitude_min", o.elastic_magnitude_min);
+  r.read("elastic_magnitude_max", o.elastic_magnitude_max);
+  r.read("elastic_scale", o.elastic_scale);
+  r.read("noise_p", o.noise_p);
+  r.read("noise_std_max", o.noise_std_max);
+  r.read("contrast_p", o.contrast_p);
+  r.read("gamma_min", o.gamma_min);
+  r.read("gamma_max", o.gamma_max);
   o.validate();
   return o;
 }

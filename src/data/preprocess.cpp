@@ -13,6 +13,7 @@
 #include "data/resample.h"
 #include "data/scan_loader.h"
 #include "util/error.h"
+#include "util/json_keys.h"
 
 namespace raddiag::data {
 
@@ -100,43 +101,46 @@ nlohmann::json PreprocessOptions::to_json() const {
 
 PreprocessOptions PreprocessOptions::from_json(const nlohmann::json& j) {
   PreprocessOptions o;
-  if (!j.is_object()) throw Error("preprocessing options", "expected a JSON object");
-  try {
-    if (j.contains("size")) o.size = j.at("size").get<int64_t>();
-    if (j.contains("depth")) o.depth = j.at("depth").get<int64_t>();
-    if (j.contains("n_image")) o.n_image = j.at("n_image").get<int64_t>();
-    if (j.contains("level")) o.level = parse_label_level(j.at("level").get<std::string>());
-    if (j.contains("modality_ids")) {
-      o.modality_ids.clear();
-      for (const auto& m : j.at("modality_ids"))
-        o.modality_ids.push_back({m.at("name").get<std::string>(), m.at("ids").get<std::vector<int64_t>>()});
+  const JsonOptionsReader r(j, "preprocessing options", "", "PreprocessOptions",
+                            {"size", "depth", "n_image", "level", "modality_ids", "caps", "visit_order", "normalization",
+                             "ct_window", "other_pick", "single_pick", "constant_block", "resample_nonconforming",
+                             "replicate_2d", "spacing"});
+  r.read("size", o.size);
+  r.read("depth", o.depth);
+  r.read("n_image", o.n_image);
+  r.read_parsed("level", o.level, parse_label_level);
+  if (r.has("modality_ids")) {
+    if (!r.at("modality_ids").is_array()) r.fail("modality_ids", "is not a list of {name, ids} objects");
+    o.modality_ids.clear();
+    for (std::size_t i = 0; i < r.at("modality_ids").size(); ++i) {
+      const JsonOptionsReader m(r.at("modality_ids")[i], r.subject(), "modality_ids[" + std::to_string(i) + "].",
+                                "ModalityIds", {"name", "ids"});
+      ModalityIds ids;
+      if (!m.read("name", ids.name)) m.fail("name", "is missing");
+      if (!m.read("ids", ids.ids)) m.fail("ids", "is missing");
+      o.modality_ids.push_back(std::move(ids));
     }
-    if (j.contains("caps")) o.caps = j.at("caps").get<std::map<std::string, int64_t>>();
-    if (j.contains("visit_order"))
-      o.visit_order = parse_enum(j.at("visit_order").get<std::string>(), {VisitOrder::kJson, VisitOrder::kShuffle}, "visit_order");
-    if (j.contains("normalization"))
-      o.normalization = parse_enum(j.at("normalization").get<std::string>(),
-                                   {Normalization::kOfficial, Normalization::kPerScan}, "normalization");
-    if (j.contains("ct_window")) o.ct_window = j.at("ct_window").get<std::string>();
-    if (j.contains("other_pick"))
-      o.other_pick = parse_enum(j.at("other_pick").get<std::string>(), {ImagePick::kRandom, ImagePick::kFirst}, "other_pick");
-    if (j.contains("single_pick"))
-      o.single_pick = parse_enum(j.at("single_pick").get<std::string>(), {ImagePick::kRandom, ImagePick::kFirst}, "single_pick");
-    if (j.contains("constant_block"))
-      o.constant_block = parse_enum(j.at("constant_block").get<std::string>(),
-                                    {ConstantBlock::kZeros, ConstantBlock::kRandn}, "constant_block");
-    if (j.contains("resample_nonconforming")) o.resample_nonconforming = j.at("resample_nonconforming").get<bool>();
-    if (j.contains("replicate_2d")) o.replicate_2d = j.at("replicate_2d").get<int64_t>();
-    if (j.contains("spacing")) {
-      const auto& js = j.at("spacing");
-      if (!js.is_object()) throw Error("preprocessing options", "spacing must be an object {slice_mm, keep_aspect}");
-      for (const auto& [k, v] : js.items())
-        if (k != "slice_mm" && k != "keep_aspect") throw Error("preprocessing options", "unknown key spacing." + k);
-      if (js.contains("slice_mm")) o.spacing.slice_mm = js.at("slice_mm").get<double>();
-      if (js.contains("keep_aspect")) o.spacing.keep_aspect = js.at("keep_aspect").get<bool>();
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("preprocessing options", std::string("bad JSON: ") + e.what());
+  }
+  r.read("caps", o.caps);
+  r.read_parsed("visit_order", o.visit_order,
+                [](const std::string& s) { return parse_enum(s, {VisitOrder::kJson, VisitOrder::kShuffle}, "visit_order"); });
+  r.read_parsed("normalization", o.normalization, [](const std::string& s) {
+    return parse_enum(s, {Normalization::kOfficial, Normalization::kPerScan}, "normalization");
+  });
+  r.read("ct_window", o.ct_window);
+  r.read_parsed("other_pick", o.other_pick,
+                [](const std::string& s) { return parse_enum(s, {ImagePick::kRandom, ImagePick::kFirst}, "other_pick"); });
+  r.read_parsed("single_pick", o.single_pick,
+                [](const std::string& s) { return parse_enum(s, {ImagePick::kRandom, ImagePick::kFirst}, "single_pick"); });
+  r.read_parsed("constant_block", o.constant_block, [](const std::string& s) {
+    return parse_enum(s, {ConstantBlock::kZeros, ConstantBlock::kRandn}, "constant_block");
+  });
+  r.read("resample_nonconforming", o.resample_nonconforming);
+  r.read("replicate_2d", o.replicate_2d);
+  if (r.has("spacing")) {
+    const auto rs = r.child("spacing", "SpacingOptions", {"slice_mm", "keep_aspect"});
+    rs.read("slice_mm", o.spacing.slice_mm);
+    rs.read("keep_aspect", o.spacing.keep_aspect);
   }
   o.validate();
   return o;

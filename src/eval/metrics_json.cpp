@@ -10,19 +10,16 @@ namespace {
 
 nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
-const char* fpr_key(int k) {
-  static const char* keys[] = {"0.01", "0.05", "0.1", "0.2", "0.5"};
-  return keys[k];
-}
-
+// One value per kMetricTable entry, at the entry's (possibly nested) key.
 template <typename Cell>
 nlohmann::json metric_object(Cell cell) {
   nlohmann::json j;
-  const char* plain[] = {"auc", "ap", "f1", "mcc", "acc", "tpr", "fpr"};
-  for (int k = 0; k < 7; ++k) j[plain[k]] = cell(k);
-  nlohmann::json r;
-  for (int k = 0; k < kNumFprTargets; ++k) r[fpr_key(k)] = cell(7 + k);
-  j["recall_at_fpr"] = r;
+  for (int k = 0; k < kNumMacroMetrics; ++k) {
+    const std::string name = kMetricTable[k].name;
+    const auto slash = name.find('/');
+    if (slash == std::string::npos) j[name] = cell(k);
+    else j[name.substr(0, slash)][name.substr(slash + 1)] = cell(k);
+  }
   return j;
 }
 
@@ -85,8 +82,6 @@ nlohmann::json metrics_to_json(const EvaluationResult& r, const MetricsJsonOptio
 
 std::string metrics_table(const EvaluationResult& r) {
   std::ostringstream os;
-  const char* heads[] = {"AUC", "AP", "F1", "MCC", "ACC", "R@0.01", "R@0.05", "R@0.1"};
-  const int idx[] = {0, 1, 2, 3, 4, 7, 8, 9};
   os << r.n_cases << " cases, " << r.n_classes << " classes (" << r.overall.n_defined
      << " with both labels), thresholds: " << r.threshold_source << ", metrics in %";
   if (r.has_ci) os << ", " << int(std::lround(r.overall_ci.level * 100)) << "% CI from " << r.overall_ci.rounds << " bootstrap rounds";
@@ -95,15 +90,17 @@ std::string metrics_table(const EvaluationResult& r) {
   std::snprintf(buf, sizeof buf, "%-8s %11s", "group", "defined");
   os << buf;
   const int width = r.has_ci ? 20 : 8;
-  for (const char* h : heads) {
-    std::snprintf(buf, sizeof buf, " %*s", width, h);
+  for (const auto& m : kMetricTable) {
+    if (!m.heading) continue;
+    std::snprintf(buf, sizeof buf, " %*s", width, m.heading);
     os << buf;
   }
   os << "\n";
   auto row = [&](const std::string& name, const MacroMetrics& m, const ConfidenceIntervals* ci) {
     std::snprintf(buf, sizeof buf, "%-8s %5lld/%-5lld", name.c_str(), (long long)m.n_defined, (long long)m.n_classes);
     os << buf;
-    for (int k : idx) {
+    for (int k = 0; k < kNumMacroMetrics; ++k) {
+      if (!kMetricTable[k].heading) continue;
       if (!std::isfinite(m.mean[k])) {
         std::snprintf(buf, sizeof buf, " %*s", width, "-");
       } else if (ci) {

@@ -114,17 +114,16 @@ void check_inputs(const ScoreMatrix& s, const LabelMatrix& l) {
 
 const std::array<std::string, kNumMacroMetrics>& macro_metric_names() {
   static const std::array<std::string, kNumMacroMetrics> names = [] {
-    std::array<std::string, kNumMacroMetrics> n{"auc", "ap", "f1", "mcc", "acc", "tpr", "fpr"};
-    const char* f[] = {"0.01", "0.05", "0.1", "0.2", "0.5"};
-    for (int k = 0; k < kNumFprTargets; ++k) n[7 + k] = std::string("recall_at_fpr/") + f[k];
+    std::array<std::string, kNumMacroMetrics> n;
+    for (int k = 0; k < kNumMacroMetrics; ++k) n[k] = kMetricTable[k].name;
     return n;
   }();
   return names;
 }
 
 MetricVector metric_vector(const BinaryMetrics& m) {
-  MetricVector v{m.auc, m.ap, m.f1, m.mcc, m.acc, m.tpr, m.fpr};
-  for (int k = 0; k < kNumFprTargets; ++k) v[7 + k] = m.recall_at_fpr[k];
+  MetricVector v;
+  for (int k = 0; k < kNumMacroMetrics; ++k) v[k] = kMetricTable[k].compute(m);
   return v;
 }
 

@@ -12,15 +12,16 @@
 
 #include "eval/binary_metrics.h"
 #include "eval/class_groups.h"
+#include "eval/metric_table.h"
 #include "eval/score_matrix.h"
 
 namespace raddiag::eval {
 
-// The macro metrics, in a fixed order: auc, ap, f1, mcc, acc, tpr, fpr, then recall at each kFprTargets.
-inline constexpr int kNumMacroMetrics = 7 + kNumFprTargets;
+// The macro metrics in kMetricTable order (eval/metric_table.h).
 using MetricVector = std::array<double, kNumMacroMetrics>;
-// "auc", "ap", ..., "recall_at_fpr/0.01", ...
+// kMetricTable's names: "auc", "ap", ..., "recall_at_fpr/0.01", ...
 const std::array<std::string, kNumMacroMetrics>& macro_metric_names();
+// Every kMetricTable entry's value for one class.
 MetricVector metric_vector(const BinaryMetrics& m);
 
 struct MacroMetrics {

@@ -91,14 +91,14 @@ std::string svg_plot(const std::vector<CurveBand>& bands, bool roc) {
 
 std::string metrics_table_html(const EvaluationResult& r) {
   std::ostringstream s;
-  const char* heads[] = {"AUC", "AP", "F1", "MCC", "ACC", "R@0.01", "R@0.05", "R@0.1"};
-  const int idx[] = {0, 1, 2, 3, 4, 7, 8, 9};
   s << "<table><tr><th>group</th><th>classes (defined)</th>";
-  for (const char* h : heads) s << "<th>" << h << "</th>";
+  for (const auto& m : kMetricTable)
+    if (m.heading) s << "<th>" << m.heading << "</th>";
   s << "</tr>";
   auto row = [&](const std::string& name, const MacroMetrics& m, const ConfidenceIntervals* ci) {
     s << "<tr><td>" << html_escape(name) << "</td><td>" << m.n_classes << " (" << m.n_defined << ")</td>";
-    for (int k : idx) {
+    for (int k = 0; k < kNumMacroMetrics; ++k) {
+      if (!kMetricTable[k].heading) continue;
       s << "<td>" << pct(m.mean[k]);
       if (ci && std::isfinite(ci->lo[k])) s << "<br><small>[" << pct(ci->lo[k]) << ", " << pct(ci->hi[k]) << "]</small>";
       s << "</td>";
@@ -177,8 +177,8 @@ void write_report(const EvaluationResult& metrics, const ReportCurves& curves, c
 
 void write_per_class_csv(const EvaluationResult& r, const std::string& path, const std::vector<std::string>* names) {
   std::ostringstream s;
-  s << "index,name,group,defined,n_pos,n_neg,auc,ap,f1,mcc,acc,tpr,fpr";
-  for (double f : kFprTargets) s << ",recall_at_fpr_" << fmt("%g", f);
+  s << "index,name,group,defined,n_pos,n_neg";
+  for (const auto& m : kMetricTable) s << "," << m.csv_column;
   s << ",threshold,threshold_source\n";
   for (int64_t c = 0; c < r.n_classes; ++c) {
     const BinaryMetrics& m = r.per_class[c];

@@ -25,7 +25,7 @@ Predictor::Predictor(model::ModelBundle bundle, const std::string& device)
 data::CaseTensors Predictor::case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report,
                                           const data::ImageLoader& loader) const {
   std::mt19937_64 rng(seed);
-  if (bundle_.config.fusion.mode == "late")
+  if (bundle_.config.fusion.mode == model::FusionMode::kLate)
     return data::make_single_image_tensors(c, &vocab_, preprocess_, rng, loader, report);
   return data::make_case_tensors(c, &vocab_, preprocess_, rng, loader, nullptr, report);
 }
@@ -86,7 +86,7 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
       auto t = case_tensors(c, options.seed + static_cast<uint64_t>(i));
       if (t.labels.defined()) out.labels[i].copy_(t.labels);
       if (t.labels.defined() && t.known.defined()) out.labels[i].masked_fill_(t.known == 0, -1.f);
-      if (!(t.mods != 0).any().item<bool>() && bundle_.config.fusion.mode == "early")
+      if (!(t.mods != 0).any().item<bool>() && bundle_.config.fusion.mode == model::FusionMode::kEarly)
         throw Error(c.id, "no usable scan in this case");
       pending.push_back(std::move(t));
       rows.push_back(i);

@@ -39,9 +39,9 @@ QuickMetrics quick_metrics(const Predictions& p, int threads) {
   eval::EvaluationOptions eo;
   eo.threads = threads;
   const auto r = eval::evaluate(s.scores, s.labels, eval::no_groups(s.scores.n_classes), eo);
-  q.macro_auc = r.overall.mean[0];
-  q.macro_ap = r.overall.mean[1];
-  q.macro_f1 = r.overall.mean[2];
+  q.macro_auc = r.overall.mean[eval::metric_index("auc")];
+  q.macro_ap = r.overall.mean[eval::metric_index("ap")];
+  q.macro_f1 = r.overall.mean[eval::metric_index("f1")];
   q.n_defined = r.overall.n_defined;
   for (const auto& m : r.per_class) q.thresholds.push_back(m.threshold);
   return q;

@@ -20,22 +20,17 @@ struct VitConfig {
 };
 
 struct BackboneConfig {
-  // "resnet18" | "resnet34" | "resnet50" (torchvision presets), "custom" (block/layers/widths below),
-  // "vit", or "resnet_vit" (the ResNet-ViT mix: block/layers/widths give 1-4 ResNet stages, default
-  // ResNet-50's first three, whose feature-map cells are the tokens of the `vit` blocks; vit.patch_size
-  // then counts feature-map cells, default 1). A ResNet preset fixes block, layers and widths.
+  // A registered slice encoder type (model/slice_encoder.h). Built in: "resnet18" | "resnet34" |
+  // "resnet50" (torchvision presets), "custom" (block/layers/widths below), "vit", or "resnet_vit" (the ResNet-ViT
+  // mix: block/layers/widths give 1-4 ResNet stages, default ResNet-50's first three, whose feature-map
+  // cells are the tokens of the `vit` blocks; vit.patch_size then counts feature-map cells, default 1).
+  // A ResNet preset fixes block, layers and widths. Which fields a type reads is the type's business.
   std::string type = "resnet50";
   std::string block = "bottleneck";             // "basic" | "bottleneck"
   std::vector<int64_t> layers{3, 4, 6, 3};
   std::vector<int64_t> widths{64, 128, 256, 512};
   int64_t unused_fc_classes = 1000;             // rows of the official never-called `resnet2D.fc`
   VitConfig vit;
-
-  bool is_resnet() const { return type != "vit" && type != "resnet_vit"; }
-  bool is_hybrid() const { return type == "resnet_vit"; }
-  // Width of the pooled feature: widths.back() (x4 for bottleneck); the ViT's hidden size is the
-  // model's hidden size.
-  int64_t resnet_out_dim() const;
 };
 
 // One transformer encoder stack of the official kind (reference 2.3).
@@ -45,14 +40,30 @@ struct TransformerConfig {
   int64_t d_ff = 2048;
 };
 
+// How the scans of a case become one embedding. JSON: "early" | "late".
+enum class FusionMode {
+  kEarly,  // slots fused by vitFuse
+  kLate,   // one scan, no fusion module
+};
+FusionMode parse_fusion_mode(const std::string& name);  // throws raddiag::Error naming fusion.mode
+const char* fusion_mode_name(FusionMode mode);
+
+// The classifier on the fused embedding. JSON: "mlp" | "knowledge".
+enum class HeadType {
+  kMlp,        // fc.0/GELU/fc.2
+  kKnowledge,  // z . fcke(E)^T with class text embeddings E
+};
+HeadType parse_head_type(const std::string& name);  // throws raddiag::Error naming head.type
+const char* head_type_name(HeadType type);
+
 struct FusionConfig {
-  std::string mode = "early";  // "early": slots fused by vitFuse; "late": one scan, no fusion module
+  FusionMode mode = FusionMode::kEarly;
   TransformerConfig transformer{2, 4, 2048};
   int64_t n_mod = 16;          // rows of the modality embedding (ids 0..15, 0 = empty slot)
 };
 
 struct HeadConfig {
-  std::string type = "mlp";    // "mlp" (fc.0/GELU/fc.2) | "knowledge" (z . fcke(E)^T)
+  HeadType type = HeadType::kMlp;
   int64_t num_classes = 5569;
   int64_t text_dim = 768;      // knowledge head: width of the class text embeddings
 };
@@ -104,7 +115,19 @@ struct ModelConfig {
   static ModelConfig from_parity_config(const nlohmann::json& j);
 };
 
-// Fills block/layers/widths for a preset backbone type; throws for an unknown type.
+// The backbone section of a registered type with that type's preset fields; throws raddiag::Error
+// listing the registered types for an unknown one.
 BackboneConfig backbone_preset(const std::string& type);
+
+// Throws raddiag::Error("model config", reason) unless ok: how every config rule (also the slice
+// encoders' own, model/slice_encoder.h) reports.
+void require_config(bool ok, const std::string& reason);
+// `value` must lie in [1, max]; the error names the field and the bound.
+void require_config_range(int64_t value, int64_t max, const std::string& field);
+
+// Saturating arithmetic for parameter-count bounds: factors are bounded, but a sum of products is
+// never trusted not to overflow.
+int64_t saturating_mul(int64_t a, int64_t b);
+int64_t saturating_add(int64_t a, int64_t b);
 
 }  // namespace raddiag::model

@@ -13,7 +13,7 @@ void save_model_file(const std::string& path, const ModelBundle& bundle) {
   if (!bundle.thresholds.empty() && bundle.thresholds.size() != bundle.classes.size())
     throw Error(path, "thresholds do not match the number of classes");
   const bool has_text = !bundle.text_encoder.empty();
-  if (has_text && bundle.config.head.type != "knowledge")
+  if (has_text && bundle.config.head.type != HeadType::kKnowledge)
     throw Error(path, "a text encoder is only stored with a knowledge head");
   weights::NamedTensors tensors;
   for (const auto& [name, t] : model_state(bundle.model)) tensors.add(name, t.detach().cpu().contiguous());

@@ -138,7 +138,7 @@ ModelFileMetadata parse_model_file_metadata(const std::map<std::string, std::str
   }
   if (meta.count("text_encoder")) {
     if (m.version < 2) throw Error(path, "model file version 1 cannot carry a text encoder");
-    if (m.config.head.type != "knowledge") throw Error(path, "model file stores a text encoder without a knowledge head");
+    if (m.config.head.type != HeadType::kKnowledge) throw Error(path, "model file stores a text encoder without a knowledge head");
     m.text_encoder = parse_meta_json(meta, "text_encoder", path);
     if (!m.text_encoder.is_object()) throw Error(path, "model file metadata 'text_encoder' is not a JSON object");
   }
@@ -181,7 +181,7 @@ void check_model_file_tensors(const ModelFileMetadata& m, const std::map<std::st
   if (m.text_encoder.is_null() && text_weights) throw Error(path, "text encoder weights without text_encoder metadata");
   if (!m.text_encoder.is_null() && !text_weights)
     throw Error(path, "text_encoder metadata without text encoder weights");
-  if (m.config.head.type == "knowledge" && tensors.contains("head.class_embeddings")) {
+  if (m.config.head.type == HeadType::kKnowledge && tensors.contains("head.class_embeddings")) {
     const torch::Tensor& e = tensors.at("head.class_embeddings");
     if (e.dim() != 2 || e.size(0) != static_cast<int64_t>(m.classes.size()))
       throw Error(path, "class embeddings " + c10::str(e.sizes()) + " do not hold one row per class (" +

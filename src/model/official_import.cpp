@@ -107,19 +107,20 @@ bool is_head_key(const std::string& name) {
 
 std::vector<OfficialEntry> official_layout(const ModelConfig& c) {
   c.validate();
-  if (!c.backbone.is_resnet()) throw Error("official layout", "official checkpoints only exist for ResNet backbones");
+  if (!slice_encoder_entry(c.backbone.type).has_official_layout)
+    throw Error("official layout", "official checkpoints only exist for ResNet backbones (backbone.type '" + c.backbone.type + "')");
   LayoutBuilder b;
   const int64_t H = c.hidden;
   b.resnet(c);
   b.add("attention1D.cls_token", {1, 1, H}, "slice_aggregator.cls_token");
   b.add("attention1D.pos_emb", {c.depth + 1, H}, "slice_aggregator.pos_emb");
   b.transformer("attention1D", "slice_aggregator", H, c.aggregator);
-  if (c.fusion.mode == "early") {
+  if (c.fusion.mode == FusionMode::kEarly) {
     b.add("vitFuse.mod_embed", {c.fusion.n_mod, H}, "fusion.mod_embed");
     b.add("vitFuse.cls_token", {1, 1, H}, "fusion.cls_token");
     b.transformer("vitFuse", "fusion", H, c.fusion.transformer);
   }
-  if (c.head.type == "mlp") {
+  if (c.head.type == HeadType::kMlp) {
     b.linear("fc.0", "head.fc.0", H, H);
     b.linear("fc.2", "head.fc.2", c.head.num_classes, H);
   } else {
@@ -173,7 +174,7 @@ ImportReport plan_import(const RadDiagModel& model, const std::map<std::string, 
     if (plan) plan->push_back({o->second, it->second});
     ++r.loaded;
   }
-  const bool knowledge = model->config().head.type == "knowledge";
+  const bool knowledge = model->config().head.type == HeadType::kKnowledge;
   for (const auto& kv : state) {
     if (known.count(kv.first)) continue;
     if (options.skip_head && is_head_key(kv.first)) continue;

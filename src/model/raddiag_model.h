@@ -14,9 +14,8 @@
 #include "model/case_fusion.h"
 #include "model/heads.h"
 #include "model/model_config.h"
-#include "model/resnet.h"
 #include "model/slice_aggregator.h"
-#include "model/vit_slice_encoder.h"
+#include "model/slice_encoder.h"
 
 namespace raddiag::model {
 
@@ -58,9 +57,10 @@ class RadDiagModelImpl : public torch::nn::Module {
   void set_channels_last(bool on);
   bool channels_last() const { return channels_last_; }
 
-  KnowledgeHead knowledge_head() const { return knowledge_head_; }  // null unless head.type == knowledge
-  // The ResNet whose last stage Grad-CAM explains: the backbone, or a ResNet-ViT's CNN part; null for a ViT.
-  ResNet resnet() const { return resnet_ ? resnet_ : (hybrid_ ? hybrid_->cnn() : nullptr); }
+  KnowledgeHead knowledge_head() const { return knowledge_head_; }  // null unless head.type is kKnowledge
+  // The backbone (registered under "backbone"): what Grad-CAM asks for its feature map, and fine-tuning
+  // for its depth stages.
+  SliceEncoder slice_encoder() const { return encoder_; }
 
   // Logits from per-slot embeddings [B, N, H] (as ModelOutput::slot_embeddings) and mods [B, N]: the
   // fusion and head part of forward(), so that explanations can differentiate it cheaply.
@@ -73,9 +73,7 @@ class RadDiagModelImpl : public torch::nn::Module {
   ModelConfig config_;
   int64_t slice_chunk_ = 0;
   bool channels_last_ = false;
-  ResNet resnet_{nullptr};
-  VitSliceEncoder vit_{nullptr};
-  ResNetVitSliceEncoder hybrid_{nullptr};
+  SliceEncoder encoder_{nullptr};
   SliceAggregator aggregator_{nullptr};
   CaseFusion fusion_{nullptr};
   MlpHead mlp_head_{nullptr};

@@ -1,5 +1,9 @@
 #include "model/resnet.h"
 
+#include <cctype>
+
+#include "util/error.h"
+
 namespace raddiag::model {
 
 namespace {
@@ -111,6 +115,23 @@ void ResNetImpl::set_channels_last(bool on) {
     if (p.dim() == 4) p.set_data(p.contiguous(fmt));
 }
 
+std::string ResNetImpl::depth_stage(const std::string& name) const {
+  // "layer<digits>." at the start of the name.
+  if (name.rfind("layer", 0) != 0) return "";
+  std::size_t i = 5;
+  while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) ++i;
+  if (i == 5 || i >= name.size() || name[i] != '.') return "";
+  return name.substr(0, i + 1);
+}
+
+ResNetOptions resnet_options(const BackboneConfig& b) {
+  ResNetOptions o;
+  o.bottleneck = b.block == "bottleneck";
+  o.layers = b.layers;
+  o.widths = b.widths;
+  return o;
+}
+
 int64_t resnet_macs(const ResNetOptions& o, int64_t h, int64_t w) {
   auto out = [](int64_t n, int64_t k, int64_t s, int64_t p) { return (n + 2 * p - k) / s + 1; };
   int64_t macs = 0;
@@ -146,6 +167,63 @@ int64_t resnet_macs(const ResNetOptions& o, int64_t h, int64_t w) {
     }
   }
   return macs;
+}
+
+int64_t resnet_min_parameters(const BackboneConfig& b) {
+  int64_t n = 0;
+  for (std::size_t i = 0; i < b.layers.size() && i < b.widths.size(); ++i)
+    n = saturating_add(n, saturating_mul(b.layers[i], saturating_mul(9, saturating_mul(b.widths[i], b.widths[i]))));
+  return saturating_add(n, 3 * 64 * 7 * 7);
+}
+
+namespace {
+
+void validate_resnet(const ModelConfig& c) {
+  const auto& b = c.backbone;
+  require_config(b.block == "basic" || b.block == "bottleneck", "backbone.block must be 'basic' or 'bottleneck'");
+  require_config(b.layers.size() == 4 && b.widths.size() == 4, "backbone.layers and backbone.widths need 4 entries");
+  for (size_t i = 0; i < 4; ++i)
+    require_config(b.layers[i] >= 1 && b.widths[i] >= 1, "backbone.layers/widths entries must be >= 1");
+  require_config(b.unused_fc_classes >= 1, "backbone.unused_fc_classes must be >= 1");
+  // The official model feeds the pooled feature straight into the slice aggregator (no projection).
+  const int64_t out = resnet_options(b).out_dim();
+  require_config(out == c.hidden, "backbone output width " + std::to_string(out) + " must equal hidden " + std::to_string(c.hidden));
+}
+
+SliceEncoderEntry resnet_entry(const std::string& type, const std::string& description, const std::string& block,
+                               std::vector<int64_t> layers) {
+  SliceEncoderEntry e;
+  e.type = type;
+  e.description = description;
+  const bool fixed = !layers.empty();
+  e.preset = [block, layers](BackboneConfig& b) {
+    b.widths = {64, 128, 256, 512};
+    if (layers.empty()) return;
+    b.block = block;
+    b.layers = layers;
+  };
+  e.validate = [fixed](const ModelConfig& c) {
+    if (fixed) {
+      const BackboneConfig p = backbone_preset(c.backbone.type);
+      require_config(p.block == c.backbone.block && p.layers == c.backbone.layers && p.widths == c.backbone.widths,
+                     "backbone.type '" + c.backbone.type + "' fixes block/layers/widths; use type 'custom' to change them");
+    }
+    validate_resnet(c);
+  };
+  e.min_parameter_count = [](const ModelConfig& c) { return resnet_min_parameters(c.backbone); };
+  e.build = [](const ModelConfig& c) { return make_slice_encoder(ResNet(resnet_options(c.backbone)).ptr()); };
+  e.has_official_layout = true;
+  return e;
+}
+
+}  // namespace
+
+std::vector<SliceEncoderEntry> resnet_slice_encoders() {
+  return {resnet_entry("resnet18", "torchvision ResNet-18 (basic blocks 2-2-2-2)", "basic", {2, 2, 2, 2}),
+          resnet_entry("resnet34", "torchvision ResNet-34 (basic blocks 3-4-6-3)", "basic", {3, 4, 6, 3}),
+          resnet_entry("resnet50", "torchvision ResNet-50 (bottleneck blocks 3-4-6-3), the released model's", "bottleneck",
+                       {3, 4, 6, 3}),
+          resnet_entry("custom", "a ResNet of 4 stages with the given block, layers and widths", "", {})};
 }
 
 }  // namespace raddiag::model

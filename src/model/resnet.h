@@ -7,6 +7,8 @@
 
 #include <vector>
 
+#include "model/slice_encoder.h"
+
 namespace raddiag::model {
 
 struct ResNetOptions {
@@ -42,23 +44,28 @@ class BottleneckImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Bottleneck);
 
-class ResNetImpl : public torch::nn::Module {
+// Registered as backbone types resnet18, resnet34, resnet50 (torchvision presets) and custom.
+class ResNetImpl : public SliceEncoderImpl {
  public:
   explicit ResNetImpl(const ResNetOptions& options);
   // x: [n, 3, H, W] (the gray slice repeated to 3 channels, as the official code does) or [n, 1, H, W]:
   // for identical channels conv1 is applied with its weight summed over the input channels, which is the
   // same convolution at a third of the cost of the stem. Returns [n, out_dim].
-  torch::Tensor forward(torch::Tensor x);
+  torch::Tensor forward(torch::Tensor x) override;
   // The last stage's activation map [n, out_dim, h, w] before pooling; forward() = its spatial mean.
   // For explanations (Grad-CAM); the same operations as forward().
   torch::Tensor feature_map(torch::Tensor x);
   // While on, forward()/feature_map() also keep every last-stage map they compute (in call order), so that a caller
   // running the whole model can differentiate with respect to them. Turning it on clears the list.
-  void set_capture_feature_maps(bool on) { capture_ = on; captured_.clear(); }
-  const std::vector<torch::Tensor>& captured_feature_maps() const { return captured_; }
+  void set_capture_feature_maps(bool on) override { capture_ = on; captured_.clear(); }
+  const std::vector<torch::Tensor>& captured_feature_maps() const override { return captured_; }
+  bool has_feature_map() const override { return true; }
+  std::string feature_map_name() const override { return "the last ResNet stage"; }
+  // "layerK." for the parameters of stage K.
+  std::string depth_stage(const std::string& parameter_name) const override;
   const ResNetOptions& options() const { return options_; }
   // Stores the conv weights in channels-last layout (inputs should then be channels-last too).
-  void set_channels_last(bool on);
+  void set_channels_last(bool on) override;
 
  private:
   ResNetOptions options_;
@@ -69,6 +76,11 @@ class ResNetImpl : public torch::nn::Module {
   std::vector<torch::Tensor> captured_;
 };
 TORCH_MODULE(ResNet);
+
+// The ResNet part of a backbone config (block, layers, widths).
+ResNetOptions resnet_options(const BackboneConfig& b);
+// A lower bound on its weights: one 3x3 conv of width^2 per block, plus the stem conv.
+int64_t resnet_min_parameters(const BackboneConfig& b);
 
 // Multiply-accumulates of the convolutions of one forward on one h x w slice (3-channel stem),
 // i.e. half the conventional FLOP count.

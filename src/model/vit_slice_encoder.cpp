@@ -1,6 +1,9 @@
 #include "model/vit_slice_encoder.h"
 
+#include <cctype>
 #include <cmath>
+
+#include "util/error.h"
 
 namespace raddiag::model {
 
@@ -109,6 +112,116 @@ torch::Tensor ResNetVitSliceEncoderImpl::forward(torch::Tensor x) {
   auto t = embed_norm(token_embed(token_norm(tokens)));
   t = encode_grid_tokens(t, g, row_embed, col_embed, cls_token, blocks, o_.vit.dropout, is_training());
   return mlp_embed_out(torch::gelu(mlp_embed_in(t)));
+}
+
+namespace {
+
+// "blocks.<digits>." at the start of the name, else "".
+std::string block_stage(const std::string& name) {
+  if (name.rfind("blocks.", 0) != 0) return "";
+  std::size_t i = 7;
+  while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) ++i;
+  if (i == 7 || i >= name.size() || name[i] != '.') return "";
+  return name.substr(0, i + 1);
+}
+
+VitSliceEncoderOptions vit_options(const ModelConfig& c) {
+  VitSliceEncoderOptions o;
+  o.image_size = c.size;
+  o.hidden = c.hidden;
+  o.patch_size = c.backbone.vit.patch_size;
+  o.layers = c.backbone.vit.layers;
+  o.heads = c.backbone.vit.heads;
+  o.head_dim = c.backbone.vit.head_dim;
+  o.mlp_dim = c.backbone.vit.mlp_dim;
+  o.dropout = c.backbone.vit.dropout;
+  return o;
+}
+
+// Feature-map stride of a resnet_vit's CNN part (its tokens are feature-map cells).
+int64_t cnn_stride(const BackboneConfig& b) {
+  return !b.layers.empty() && b.layers.size() <= 4 ? int64_t(4) << (b.layers.size() - 1) : 1;
+}
+
+// The ViT part: patch embedding (patch^2 x hidden), row/column positions (grid x hidden/2 each), and
+// per block qkv (3 h inner), out (inner h) and the MLP (2 h mlp_dim).
+int64_t vit_min_parameters(const ModelConfig& c, int64_t stride) {
+  const auto& v = c.backbone.vit;
+  const int64_t hidden = c.hidden;
+  const int64_t grid = v.patch_size >= 1 ? c.size / saturating_mul(stride, v.patch_size) : 0;
+  int64_t n = saturating_add(saturating_mul(saturating_mul(v.patch_size, v.patch_size), hidden), saturating_mul(grid, hidden));
+  const int64_t inner = saturating_mul(v.heads, v.head_dim);
+  return saturating_add(n, saturating_mul(v.layers, saturating_add(saturating_mul(4, saturating_mul(hidden, inner)),
+                                                                   saturating_mul(2, saturating_mul(hidden, v.mlp_dim)))));
+}
+
+void validate_vit_blocks(const ModelConfig& c) {
+  const auto& v = c.backbone.vit;
+  require_config(v.layers >= 1 && v.heads >= 1 && v.head_dim >= 1 && v.mlp_dim >= 1,
+                 "backbone.vit layers/heads/head_dim/mlp_dim must be >= 1");
+  require_config(c.hidden % 2 == 0, "hidden must be even for the ViT's row/column position embedding");
+  require_config(v.dropout >= 0 && v.dropout < 1, "backbone.vit.dropout must be in [0,1)");
+}
+
+}  // namespace
+
+std::string VitSliceEncoderImpl::depth_stage(const std::string& name) const { return block_stage(name); }
+
+std::string ResNetVitSliceEncoderImpl::depth_stage(const std::string& name) const {
+  if (name.rfind("cnn.", 0) == 0) {
+    const std::string s = cnn_->depth_stage(name.substr(4));
+    return s.empty() ? "" : "cnn." + s;
+  }
+  return block_stage(name);
+}
+
+std::vector<SliceEncoderEntry> vit_slice_encoders() {
+  SliceEncoderEntry e;
+  e.type = "vit";
+  e.description = "the official vitEmbed ViT on 1-channel patches (backbone.vit)";
+  e.validate = [](const ModelConfig& c) {
+    const auto& v = c.backbone.vit;
+    require_config(v.patch_size >= 1 && c.size % v.patch_size == 0, "backbone.vit.patch_size must divide size");
+    validate_vit_blocks(c);
+  };
+  e.min_parameter_count = [](const ModelConfig& c) { return vit_min_parameters(c, 1); };
+  e.build = [](const ModelConfig& c) { return make_slice_encoder(VitSliceEncoder(vit_options(c)).ptr()); };
+  return {e};
+}
+
+std::vector<SliceEncoderEntry> resnet_vit_slice_encoders() {
+  SliceEncoderEntry e;
+  e.type = "resnet_vit";
+  e.description = "the ResNet-ViT mix: 1-4 ResNet stages whose feature-map cells are the tokens of backbone.vit";
+  e.preset = [](BackboneConfig& b) {
+    b.block = "bottleneck";
+    b.layers = {3, 4, 6};
+    b.widths = {64, 128, 256};
+    b.vit.patch_size = 1;
+  };
+  e.validate = [](const ModelConfig& c) {
+    const auto& b = c.backbone;
+    require_config(b.block == "basic" || b.block == "bottleneck", "backbone.block must be 'basic' or 'bottleneck'");
+    require_config(!b.layers.empty() && b.layers.size() <= 4 && b.layers.size() == b.widths.size(),
+                   "backbone.layers and backbone.widths of a resnet_vit need the same 1-4 entries");
+    for (size_t i = 0; i < b.layers.size(); ++i)
+      require_config(b.layers[i] >= 1 && b.widths[i] >= 1, "backbone.layers/widths entries must be >= 1");
+    const int64_t stride = int64_t(4) << (b.layers.size() - 1);
+    require_config(b.vit.patch_size >= 1 && c.size % (stride * b.vit.patch_size) == 0,
+                   "size must be a multiple of the resnet_vit CNN stride " + std::to_string(stride) +
+                       " times backbone.vit.patch_size");
+    validate_vit_blocks(c);
+  };
+  e.min_parameter_count = [](const ModelConfig& c) {
+    return saturating_add(resnet_min_parameters(c.backbone), vit_min_parameters(c, cnn_stride(c.backbone)));
+  };
+  e.build = [](const ModelConfig& c) {
+    ResNetVitSliceEncoderOptions o;
+    o.cnn = resnet_options(c.backbone);
+    o.vit = vit_options(c);
+    return make_slice_encoder(ResNetVitSliceEncoder(o).ptr());
+  };
+  return {e};
 }
 
 }  // namespace raddiag::model

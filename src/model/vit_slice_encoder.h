@@ -38,11 +38,14 @@ class VitBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(VitBlock);
 
-class VitSliceEncoderImpl : public torch::nn::Module {
+// Registered as backbone type "vit"; it has no spatial feature map for Grad-CAM.
+class VitSliceEncoderImpl : public SliceEncoderImpl {
  public:
   explicit VitSliceEncoderImpl(const VitSliceEncoderOptions& o);
   // x: [n, 1|3, S, S]; with 3 channels the first is used (they are the same gray slice).
-  torch::Tensor forward(torch::Tensor x);
+  torch::Tensor forward(torch::Tensor x) override;
+  // "blocks.N." for the parameters of transformer block N.
+  std::string depth_stage(const std::string& parameter_name) const override;
 
  private:
   VitSliceEncoderOptions o_;
@@ -59,13 +62,21 @@ struct ResNetVitSliceEncoderOptions {
   VitSliceEncoderOptions vit;  // image_size, hidden, the blocks; patch_size counts feature-map cells
 };
 
-class ResNetVitSliceEncoderImpl : public torch::nn::Module {
+// Registered as backbone type "resnet_vit".
+class ResNetVitSliceEncoderImpl : public SliceEncoderImpl {
  public:
   explicit ResNetVitSliceEncoderImpl(const ResNetVitSliceEncoderOptions& o);
   // x: [n, 1|3, S, S] as the ResNet takes it.
-  torch::Tensor forward(torch::Tensor x);
+  torch::Tensor forward(torch::Tensor x) override;
   // The CNN part: its last-stage map is what Grad-CAM explains (ResNet's capture mechanism applies).
   ResNet cnn() const { return cnn_; }
+  bool has_feature_map() const override { return true; }
+  std::string feature_map_name() const override { return "the last ResNet stage"; }  // of the CNN part
+  void set_capture_feature_maps(bool on) override { cnn_->set_capture_feature_maps(on); }
+  const std::vector<torch::Tensor>& captured_feature_maps() const override { return cnn_->captured_feature_maps(); }
+  void set_channels_last(bool on) override { cnn_->set_channels_last(on); }
+  // "cnn.layerK." for the CNN stages, "blocks.N." for the transformer blocks.
+  std::string depth_stage(const std::string& parameter_name) const override;
   // Side of the token grid for an S x S slice.
   int64_t grid() const { return grid_; }
 

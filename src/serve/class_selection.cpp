@@ -84,7 +84,7 @@ model::ModelBundle select_classes(model::ModelBundle bundle, const std::vector<C
   const std::string where = "--classes";
   if (classes.empty()) throw Error(where, "no class names given");
   if (!bundle.model) throw Error(where, "no model");
-  const bool knowledge = bundle.config.head.type == "knowledge";
+  const bool knowledge = bundle.config.head.type == model::HeadType::kKnowledge;
   std::vector<int64_t> index;
   std::vector<std::string> new_texts;
   for (const auto& c : classes) {

@@ -37,7 +37,7 @@ Diagnosis diagnose(infer::Predictor& predictor, const Study& study, const Diagno
   data::PreprocessReport report;
   d.tensors = predictor.case_tensors(study.case_data, options.seed, &report, study.loader());
   d.warnings = report.warnings;
-  if (bundle.config.fusion.mode == "early" && !(d.tensors.mods != 0).any().item<bool>())
+  if (bundle.config.fusion.mode == model::FusionMode::kEarly && !(d.tensors.mods != 0).any().item<bool>())
     throw Error(study.case_data.id, "no usable scan in this case");
   const auto batch = data::collate({d.tensors});
   const auto out = predictor.run(batch);
@@ -137,7 +137,7 @@ nlohmann::ordered_json model_identity_json(const std::string& model_path, const 
   j["format"] = get("format");
   j["format_version"] = get("format_version");
   j["checksum"] = "crc32:" + get("checksum");
-  j["fusion"] = bundle.config.fusion.mode;
+  j["fusion"] = model::fusion_mode_name(bundle.config.fusion.mode);
   j["backbone"] = bundle.config.backbone.type;
   j["classes"] = bundle.classes.size();
   j["provenance"] = card.is_object() && card.contains("provenance") ? card["provenance"] : nlohmann::json(nullptr);

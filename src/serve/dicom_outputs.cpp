@@ -12,9 +12,12 @@
 namespace raddiag::serve {
 
 void check_result_outputs(const infer::Predictor& predictor, const Study& study, const ResultOutputOptions& options) {
-  if (!options.dicom_sc.empty() && !predictor.bundle().model->resnet())
-    throw Error("--dicom-sc " + options.dicom_sc, "the overlays are Grad-CAM maps of a CNN slice encoder, and this model's is a ViT "
-                                                  "(" + predictor.bundle().config.backbone.type + "); --dicom-sr and --fhir work without");
+  if (!options.dicom_sc.empty() && !predictor.bundle().model->slice_encoder()->has_feature_map()) {
+    const auto& entry = model::slice_encoder_entry(predictor.bundle().config.backbone.type);
+    throw Error("--dicom-sc " + options.dicom_sc, "the overlays are Grad-CAM maps of the slice encoder's spatial feature map, and "
+                                                  "this model's slice encoder (" + entry.type + ": " + entry.description +
+                                                  ") has none; --dicom-sr and --fhir work without");
+  }
   const std::pair<const char*, const std::string*> dicom_outputs[] = {{"--dicom-sr", &options.dicom_sr}, {"--dicom-sc", &options.dicom_sc}};
   for (const auto& [flag, value] : dicom_outputs) {
     if (value->empty()) continue;

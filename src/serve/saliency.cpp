@@ -20,10 +20,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Keeps the encoder's last-stage maps only for the duration of one explanation.
+// Keeps the encoder's feature maps only for the duration of one explanation.
 struct FeatureMapCapture {
-  model::ResNet net;
-  explicit FeatureMapCapture(model::ResNet n) : net(std::move(n)) { net->set_capture_feature_maps(true); }
+  model::SliceEncoder net;
+  explicit FeatureMapCapture(model::SliceEncoder n) : net(std::move(n)) { net->set_capture_feature_maps(true); }
   ~FeatureMapCapture() { net->set_capture_feature_maps(false); }
 };
 
@@ -122,9 +122,11 @@ std::vector<torch::Tensor> grad_cam(infer::Predictor& predictor, const data::Cas
                                     const std::vector<int64_t>& classes, torch::Tensor* logits_out,
                                     std::vector<torch::Tensor>* signed_maps) {
   auto model = predictor.bundle().model;  // a holder copy: the same module, callable
-  auto resnet = model->resnet();
-  if (!resnet) throw Error("saliency", "Grad-CAM needs a ResNet slice encoder (this model has a ViT)");
   const auto& cfg = predictor.bundle().config;
+  auto encoder = model->slice_encoder();
+  if (!encoder->has_feature_map())
+    throw Error("saliency", "Grad-CAM needs a slice encoder with a spatial feature map, and this model's (backbone.type '" +
+                                cfg.backbone.type + "') has none");
   const int64_t C = cfg.head.num_classes, D = cfg.depth;
   for (int64_t c : classes)
     if (c < 0 || c >= C) throw Error("saliency", "class index " + std::to_string(c) + " out of range");
@@ -136,16 +138,16 @@ std::vector<torch::Tensor> grad_cam(infer::Predictor& predictor, const data::Cas
   batch.keys = batch.keys.to(dev);
   batch.labels = torch::Tensor();
   torch::AutoGradMode grad(true);
-  FeatureMapCapture capture(resnet);
+  FeatureMapCapture capture(encoder);
   auto out = model->forward(infer::model_input(batch), model::ForwardPath::kFast);
   if (logits_out) *logits_out = out.logits.detach().to(torch::kCPU);
-  const auto& parts = resnet->captured_feature_maps();
+  const auto& parts = encoder->captured_feature_maps();
   if (parts.empty()) throw Error("saliency", "no slice was encoded");
   auto A = parts.size() == 1 ? parts[0] : torch::cat(parts);  // [n, F, h, w] in fast-path order
   // The fast path's (slot, slice) order: valid slices of used slots, flat.
   const int64_t N = batch.images.size(1);
   auto mods = batch.mods.reshape({N});
-  auto used = cfg.fusion.mode == "early" ? (mods != 0) : torch::ones({N}, mods.options().dtype(torch::kBool));
+  auto used = cfg.fusion.mode == model::FusionMode::kEarly ? (mods != 0) : torch::ones({N}, mods.options().dtype(torch::kBool));
   auto sel = (batch.marks.reshape({N, D}) != 0) & used.unsqueeze(1);
   auto idx = sel.reshape({-1}).nonzero().squeeze(1);
   if (idx.size(0) != A.size(0)) throw Error("saliency", "internal: encoded slices do not match the marks");
@@ -188,7 +190,8 @@ nlohmann::ordered_json write_saliency(infer::Predictor& predictor, const Study& 
   const auto& names = predictor.bundle().classes;
   nlohmann::ordered_json j;
   j["dir"] = options.out_dir;
-  j["method"] = "Grad-CAM on the last ResNet stage, bilinear to the slice size, min-max to [0, 1]";
+  j["method"] = "Grad-CAM on " + predictor.bundle().model->slice_encoder()->feature_map_name() +
+                ", bilinear to the slice size, min-max to [0, 1]";
 
   // Attention curves, one per scan in the model.
   nlohmann::ordered_json curves = nlohmann::ordered_json::array();

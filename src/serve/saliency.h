@@ -1,6 +1,6 @@
 #pragma once
-// Grad-CAM explanations of a diagnosis (Selvaraju et al. 2017) on the ResNet slice encoder's last
-// stage: the case's valid slices go through the whole model with gradients enabled (the same fast
+// Grad-CAM explanations of a diagnosis (Selvaraju et al. 2017) on the feature map the slice encoder
+// offers (the last ResNet stage for the ResNets and the ResNet-ViT mix): the case's valid slices go through the whole model with gradients enabled (the same fast
 // path and numerics as inference); for a class c, the weights are the spatial means of d logit_c /
 // d A over the last-stage activation A of each slice, the map is ReLU(sum_k w_k A_k), bilinearly
 // upsampled to the original slice size and min-max normalised to [0, 1] (a constant map: ones when
@@ -19,7 +19,8 @@
 namespace raddiag::serve {
 
 // Grad-CAM at the model's input resolution: for each class, [slots N, depth D, S, S]; rows of slices
-// that were not encoded (padding, empty slots) are zero. Throws for a non-ResNet backbone.
+// that were not encoded (padding, empty slots) are zero. Throws raddiag::Error for a slice encoder without a
+// spatial feature map (SliceEncoderImpl::has_feature_map, e.g. the ViT).
 // `signed_maps` (optional) receives the same maps before the ReLU: positive where a region raises the
 // class logit, negative where it lowers it (Grad-CAM's "counterfactual" map is the negative part).
 std::vector<torch::Tensor> grad_cam(infer::Predictor& predictor, const data::CaseTensors& tensors,

@@ -3,6 +3,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/json_keys.h"
 
 namespace raddiag::text {
 using nlohmann::json;
@@ -58,49 +59,36 @@ json TextEncoderConfig::to_json() const {
 }
 
 TextEncoderConfig TextEncoderConfig::from_json(const json& j, const std::string& source) {
-  if (!j.is_object()) throw Error(source, "config is not a JSON object");
+  // A Hugging Face config.json: keys we do not use (architectures, ...) are fine, null means unset.
+  const JsonOptionsReader r(j, source, "", "config", {}, {/*allow_unknown=*/true, /*null_is_missing=*/true});
   TextEncoderConfig c;
-  try {
-    c.model_type = j.value("model_type", std::string("bert"));
-    if (c.model_type == "mpnet") {  // HF MPNetConfig defaults
-      c.vocab_size = 30527;
-      c.layer_norm_eps = 1e-12;
-      c.max_position_embeddings = 514;
-      c.pad_token_id = 1;
-    } else {
-      c.vocab_size = 30522;
-    }
-    if (!j.contains("vocab_size")) throw Error(source, "config has no vocab_size");
-    auto get_int = [&](const char* k, int64_t* v) {
-      if (!j.contains(k) || j[k].is_null()) return;
-      if (!j[k].is_number_integer()) throw Error(source, std::string(k) + " is not an integer");
-      *v = j[k].get<int64_t>();
-    };
-    auto get_num = [&](const char* k, double* v) {
-      if (!j.contains(k) || j[k].is_null()) return;
-      if (!j[k].is_number()) throw Error(source, std::string(k) + " is not a number");
-      *v = j[k].get<double>();
-    };
-    get_int("vocab_size", &c.vocab_size);
-    get_int("hidden_size", &c.hidden_size);
-    get_int("num_hidden_layers", &c.num_hidden_layers);
-    get_int("num_attention_heads", &c.num_attention_heads);
-    get_int("intermediate_size", &c.intermediate_size);
-    get_int("max_position_embeddings", &c.max_position_embeddings);
-    get_int("type_vocab_size", &c.type_vocab_size);
-    get_int("pad_token_id", &c.pad_token_id);
-    get_int("relative_attention_num_buckets", &c.relative_attention_num_buckets);
-    get_num("hidden_dropout_prob", &c.hidden_dropout_prob);
-    get_num("attention_probs_dropout_prob", &c.attention_probs_dropout_prob);
-    get_num("layer_norm_eps", &c.layer_norm_eps);
-    get_num("initializer_range", &c.initializer_range);
-    if (j.contains("hidden_act")) {
-      if (!j["hidden_act"].is_string()) throw Error(source, "hidden_act is not a string");
-      c.hidden_act = j["hidden_act"].get<std::string>();
-    }
-  } catch (const json::exception& e) {
-    throw Error(source, std::string("bad config: ") + e.what());
+  c.model_type = "bert";
+  r.read("model_type", c.model_type);
+  if (c.model_type == "mpnet") {  // HF MPNetConfig defaults
+    c.vocab_size = 30527;
+    c.layer_norm_eps = 1e-12;
+    c.max_position_embeddings = 514;
+    c.pad_token_id = 1;
+  } else {
+    c.vocab_size = 30522;
   }
+  if (!j.contains("vocab_size")) throw Error(source, "config has no vocab_size");
+  for (const auto& [key, field] : {std::pair<const char*, int64_t*>{"vocab_size", &c.vocab_size},
+                                   {"hidden_size", &c.hidden_size},
+                                   {"num_hidden_layers", &c.num_hidden_layers},
+                                   {"num_attention_heads", &c.num_attention_heads},
+                                   {"intermediate_size", &c.intermediate_size},
+                                   {"max_position_embeddings", &c.max_position_embeddings},
+                                   {"type_vocab_size", &c.type_vocab_size},
+                                   {"pad_token_id", &c.pad_token_id},
+                                   {"relative_attention_num_buckets", &c.relative_attention_num_buckets}})
+    r.read(key, *field);
+  for (const auto& [key, field] : {std::pair<const char*, double*>{"hidden_dropout_prob", &c.hidden_dropout_prob},
+                                   {"attention_probs_dropout_prob", &c.attention_probs_dropout_prob},
+                                   {"layer_norm_eps", &c.layer_norm_eps},
+                                   {"initializer_range", &c.initializer_range}})
+    r.read(key, *field);
+  r.read("hidden_act", c.hidden_act);
   c.validate(source);
   return c;
 }

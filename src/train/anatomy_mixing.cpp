@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "util/error.h"
+#include "util/json_keys.h"
 
 namespace raddiag::train {
 
@@ -18,19 +19,12 @@ nlohmann::json MixingOptions::to_json() const {
 }
 
 MixingOptions MixingOptions::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) throw Error(kMixingSubject, "must be a JSON object");
   MixingOptions o;
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (it.key() != "n_aug" && it.key() != "prob" && it.key() != "anatomy_weights" && it.key() != "fallback")
-      throw Error(kMixingSubject, "unknown key '" + it.key() + "' (n_aug, prob, anatomy_weights, fallback)");
-  try {
-    if (j.contains("n_aug")) o.n_aug = j.at("n_aug").get<int>();
-    if (j.contains("prob")) o.prob = j.at("prob").get<double>();
-    if (j.contains("anatomy_weights")) o.anatomy_weights = j.at("anatomy_weights").get<std::map<std::string, double>>();
-    if (j.contains("fallback")) o.fallback = j.at("fallback").get<std::string>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(kMixingSubject, std::string("wrong type: ") + e.what());
-  }
+  const JsonOptionsReader r(j, kMixingSubject, "", "MixingOptions", {"n_aug", "prob", "anatomy_weights", "fallback"});
+  r.read("n_aug", o.n_aug);
+  r.read("prob", o.prob);
+  r.read("anatomy_weights", o.anatomy_weights);
+  r.read("fallback", o.fallback);
   o.validate();
   return o;
 }

@@ -5,27 +5,17 @@
 #include <cmath>
 #include <map>
 #include <random>
-#include <regex>
 #include <set>
 
 #include "data/preprocess.h"
 #include "util/error.h"
+#include "util/json_keys.h"
 
 namespace raddiag::train {
 
 namespace {
 
 const char* kFinetuneSubject = "run config";
-
-template <typename T>
-void ft_read(const nlohmann::json& j, const char* key, T& out) {
-  if (!j.contains(key)) return;
-  try {
-    out = j.at(key).get<T>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(kFinetuneSubject, std::string("finetune.") + key + ": wrong type (" + e.what() + ")");
-  }
-}
 
 // "backbone.layer1.0.conv1.weight" -> "backbone"
 std::string ft_top_module(const std::string& name) { return name.substr(0, name.find('.')); }
@@ -34,28 +24,39 @@ std::string ft_top_module(const std::string& name) { return name.substr(0, name.
 
 nlohmann::json FinetuneConfig::to_json() const {
   return {{"from", from},           {"scratch", scratch}, {"mode", mode},         {"layer_decay", layer_decay},
-          {"head", head},           {"fusion", fusion},   {"fraction", fraction}, {"shots", shots},
+          {"head", model::head_type_name(head)},
+          {"fusion", fusion ? model::fusion_mode_name(*fusion) : "auto"},
+          {"fraction", fraction},   {"shots", shots},
           {"test", test},           {"bootstrap", bootstrap}};
 }
 
+model::HeadType parse_finetune_head(const std::string& name) {
+  if (name != "mlp" && name != "knowledge") throw Error(kFinetuneSubject, "finetune.head must be mlp or knowledge (got '" + name + "')");
+  return model::parse_head_type(name);
+}
+
+std::optional<model::FusionMode> parse_finetune_fusion(const std::string& name) {
+  if (name == "auto") return std::nullopt;
+  if (name != "early" && name != "late")
+    throw Error(kFinetuneSubject, "finetune.fusion must be auto, early or late (got '" + name + "')");
+  return model::parse_fusion_mode(name);
+}
+
 FinetuneConfig FinetuneConfig::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) throw Error(kFinetuneSubject, "finetune: expected a JSON object");
-  static const std::set<std::string> known = {"from", "scratch", "mode", "layer_decay", "head", "fusion",
-                                              "fraction", "shots", "test", "bootstrap"};
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!known.count(it.key())) throw Error(kFinetuneSubject, "finetune: unknown key '" + it.key() + "'");
+  const JsonOptionsReader r(j, kFinetuneSubject, "finetune.", "FinetuneConfig",
+                            {"from", "scratch", "mode", "layer_decay", "head", "fusion", "fraction", "shots", "test", "bootstrap"});
   FinetuneConfig c;
-  ft_read(j, "from", c.from);
-  ft_read(j, "scratch", c.scratch);
-  ft_read(j, "mode", c.mode);
-  ft_read(j, "layer_decay", c.layer_decay);
-  ft_read(j, "head", c.head);
-  ft_read(j, "fusion", c.fusion);
-  ft_read(j, "fraction", c.fraction);
-  ft_read(j, "shots", c.shots);
-  if (j.contains("test") && j.at("test").is_string()) c.test = {j.at("test").get<std::string>()};
-  else ft_read(j, "test", c.test);
-  ft_read(j, "bootstrap", c.bootstrap);
+  r.read("from", c.from);
+  r.read("scratch", c.scratch);
+  r.read("mode", c.mode);
+  r.read("layer_decay", c.layer_decay);
+  r.read_parsed("head", c.head, parse_finetune_head);
+  r.read_parsed("fusion", c.fusion, parse_finetune_fusion);
+  r.read("fraction", c.fraction);
+  r.read("shots", c.shots);
+  if (r.has("test") && r.at("test").is_string()) c.test = {r.at("test").get<std::string>()};  // one set as a string
+  else r.read("test", c.test);
+  r.read("bootstrap", c.bootstrap);
   c.validate();
   return c;
 }
@@ -66,8 +67,6 @@ void FinetuneConfig::validate() const {
   };
   need(mode == "full" || mode == "frozen" || mode == "layerwise", "mode must be full, frozen or layerwise (got '" + mode + "')");
   need(layer_decay > 0 && layer_decay <= 1, "layer_decay must be in (0, 1]");
-  need(head == "mlp" || head == "knowledge", "head must be mlp or knowledge (got '" + head + "')");
-  need(fusion == "auto" || fusion == "early" || fusion == "late", "fusion must be auto, early or late (got '" + fusion + "')");
   need(fraction > 0 && fraction <= 1, "fraction must be in (0, 1]");
   need(shots >= 0, "shots must be >= 0");
   need(!(shots > 0 && fraction < 1), "fraction and shots: give one of them");
@@ -133,16 +132,16 @@ data::LabelVocabulary finetune_vocabulary(const std::vector<data::Case>& train, 
   return data::LabelVocabulary(names);
 }
 
-std::string choose_fusion_mode(const std::string& requested, const std::string& source_mode,
-                               const std::vector<data::Case>& train) {
-  if (requested != "auto") return requested;
+model::FusionMode choose_fusion_mode(std::optional<model::FusionMode> requested, model::FusionMode source_mode,
+                                     const std::vector<data::Case>& train) {
+  if (requested) return *requested;
   const bool single = !train.empty() && std::all_of(train.begin(), train.end(), [](const data::Case& c) { return c.image_count() == 1; });
-  return single ? "late" : source_mode;
+  return single ? model::FusionMode::kLate : source_mode;
 }
 
-model::ModelConfig finetune_model_config(const model::ModelConfig& source, int64_t num_classes, const std::string& fusion,
-                                         const std::string& head, bool source_has_text_encoder) {
-  if (head == "knowledge" && !source_has_text_encoder)
+model::ModelConfig finetune_model_config(const model::ModelConfig& source, int64_t num_classes, model::FusionMode fusion,
+                                         model::HeadType head, bool source_has_text_encoder) {
+  if (head == model::HeadType::kKnowledge && !source_has_text_encoder)
     throw Error("--head knowledge",
                 "not available for this model: a knowledge head for new class names needs the class texts embedded by the "
                 "model's text encoder, and this model file carries no text encoder; use --head mlp");
@@ -150,8 +149,8 @@ model::ModelConfig finetune_model_config(const model::ModelConfig& source, int64
   c.head.type = head;
   c.head.num_classes = num_classes;
   c.fusion.mode = fusion;
-  if (fusion == "late") c.n_image = 1;
-  else if (source.fusion.mode == "late" && c.n_image == 1) c.n_image = model::ModelConfig().n_image;
+  if (fusion == model::FusionMode::kLate) c.n_image = 1;
+  else if (source.fusion.mode == model::FusionMode::kLate && c.n_image == 1) c.n_image = model::ModelConfig().n_image;
   c.validate();
   return c;
 }
@@ -212,19 +211,21 @@ std::vector<ParamGroupRule> finetune_param_rules(const model::RadDiagModel& mode
   }
   if (mode != "layerwise") return rules;
   // Stages in forward order, each with the parameter-name prefixes it covers.
-  // Numbered stages: ResNet layerN, ViT blocks.N, ResNet-ViT cnn.layerN and blocks.N. Other backbone
+  // Numbered stages: those the slice encoder names (ResNet layerN, ViT blocks.N, ...). Other backbone
   // parameters form one stage per gap between numbered stages (the stem, the tokeniser, the top), and
   // are matched by their full names so that a rule never covers a numbered stage below it.
-  static const std::regex numbered(R"(^backbone\.((cnn\.)?layer\d+|blocks\.\d+)\.)");
+  const model::SliceEncoder encoder = model->slice_encoder();
+  const std::string kBackbone = "backbone.";
   std::vector<std::string> stages;
   std::map<std::string, std::vector<std::string>> prefixes;
   std::string last_numbered = "stem";
   for (const auto& p : model->named_parameters(true)) {
     const std::string& name = p.key();
     std::string stage, prefix;
-    std::smatch m;
-    if (std::regex_search(name, m, numbered)) {
-      stage = prefix = last_numbered = m.str(0);
+    const std::string depth =
+        name.rfind(kBackbone, 0) == 0 ? encoder->depth_stage(name.substr(kBackbone.size())) : std::string();
+    if (!depth.empty()) {
+      stage = prefix = last_numbered = kBackbone + depth;
     } else if (ft_top_module(name) == "backbone") {
       prefix = name;
       stage = "backbone (after " + last_numbered + ")";

@@ -12,6 +12,7 @@
 //  * the label set covers every class of the training, validation and test sets (and the classes a
 //    dataset declares): a class without training cases is kept and reported, never silently dropped.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,9 @@ struct FinetuneConfig {
   bool scratch = false;           // the source's architecture with fresh weights (the baseline)
   std::string mode = "full";      // full | frozen | layerwise
   double layer_decay = 0.65;      // layerwise: lr scale per stage counted back from the head
-  std::string head = "mlp";       // mlp | knowledge
-  std::string fusion = "auto";    // auto (late when every training case has one image) | early | late
+  model::HeadType head = model::HeadType::kMlp;  // JSON "mlp" | "knowledge"
+  // JSON "auto" (nullopt: late when every training case has one image, else the source's) | "early" | "late"
+  std::optional<model::FusionMode> fusion;
   double fraction = 1.0;          // (0, 1]: seeded, label-stratified share of the training cases
   int64_t shots = 0;              // > 0: K training cases per class (seeded); exclusive with fraction < 1
   std::vector<std::string> test;  // extra sets scored at the end (`raddiag finetune --test`)
@@ -42,6 +44,10 @@ struct FinetuneConfig {
   static FinetuneConfig from_json(const nlohmann::json& j);  // unknown keys are errors
   void validate() const;
 };
+
+// The JSON/CLI names of FinetuneConfig::head and ::fusion; raddiag::Error("run config", ...) otherwise.
+model::HeadType parse_finetune_head(const std::string& name);
+std::optional<model::FusionMode> parse_finetune_fusion(const std::string& name);
 
 // K cases per class: classes in name order, each topped up to K with randomly drawn cases of that class
 // (a multi-label case counts for all its classes); or, with fraction < 1, round(fraction * n) cases of
@@ -55,15 +61,16 @@ data::LabelVocabulary finetune_vocabulary(const std::vector<data::Case>& train, 
                                           const std::vector<data::Case>& test, const std::vector<std::string>& declared,
                                           data::LabelLevel level, std::vector<std::string>* absent = nullptr);
 
-// "late" when every training case holds exactly one image, else the source's mode (fusion "auto").
-std::string choose_fusion_mode(const std::string& requested, const std::string& source_mode,
-                               const std::vector<data::Case>& train);
+// The requested mode; for "auto" (nullopt) late when every training case holds exactly one image, else
+// the source's mode.
+model::FusionMode choose_fusion_mode(std::optional<model::FusionMode> requested, model::FusionMode source_mode,
+                                     const std::vector<data::Case>& train);
 
 // The source architecture with `num_classes` outputs, the given fusion mode (late: one image slot) and
 // head type. A knowledge head embeds the new class names with the source model's text encoder, so it
 // needs `source_has_text_encoder`; otherwise raddiag::Error.
-model::ModelConfig finetune_model_config(const model::ModelConfig& source, int64_t num_classes, const std::string& fusion,
-                                         const std::string& head, bool source_has_text_encoder = false);
+model::ModelConfig finetune_model_config(const model::ModelConfig& source, int64_t num_classes, model::FusionMode fusion,
+                                         model::HeadType head, bool source_has_text_encoder = false);
 
 struct WeightTransfer {
   std::vector<std::string> carried;   // copied from the source (same name and shape)
@@ -77,9 +84,9 @@ struct WeightTransfer {
 WeightTransfer transfer_weights(model::RadDiagModel& target, const model::RadDiagModel& source);
 
 // Optimiser rules of a fine-tuning mode: frozen = everything but "head." frozen; layerwise = stages in
-// forward order (backbone stem, each numbered backbone stage (layerN / blocks.N), the backbone parameters
-// between and after them, slice aggregator, fusion, head) with lr_scale = decay^(stages between it and
-// the head); full = none.
+// forward order (backbone stem, each depth stage the slice encoder names (SliceEncoderImpl::depth_stage:
+// layerN, blocks.N, ...), the backbone parameters between and after them, slice aggregator, fusion, head)
+// with lr_scale = decay^(stages between it and the head); full = none.
 std::vector<ParamGroupRule> finetune_param_rules(const model::RadDiagModel& model, const std::string& mode, double decay);
 
 // Frozen mode: every top-level module except the head in eval mode (BatchNorm uses and keeps its

@@ -30,13 +30,13 @@ KnowledgeEmbeddings embed_class_names(const KnowledgeConfig& knowledge, const st
                                       model::ModelConfig& mcfg, bool log) {
   KnowledgeEmbeddings k;
   if (!knowledge.enabled()) {
-    if (mcfg.head.type == "knowledge")
+    if (mcfg.head.type == model::HeadType::kKnowledge)
       throw Error("run config", "model head.type 'knowledge' needs knowledge.text_encoder (a text encoder folder, "
                                 "a `raddiag knowledge pretrain` output folder or a model file with a text encoder)");
     return k;
   }
   text::SentenceEncoder encoder = load_text_encoder_from(knowledge.text_encoder);
-  mcfg.head.type = "knowledge";
+  mcfg.head.type = model::HeadType::kKnowledge;
   mcfg.head.text_dim = encoder.dim();
   mcfg.validate();
   k.class_text = text::compute_class_embeddings(encoder, classes, knowledge.embed_batch_size);

@@ -16,18 +16,14 @@ nlohmann::json LossScalerOptions::to_json() const {
 }
 
 LossScalerOptions LossScalerOptions::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) throw Error("optimizer option loss_scaler", "must be a JSON object");
   LossScalerOptions o;
-  reject_unknown_keys(j, o.to_json(), "optimizer option loss_scaler.");
-  try {
-    o.init_scale = j.value("init_scale", o.init_scale);
-    o.growth_factor = j.value("growth_factor", o.growth_factor);
-    o.backoff_factor = j.value("backoff_factor", o.backoff_factor);
-    o.growth_interval = j.value("growth_interval", o.growth_interval);
-    o.max_consecutive_skips = j.value("max_consecutive_skips", o.max_consecutive_skips);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("optimizer option loss_scaler", std::string("malformed: ") + e.what());
-  }
+  const JsonOptionsReader r(j, "optimizer options", "loss_scaler.", "LossScalerOptions",
+                            {"init_scale", "growth_factor", "backoff_factor", "growth_interval", "max_consecutive_skips"});
+  r.read("init_scale", o.init_scale);
+  r.read("growth_factor", o.growth_factor);
+  r.read("backoff_factor", o.backoff_factor);
+  r.read("growth_interval", o.growth_interval);
+  r.read("max_consecutive_skips", o.max_consecutive_skips);
   if (!(o.init_scale > 0) || !std::isfinite(o.init_scale) || !(o.growth_factor > 1) || !(o.backoff_factor > 0 && o.backoff_factor < 1) ||
       o.growth_interval < 1 || o.max_consecutive_skips < 0)
     throw Error("optimizer option loss_scaler",

@@ -79,15 +79,15 @@ ModelSetup configure_model(RunConfig& cfg, TrainingData& data) {
   nlohmann::json pre_json = cfg.preprocess;
   if (ft.enabled()) {
     s.source = model::load_model_file(ft.from);
-    const std::string fusion = choose_fusion_mode(ft.fusion, s.source.config.fusion.mode, data.train);
+    const model::FusionMode fusion = choose_fusion_mode(ft.fusion, s.source.config.fusion.mode, data.train);
     s.config = finetune_model_config(s.source.config, static_cast<int64_t>(data.vocab.size()), fusion, ft.head,
                                      !s.source.text_encoder.empty());
     // A knowledge head for the new label set: its class names embedded by the source's own text encoder.
-    if (ft.head == "knowledge" && cfg.knowledge.text_encoder.empty()) cfg.knowledge.text_encoder = ft.from;
+    if (ft.head == model::HeadType::kKnowledge && cfg.knowledge.text_encoder.empty()) cfg.knowledge.text_encoder = ft.from;
     pre_json = s.source.preprocess.is_object() ? s.source.preprocess : nlohmann::json::object();
     pre_json.merge_patch(cfg.preprocess);  // the source's preprocessing, with the run's changes
-    data.finetune_summary["fusion"] = fusion;
-    data.finetune_summary["source_fusion"] = s.source.config.fusion.mode;
+    data.finetune_summary["fusion"] = model::fusion_mode_name(fusion);
+    data.finetune_summary["source_fusion"] = model::fusion_mode_name(s.source.config.fusion.mode);
   } else {
     s.config = resolve_model_config(cfg.model, static_cast<int64_t>(data.vocab.size()));
   }

@@ -37,33 +37,35 @@ nlohmann::json OptimOptions::to_json() const {
 }
 
 OptimOptions OptimOptions::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) throw Error("optimizer options", "must be a JSON object");
   OptimOptions o;
-  reject_unknown_keys(j, o.to_json(), "optimizer option ");
-  try {
-    o.lr = j.value("lr", o.lr);
-    o.beta1 = j.value("beta1", o.beta1);
-    o.beta2 = j.value("beta2", o.beta2);
-    o.eps = j.value("eps", o.eps);
-    o.weight_decay = j.value("weight_decay", o.weight_decay);
-    o.max_grad_norm = j.value("max_grad_norm", o.max_grad_norm);
-    o.grad_accum_steps = j.value("grad_accum_steps", o.grad_accum_steps);
-    o.schedule = j.value("schedule", o.schedule);
-    o.warmup_ratio = j.value("warmup_ratio", o.warmup_ratio);
-    o.warmup_steps = j.value("warmup_steps", o.warmup_steps);
-    o.precision = j.value("precision", o.precision);
-    if (j.contains("loss_scaler")) o.loss_scaler = LossScalerOptions::from_json(j.at("loss_scaler"));
-    if (j.contains("groups"))
-      for (const auto& g : j.at("groups")) {
-        ParamGroupRule r;
-        r.prefix = g.at("prefix").get<std::string>();
-        r.lr_scale = g.value("lr_scale", 1.0);
-        r.frozen = g.value("frozen", false);
-        if (g.contains("weight_decay")) r.weight_decay = g.at("weight_decay").get<double>();
-        o.groups.push_back(r);
-      }
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("optimizer options", std::string("malformed: ") + e.what());
+  const JsonOptionsReader r(j, "optimizer options", "", "OptimOptions",
+                            {"lr", "beta1", "beta2", "eps", "weight_decay", "groups", "max_grad_norm", "grad_accum_steps",
+                             "schedule", "warmup_ratio", "warmup_steps", "precision", "loss_scaler"});
+  r.read("lr", o.lr);
+  r.read("beta1", o.beta1);
+  r.read("beta2", o.beta2);
+  r.read("eps", o.eps);
+  r.read("weight_decay", o.weight_decay);
+  r.read("max_grad_norm", o.max_grad_norm);
+  r.read("grad_accum_steps", o.grad_accum_steps);
+  r.read("schedule", o.schedule);
+  r.read("warmup_ratio", o.warmup_ratio);
+  r.read("warmup_steps", o.warmup_steps);
+  r.read("precision", o.precision);
+  if (r.has("loss_scaler")) o.loss_scaler = LossScalerOptions::from_json(r.at("loss_scaler"));
+  if (r.has("groups")) {
+    if (!r.at("groups").is_array()) r.fail("groups", "is not a list of {prefix, lr_scale, frozen, weight_decay} objects");
+    for (std::size_t i = 0; i < r.at("groups").size(); ++i) {
+      const JsonOptionsReader g(r.at("groups")[i], r.subject(), "groups[" + std::to_string(i) + "].", "ParamGroupRule",
+                                {"prefix", "lr_scale", "frozen", "weight_decay"});
+      ParamGroupRule rule;
+      if (!g.read("prefix", rule.prefix)) g.fail("prefix", "is missing");
+      g.read("lr_scale", rule.lr_scale);
+      g.read("frozen", rule.frozen);
+      double wd = 0;
+      if (g.read("weight_decay", wd)) rule.weight_decay = wd;
+      o.groups.push_back(rule);
+    }
   }
   if (!(o.lr >= 0) || o.grad_accum_steps < 1 || !(o.warmup_ratio >= 0 && o.warmup_ratio <= 1))
     throw Error("optimizer options", "need lr >= 0, grad_accum_steps >= 1, 0 <= warmup_ratio <= 1");

@@ -1,12 +1,12 @@
 #include "train/run_config.h"
 
 #include <filesystem>
-#include <set>
 
 #include "data/preprocess.h"
 #include "model/losses.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/json_keys.h"
 
 namespace raddiag::train {
 
@@ -14,27 +14,10 @@ namespace {
 
 const char* kSubject = "run config";
 
-void reject_unknown(const nlohmann::json& j, const std::string& where, const std::set<std::string>& known) {
-  if (!j.is_object()) throw Error(kSubject, where + ": expected a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!known.count(it.key())) throw Error(kSubject, where + ": unknown key '" + it.key() + "'");
-}
-
-template <typename T>
-void read(const nlohmann::json& j, const std::string& where, const char* key, T& out) {
-  if (!j.contains(key)) return;
-  try {
-    out = j.at(key).get<T>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(kSubject, where + key + ": wrong type (" + e.what() + ")");
-  }
-}
-
 // A path list may be given as one string.
-void read_paths(const nlohmann::json& j, const char* key, std::vector<std::string>& out) {
-  if (!j.contains(key)) return;
-  if (j.at(key).is_string()) out = {j.at(key).get<std::string>()};
-  else read(j, "data.", key, out);
+void read_paths(const JsonOptionsReader& r, const char* key, std::vector<std::string>& out) {
+  if (r.has(key) && r.at(key).is_string()) out = {r.at(key).get<std::string>()};
+  else r.read(key, out);
 }
 
 std::string absolute(const std::string& p) {
@@ -95,36 +78,32 @@ nlohmann::json RunConfig::to_json() const {
 
 RunConfig RunConfig::from_json(const nlohmann::json& j) {
   RunConfig c;
-  reject_unknown(j, "top level",
-                 {"data", "model", "preprocess", "augment", "mixing", "loss", "optim", "freeze", "sampler", "workers", "batch_size",
-                  "steps", "epochs", "log_every", "checkpoint_every", "keep_last", "validate_every", "seed", "device",
-                  "dist_backend", "dist_overlap", "threads", "init_from", "knowledge", "finetune", "comment"});
-  if (j.contains("data")) {
-    const auto& d = j.at("data");
-    reject_unknown(d, "data", {"train", "val", "val_fraction", "data_root", "prefixes", "modality", "level", "vocabulary",
-                               "min_cases", "layout"});
+  const JsonOptionsReader r(j, kSubject, "", "RunConfig",
+                            {"data", "model", "preprocess", "augment", "mixing", "loss", "optim", "freeze", "sampler", "workers",
+                             "batch_size", "steps", "epochs", "log_every", "checkpoint_every", "keep_last", "validate_every",
+                             "seed", "device", "dist_backend", "dist_overlap", "threads", "init_from", "knowledge", "finetune",
+                             "comment"});
+  if (r.has("data")) {
+    const auto d = r.child("data", "DataConfig",
+                           {"train", "val", "val_fraction", "data_root", "prefixes", "modality", "level", "vocabulary",
+                            "min_cases", "layout"});
     read_paths(d, "train", c.data.train);
     read_paths(d, "val", c.data.val);
-    read(d, "data.", "val_fraction", c.data.val_fraction);
-    read(d, "data.", "data_root", c.data.data_root);
-    read(d, "data.", "prefixes", c.data.prefixes);
-    read(d, "data.", "modality", c.data.modality);
-    read(d, "data.", "level", c.data.level);
-    read(d, "data.", "vocabulary", c.data.vocabulary);
-    read(d, "data.", "min_cases", c.data.min_cases);
-    read(d, "data.", "layout", c.data.layout);
+    d.read("val_fraction", c.data.val_fraction);
+    d.read("data_root", c.data.data_root);
+    d.read("prefixes", c.data.prefixes);
+    d.read("modality", c.data.modality);
+    d.read("level", c.data.level);
+    d.read("vocabulary", c.data.vocabulary);
+    d.read("min_cases", c.data.min_cases);
+    d.read("layout", c.data.layout);
   }
-  if (j.contains("model")) {
-    c.model = j.at("model");
-    if (!c.model.is_string() && !c.model.is_object())
-      throw Error(kSubject, "model: expected a preset name or a model config object");
+  if (r.has("model")) {
+    c.model = r.at("model");
+    if (!c.model.is_string() && !c.model.is_object()) r.fail("model", "is not a preset name or a model config object");
   }
-  if (j.contains("preprocess")) {
-    c.preprocess = j.at("preprocess");
-    if (!c.preprocess.is_object()) throw Error(kSubject, "preprocess: expected a JSON object");
-    const nlohmann::json known = data::PreprocessOptions().to_json();
-    for (auto it = c.preprocess.begin(); it != c.preprocess.end(); ++it)
-      if (!known.contains(it.key())) throw Error(kSubject, "preprocess: unknown key '" + it.key() + "'");
+  if (r.has("preprocess")) {
+    c.preprocess = r.at("preprocess");  // kept as JSON: a fine-tuning run merges it into the source model's
     try {
       data::PreprocessOptions::from_json(c.preprocess);
     } catch (const std::exception& e) {
@@ -132,63 +111,62 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
     }
   }
   try {
-    if (j.contains("augment")) c.augment = data::AugmentOptions::from_json(j.at("augment"));
-    if (j.contains("mixing")) c.mixing = MixingOptions::from_json(j.at("mixing"));
-    if (j.contains("optim")) c.optim = OptimOptions::from_json(j.at("optim"));
+    if (r.has("augment")) c.augment = data::AugmentOptions::from_json(r.at("augment"));
+    if (r.has("mixing")) c.mixing = MixingOptions::from_json(r.at("mixing"));
+    if (r.has("optim")) c.optim = OptimOptions::from_json(r.at("optim"));
   } catch (const Error& e) {
     throw Error(kSubject, e.what());
   }
-  if (j.contains("loss")) {
-    const auto& l = j.at("loss");
-    reject_unknown(l, "loss", {"kind", "attention_weight", "pos_weight_max", "focal_gamma", "focal_alpha",
-                               "asl_gamma_neg", "asl_gamma_pos", "asl_clip"});
-    read(l, "loss.", "kind", c.loss.kind);
-    if (l.contains("attention_weight") && !l.at("attention_weight").is_null()) {
+  if (r.has("loss")) {
+    const auto l = r.child("loss", "LossConfig",
+                           {"kind", "attention_weight", "pos_weight_max", "focal_gamma", "focal_alpha", "asl_gamma_neg",
+                            "asl_gamma_pos", "asl_clip"});
+    l.read("kind", c.loss.kind);
+    if (l.has("attention_weight") && !l.at("attention_weight").is_null()) {
       double w = 0;
-      read(l, "loss.", "attention_weight", w);
+      l.read("attention_weight", w);
       c.loss.attention_weight = w;
     }
-    read(l, "loss.", "pos_weight_max", c.loss.pos_weight_max);
-    read(l, "loss.", "focal_gamma", c.loss.focal_gamma);
-    read(l, "loss.", "focal_alpha", c.loss.focal_alpha);
-    read(l, "loss.", "asl_gamma_neg", c.loss.asl_gamma_neg);
-    read(l, "loss.", "asl_gamma_pos", c.loss.asl_gamma_pos);
-    read(l, "loss.", "asl_clip", c.loss.asl_clip);
+    l.read("pos_weight_max", c.loss.pos_weight_max);
+    l.read("focal_gamma", c.loss.focal_gamma);
+    l.read("focal_alpha", c.loss.focal_alpha);
+    l.read("asl_gamma_neg", c.loss.asl_gamma_neg);
+    l.read("asl_gamma_pos", c.loss.asl_gamma_pos);
+    l.read("asl_clip", c.loss.asl_clip);
   }
-  read(j, "", "freeze", c.freeze);
-  if (j.contains("sampler")) {
-    c.sampler = j.at("sampler");
-    if (!c.sampler.is_object()) throw Error(kSubject, "sampler: expected a JSON object");
+  r.read("freeze", c.freeze);
+  if (r.has("sampler")) {
+    c.sampler = r.at("sampler");
+    if (!c.sampler.is_object()) r.fail("sampler", "is not a JSON object");
   }
-  read(j, "", "workers", c.workers);
-  read(j, "", "batch_size", c.batch_size);
-  read(j, "", "steps", c.steps);
-  read(j, "", "epochs", c.epochs);
-  read(j, "", "log_every", c.log_every);
-  read(j, "", "checkpoint_every", c.checkpoint_every);
-  read(j, "", "keep_last", c.keep_last);
-  read(j, "", "validate_every", c.validate_every);
-  read(j, "", "seed", c.seed);
-  read(j, "", "device", c.device);
-  read(j, "", "dist_backend", c.dist_backend);
-  if (j.contains("dist_overlap")) {
-    const auto& v = j.at("dist_overlap");
+  r.read("workers", c.workers);
+  r.read("batch_size", c.batch_size);
+  r.read("steps", c.steps);
+  r.read("epochs", c.epochs);
+  r.read("log_every", c.log_every);
+  r.read("checkpoint_every", c.checkpoint_every);
+  r.read("keep_last", c.keep_last);
+  r.read("validate_every", c.validate_every);
+  r.read("seed", c.seed);
+  r.read("device", c.device);
+  r.read("dist_backend", c.dist_backend);
+  if (r.has("dist_overlap")) {
+    const auto& v = r.at("dist_overlap");
     if (v.is_boolean()) c.dist_overlap = v.get<bool>() ? "true" : "false";
     else if (v == "auto") c.dist_overlap = "auto";
-    else throw Error(kSubject, "dist_overlap must be true, false or \"auto\"");
+    else r.fail("dist_overlap", "must be true, false or \"auto\"");
   }
-  read(j, "", "threads", c.threads);
-  read(j, "", "init_from", c.init_from);
-  if (j.contains("knowledge")) {
-    const auto& k = j.at("knowledge");
-    reject_unknown(k, "knowledge", {"text_encoder", "store_text_encoder", "embed_batch_size", "fine_tune"});
-    if (k.contains("fine_tune") && k.at("fine_tune") != false)
-      throw Error(kSubject, "knowledge.fine_tune: fine-tuning the text encoder is not supported (it stays frozen)");
-    read(k, "knowledge.", "text_encoder", c.knowledge.text_encoder);
-    read(k, "knowledge.", "store_text_encoder", c.knowledge.store_text_encoder);
-    read(k, "knowledge.", "embed_batch_size", c.knowledge.embed_batch_size);
+  r.read("threads", c.threads);
+  r.read("init_from", c.init_from);
+  if (r.has("knowledge")) {
+    const auto k = r.child("knowledge", "KnowledgeConfig", {"text_encoder", "store_text_encoder", "embed_batch_size", "fine_tune"});
+    if (k.has("fine_tune") && k.at("fine_tune") != false)
+      k.fail("fine_tune", "must be false: fine-tuning the text encoder is not supported (it stays frozen)");
+    k.read("text_encoder", c.knowledge.text_encoder);
+    k.read("store_text_encoder", c.knowledge.store_text_encoder);
+    k.read("embed_batch_size", c.knowledge.embed_batch_size);
   }
-  if (j.contains("finetune")) c.finetune = FinetuneConfig::from_json(j.at("finetune"));
+  if (r.has("finetune")) c.finetune = FinetuneConfig::from_json(r.at("finetune"));
   c.validate();
   return c;
 }

@@ -140,7 +140,7 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
 
   TrainingData data = load_training_data(cfg, main_rank);                                   // 1
   ModelSetup setup = configure_model(cfg, data);                                            // 2
-  const bool late = setup.config.fusion.mode == "late";
+  const bool late = setup.config.fusion.mode == model::FusionMode::kLate;
   const KnowledgeEmbeddings knowledge = embed_class_names(cfg.knowledge, data.vocab.names(), setup.config, main_rank);  // 3
   RunDir run(opt.run_dir, main_rank);
   if (main_rank) record_run_inputs(opt.run_dir, cfg, data);
@@ -180,7 +180,7 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   if (main_rank)
     spdlog::info("train: {} train / {} val cases, {} classes, {} steps of {} cases, model {} ({} head) on {}", data.train.size(),
                  data.val.size(), data.vocab.size(), total, cfg.batch_size, cfg.model.is_string() ? cfg.model.get<std::string>() : "custom",
-                 setup.config.head.type, place.device);
+                 model::head_type_name(setup.config.head.type), place.device);
   if (opt.resume && !trainer.resume()) throw Error(opt.run_dir, "--resume: the run folder holds no checkpoint");
   const TrainResult tr = trainer.run();
 

@@ -104,7 +104,7 @@ TEST(RadDiagModel, ModelStateRoundTrip) {
 
 TEST(RadDiagModel, LateFusionUsesOneScan) {
   auto cfg = tiny_config();
-  cfg.fusion.mode = "late";
+  cfg.fusion.mode = model::FusionMode::kLate;
   cfg.n_image = 1;
   torch::manual_seed(5);
   auto m = model::build_model(cfg);
@@ -122,7 +122,7 @@ TEST(RadDiagModel, LateFusionUsesOneScan) {
 
 TEST(RadDiagModel, KnowledgeHeadScoresAgainstClassEmbeddings) {
   auto cfg = tiny_config();
-  cfg.head.type = "knowledge";
+  cfg.head.type = model::HeadType::kKnowledge;
   torch::manual_seed(6);
   auto m = model::build_model(cfg);
   m->eval();
@@ -188,8 +188,8 @@ TEST(RadDiagModel, ResNetVitBackboneRunsLearnsAndRoundTrips) {
   const auto ref = m->forward(b, ForwardPath::kFast).logits;
   EXPECT_LE(max_abs_diff(ref, m->forward(b, ForwardPath::kOfficial).logits), 1e-5);
   // Grad-CAM's hook: the CNN part's last-stage maps are captured, one per encoded slice (9 valid slices).
-  auto cnn = m->resnet();
-  ASSERT_TRUE(cnn);
+  auto cnn = m->slice_encoder();
+  ASSERT_TRUE(cnn->has_feature_map());
   cnn->set_capture_feature_maps(true);
   m->forward(b, ForwardPath::kFast);
   ASSERT_EQ(cnn->captured_feature_maps().size(), 1u);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "model/model_config.h"
+#include "model/slice_encoder.h"
 #include "model/raddiag_model.h"
 #include "model/parity_fixture.h"
 #include "util/error.h"
@@ -15,7 +16,7 @@ TEST(ModelConfig, ReleasedPresetIsTheOfficialEarlyModel) {
   EXPECT_EQ(c.backbone.layers, (std::vector<int64_t>{3, 4, 6, 3}));
   EXPECT_EQ(c.hidden, 2048);
   EXPECT_EQ(c.head.num_classes, 5569);
-  EXPECT_EQ(c.fusion.mode, "early");
+  EXPECT_EQ(c.fusion.mode, model::FusionMode::kEarly);
   EXPECT_EQ(c.fusion.transformer.layers, 2);
   EXPECT_EQ(c.fusion.transformer.heads, 4);
   EXPECT_EQ(c.aggregator.heads, 1);
@@ -86,8 +87,8 @@ TEST(ModelConfig, ValidationNamesTheField) {
   // The ResNet-ViT mix: ResNet-50's first three stages (stride 16) by default, cells as tokens.
   ok["backbone"] = {{"type", "resnet_vit"}};
   const auto hyb = ModelConfig::from_json(ok);
-  EXPECT_TRUE(hyb.backbone.is_hybrid());
-  EXPECT_FALSE(hyb.backbone.is_resnet());
+  EXPECT_EQ(hyb.backbone.type, "resnet_vit");
+  EXPECT_FALSE(model::slice_encoder_entry("resnet_vit").has_official_layout);
   EXPECT_EQ(hyb.backbone.layers, (std::vector<int64_t>{3, 4, 6}));
   EXPECT_EQ(hyb.backbone.vit.patch_size, 1);
   EXPECT_EQ(ModelConfig::from_json(hyb.to_json()).to_json(), hyb.to_json());

@@ -91,7 +91,7 @@ TEST(OfficialLayout, ReleasedConfigMatchesOfficialKeyList) {
 
 TEST(OfficialLayout, LateFusionHas372Entries) {
   auto c = model::ModelConfig::released();
-  c.fusion.mode = "late";
+  c.fusion.mode = model::FusionMode::kLate;
   c.n_image = 1;
   EXPECT_EQ(model::official_layout(c).size(), 372u);
 }

@@ -54,7 +54,7 @@ model::ModelBundle zs_bundle(const std::string& head, bool with_text) {
   train::seed_everything(21);
   model::ModelBundle b;
   b.config = train::resolve_model_config("tiny", 4);
-  b.config.head.type = head;
+  b.config.head.type = model::parse_head_type(head);
   b.config.head.text_dim = 16;
   b.classes = zs_brain_classes();
   b.preprocess = {{"size", b.config.size}, {"depth", b.config.depth}, {"n_image", b.config.n_image}};

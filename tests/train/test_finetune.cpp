@@ -89,7 +89,7 @@ TEST(Finetune, HeadReplacementKeepsEncoderBitIdentical) {
   auto src = model::load_model_file(make_source_model(dir));
   for (const std::string fusion : {"early", "late"}) {
     torch::manual_seed(99);
-    const auto cfg = train::finetune_model_config(src.config, 3, fusion, "mlp");
+    const auto cfg = train::finetune_model_config(src.config, 3, model::parse_fusion_mode(fusion), model::HeadType::kMlp);
     EXPECT_EQ(cfg.head.num_classes, 3);
     auto target = model::build_model(cfg);
     const auto before = model::model_state(target);
@@ -119,7 +119,7 @@ TEST(Finetune, HeadReplacementKeepsEncoderBitIdentical) {
   }
   // A knowledge head for new names needs a text encoder this model lacks: a clear error.
   try {
-    train::finetune_model_config(src.config, 3, "late", "knowledge");
+    train::finetune_model_config(src.config, 3, model::FusionMode::kLate, model::HeadType::kKnowledge);
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not available for this model"), std::string::npos) << e.what();
@@ -209,7 +209,7 @@ TEST(Finetune, FrozenModeKeepsEncoderAndReportsAbsentClass) {
     ASSERT_FALSE(r.model_path.empty());
     EXPECT_EQ(r.absent_classes, std::vector<std::string>{"rare finding"});
     const auto out = model::load_model_file(r.model_path);
-    EXPECT_EQ(out.config.fusion.mode, "late");  // one image per case: late fusion, fusion weights dropped
+    EXPECT_EQ(out.config.fusion.mode, model::FusionMode::kLate);  // one image per case: late fusion, fusion weights dropped
     EXPECT_EQ(out.classes.size(), 4u);
     EXPECT_EQ(out.card.at("finetune").at("absent_classes"), nlohmann::json({"rare finding"}));
     EXPECT_TRUE(fs::exists(run + "/weight_transfer.json"));
@@ -239,7 +239,7 @@ TEST(Finetune, LateFusionTrainingLossDecreases) {
   jo.progress = false;
   const auto r = train::run_train_job(train::RunConfig::from_json(j), jo);
   ASSERT_FALSE(r.model_path.empty());
-  EXPECT_EQ(model::load_model_file(r.model_path).config.fusion.mode, "late");
+  EXPECT_EQ(model::load_model_file(r.model_path).config.fusion.mode, model::FusionMode::kLate);
   std::vector<double> losses;
   std::ifstream log(jo.run_dir + "/log.jsonl");
   for (std::string line; std::getline(log, line);) {

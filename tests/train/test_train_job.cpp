@@ -216,7 +216,7 @@ TEST(TrainJob, KnowledgeHeadTrainsAndScoresNewNames) {
   EXPECT_LT(last, losses[0]) << "the loss did not end below its starting value";
 
   auto b = model::load_model_file(dir + "/run/model.raddiag");
-  EXPECT_EQ(b.config.head.type, "knowledge");
+  EXPECT_EQ(b.config.head.type, model::HeadType::kKnowledge);
   EXPECT_EQ(b.config.head.text_dim, 16);
   ASSERT_FALSE(b.text_encoder.empty());
   EXPECT_EQ(b.card.at("knowledge").at("frozen"), true);
@@ -246,7 +246,7 @@ TEST(TrainJob, KnowledgeHeadTrainsAndScoresNewNames) {
             0)
       << log;
   auto ft = model::load_model_file(dir + "/ft/model.raddiag");
-  EXPECT_EQ(ft.config.head.type, "knowledge");
+  EXPECT_EQ(ft.config.head.type, model::HeadType::kKnowledge);
   EXPECT_FALSE(ft.text_encoder.empty());
   auto fe = text::compute_class_embeddings(loaded, ft.classes);
   fe = fe / fe.norm(2, 1, true);
