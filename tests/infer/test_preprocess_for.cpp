@@ -23,7 +23,7 @@ TEST(PreprocessFor, TakesTheModelsGeometryAndKeepsTheRest) {
 
 TEST(PreprocessFor, LateFusionTakesOneImagePerCase) {
   model::ModelConfig c = model::ModelConfig::released();
-  c.fusion.mode = "late";
+  c.fusion.mode = model::FusionMode::kLate;
   c.n_image = 4;
   EXPECT_EQ(infer::preprocess_for(c, {}).n_image, 1);
 }
