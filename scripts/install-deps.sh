@@ -16,6 +16,7 @@ PKGS=(
   clang libclang-rt-14-dev
   python3 python3-numpy python3-nibabel python3-pydicom python3-sklearn python3-torch python3-pil
   libdcmtk-dev dcmtk dicom3tools orthanc orthanc-dicomweb
+  libsqlite3-dev sqlite3 chromium fonts-dejavu-core
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli/command.h"
-#include "serve/import_official.h"
+#include "serve/run_import.h"
 #include "util/error.h"
 #include "util/atomic_file.h"
 
@@ -20,7 +20,7 @@ Registrar register_import_official({"import-official", "convert an official RadD
   sub.add_option("--name", a->name, "model name recorded in the model card");
   return std::function<int()>([a] {
     refuse_to_overwrite_inputs(a->out, {a->checkpoint, a->config, a->labels});
-    auto report = serve::import_official(*a);
+    auto report = serve::run_import(*a);
     std::cout << "imported " << a->checkpoint << " -> " << a->out << "\n" << report << "\n";
     return 0;
   });

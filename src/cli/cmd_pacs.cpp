@@ -16,8 +16,7 @@
 #include "pacs/dicomweb_client.h"
 #include "pacs/dimse_scu.h"
 #include "pacs/study_layout.h"
-#include "serve/diagnosis.h"
-#include "serve/dicom_outputs.h"
+#include "serve/run_pacs_diagnose.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -69,14 +68,15 @@ struct PacsWorkFolder {
 };
 
 int run_pacs_diagnose(const PacsDiagnoseArgs& a) {
-  bool want_sr = false, want_sc = false;
+  serve::PacsDiagnoseRequest r;
   std::stringstream list(a.store);
+  r.store_sr = r.store_sc = false;
   for (std::string item; std::getline(list, item, ',');) {
-    if (item == "sr") want_sr = true;
-    else if (item == "sc") want_sc = true;
+    if (item == "sr") r.store_sr = true;
+    else if (item == "sc") r.store_sc = true;
     else throw Error("--store '" + a.store + "'", "expected sr, sc or sr,sc");
   }
-  if (!want_sr && !want_sc) throw Error("--store '" + a.store + "'", "expected sr, sc or sr,sc");
+  if (!r.store_sr && !r.store_sc) throw Error("--store '" + a.store + "'", "expected sr, sc or sr,sc");
   if (a.top_k < 1) throw Error("--top-k", "must be at least 1");
   if (!pacs::is_valid_uid(a.study)) throw Error("--study", "'" + a.study + "' is not a DICOM UID");
   namespace fs = std::filesystem;
@@ -90,62 +90,36 @@ int run_pacs_diagnose(const PacsDiagnoseArgs& a) {
     work.path = tmpl;
     work.remove = true;
   }
-  pacs::DicomwebClient client(with_env_secrets(a.web));
-  // Before the model work, so a wrong URL or study fails fast.
-  pacs::PulledStudy pulled = client.retrieve_study(a.study, work.path + "/study");
-  std::cout << "pulled " << pulled.files.size() << " instance(s) of study " << a.study << "\n";
-
+  r.web = with_env_secrets(a.web);
+  r.study_uid = a.study;
+  r.work_dir = work.path;
+  r.top_k = a.top_k;
+  r.seed = a.seed;
+  r.threads = a.runtime.threads;
+  r.software_version = RADDIAG_VERSION;
   apply_device_options(a.runtime);
-  model::ModelBundle bundle = load_model_with_classes(a.model, a.classes, std::cout, "classes");
-  serve::Predictor predictor(std::move(bundle), a.runtime.device);
-  serve::StudyModelInfo info{predictor.preprocess().modality_ids, serve::card_training_modalities(predictor.bundle().card)};
-  serve::StudyOptions study_options;
-  study_options.threads = a.runtime.threads;
-  const std::vector<std::string> inputs = {work.path + "/study/" + pacs::uid_file_component(a.study)};
-  serve::Study study = serve::build_study(inputs, study_options, info);
-  serve::ResultOutputOptions outputs;
-  outputs.software_version = RADDIAG_VERSION;
-  const std::string results = work.path + "/results";
-  fs::create_directories(results);
-  if (want_sr) outputs.dicom_sr = results + "/sr.dcm";
-  if (want_sc) outputs.dicom_sc = results + "/sc";
-  serve::check_result_outputs(predictor, study, outputs);
-  serve::DiagnoseOptions dopt;
-  dopt.top_k = a.top_k;
-  dopt.seed = a.seed;
-  serve::Diagnosis d = serve::diagnose(predictor, study, dopt);
-  auto report = serve::diagnosis_json(a.model, predictor, inputs, study, d);
-  for (const auto& w : report["warnings"]) std::cout << "warning: " << w.get<std::string>() << "\n";
-  for (const auto& f : d.findings) {
+  serve::Predictor predictor(load_model_logged(a.model, a.classes, std::cout, "classes"), a.runtime.device);
+  const serve::PacsDiagnoseResult res =
+      serve::run_pacs_diagnose(predictor, a.model, r, [](const std::string& line) { std::cout << line << "\n"; });
+  const serve::DiagnoseResult& d = res.diagnosis;
+  for (const auto& w : d.report["warnings"]) std::cout << "warning: " << w.get<std::string>() << "\n";
+  for (const auto& f : d.diagnosis.findings) {
     char line[64];
     std::snprintf(line, sizeof line, "%4lld  %.4f  %-8s @ %.3f  ", static_cast<long long>(f.rank), f.probability,
                   f.positive ? "POSITIVE" : "negative", f.threshold);
     std::cout << line << f.disorder << "\n";
   }
-  if (!a.json.empty()) write_bytes_atomically(a.json, report.dump(2) + "\n");
-  for (const auto& line : serve::write_result_outputs(predictor, study, d, report, outputs)) std::cout << line << "\n";
-
-  std::vector<std::string> files;
-  if (want_sr) files.push_back(outputs.dicom_sr);
-  if (want_sc) {
-    std::vector<std::string> sc;
-    for (const auto& e : fs::directory_iterator(outputs.dicom_sc))
-      if (e.is_regular_file()) sc.push_back(e.path().string());
-    std::sort(sc.begin(), sc.end());
-    files.insert(files.end(), sc.begin(), sc.end());
-  }
-  pacs::StowResult stored;
-  try {
-    stored = client.store(files);
-  } catch (const Error&) {
+  if (!a.json.empty()) write_bytes_atomically(a.json, d.report.dump(2) + "\n");
+  for (const auto& line : d.written) std::cout << line << "\n";
+  if (!res.store_error.empty()) {
     work.remove = false;
-    std::cerr << "raddiag: the results were not stored; they are kept in " << results << "\n";
-    throw;
+    std::cerr << "raddiag: the results were not stored; they are kept in " << res.results_dir << "\n";
+    throw Error("", res.store_error);  // the client's message, unchanged
   }
-  for (const auto& ref : stored.referenced)
+  for (const auto& ref : res.stored.referenced)
     std::cout << "stored " << ref.sop_instance << " (" << ref.sop_class << ")" << (ref.url.empty() ? "" : " " + ref.url) << "\n";
-  std::cout << stored.referenced.size() << " result instance(s) stored in study " << a.study << " (HTTP " << stored.http_status
-            << ")\n";
+  std::cout << res.stored.referenced.size() << " result instance(s) stored in study " << a.study << " (HTTP "
+            << res.stored.http_status << ")\n";
   return 0;
 }
 

@@ -4,7 +4,7 @@
 #include <ostream>
 
 #include "model/runtime.h"
-#include "serve/class_selection.h"
+#include "serve/model_loading.h"
 #include "train/run_config.h"
 #include "util/error.h"
 #include "util/input_budget.h"
@@ -34,13 +34,11 @@ void add_classes_option(CLI::App& sub, std::string& classes, const std::string& 
                         "or a new name): a knowledge-head model scores any name (zero-shot)");
 }
 
-model::ModelBundle load_model_with_classes(const std::string& model_path, const std::string& classes, std::ostream& log,
-                                           const std::string& label) {
-  model::ModelBundle bundle = model::load_model_file(model_path);
-  if (classes.empty()) return bundle;
-  serve::ClassSelectionReport rep;
-  bundle = serve::select_classes(std::move(bundle), serve::parse_class_list(classes), &rep);
-  log << label << ": " << rep.summary() << "\n";
+model::ModelBundle load_model_logged(const std::string& model_path, const std::string& classes, std::ostream& log,
+                                     const std::string& label) {
+  std::string summary;
+  model::ModelBundle bundle = serve::load_model_with_classes(model_path, classes, &summary);
+  if (!classes.empty()) log << label << ": " << summary << "\n";
   return bundle;
 }
 

@@ -37,10 +37,9 @@ void add_classes_option(CLI::App& sub, std::string& classes, const std::string& 
 
 // --max-input-bytes: the per-input memory budget of the readers (e.g. 512M, 8G), into o.max_voxel_bytes.
 void add_max_input_bytes_option(CLI::App& sub, io::ReadOptions& o);
-// Loads a model file; with `classes` given, re-targets it to those classes (serve/class_selection.h) and
-// writes "<label>: <summary>" to `log`.
-model::ModelBundle load_model_with_classes(const std::string& model_path, const std::string& classes, std::ostream& log,
-                                           const std::string& label);
+// serve::load_model_with_classes, writing "<label>: <summary>" of a class selection to `log`.
+model::ModelBundle load_model_logged(const std::string& model_path, const std::string& classes, std::ostream& log,
+                                     const std::string& label);
 
 // Overrides of a training run's config; negative or empty = not given.
 struct TrainOverrides {

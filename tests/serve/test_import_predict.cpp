@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "model/model_file.h"
-#include "serve/import_official.h"
+#include "serve/run_import.h"
 #include "serve/predictor.h"
 #include "data/case_sources.h"
 #include "test_support.h"

@@ -1,4 +1,4 @@
-#include "serve/import_official.h"
+#include "serve/run_import.h"
 
 #include <chrono>
 #include <ctime>
@@ -28,7 +28,7 @@ model::ModelConfig load_architecture(const std::string& path) {
   return ModelConfig::from_json(j);
 }
 
-std::string import_official(const OfficialImportRequest& r) {
+std::string run_import(const OfficialImportRequest& r) {
   model::ModelConfig config = load_architecture(r.config);
   auto vocab = data::LabelVocabulary::load_json(r.labels);
   if (static_cast<int64_t>(vocab.size()) != config.head.num_classes)

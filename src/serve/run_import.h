@@ -20,6 +20,6 @@ struct OfficialImportRequest {
 model::ModelConfig load_architecture(const std::string& path);
 // Runs the whole import; returns a human-readable summary. Throws raddiag::Error with the key
 // listing on any mismatch (nothing is written then).
-std::string import_official(const OfficialImportRequest& request);
+std::string run_import(const OfficialImportRequest& request);
 
 }  // namespace raddiag::serve

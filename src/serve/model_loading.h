@@ -1,0 +1,15 @@
+#pragma once
+// Loading a model file for a use case: the file, then (optionally) re-targeted to a class list given as
+// a file or a comma-separated list (serve/class_selection.h). One function so that predict, evaluate,
+// diagnose and the HTTP service select classes the same way.
+#include <string>
+
+#include "model/model_file.h"
+
+namespace raddiag::serve {
+
+// `summary` (optional) receives the class selection's one-line summary ("" when `classes` is empty).
+model::ModelBundle load_model_with_classes(const std::string& model_path, const std::string& classes,
+                                           std::string* summary = nullptr);
+
+}  // namespace raddiag::serve
