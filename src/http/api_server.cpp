@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <regex>
 
 #include "http/job_runner.h"
@@ -27,6 +28,7 @@ thread_local std::string t_job;
 
 const std::regex kJobId("[0-9a-f]{32}");
 const std::regex kStudyUid("[0-9]+(\\.[0-9]+)*");
+const std::regex kWord("[A-Za-z0-9][A-Za-z0-9 _-]*");
 
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
@@ -247,8 +249,16 @@ void ApiServer::routes() {
       const std::string type = req.get_header_value("Content-Type");
       if (req.is_multipart_form_data()) {
         std::vector<UploadedFile> files;
-        for (const auto& [field, part] : req.files)
-          if (!part.filename.empty() || field == "files") files.push_back({part.filename, part.content});
+        std::map<std::string, std::string> fields;  // modality, plane: as `diagnose --modality/--plane`
+        for (const auto& [field, part] : req.files) {
+          if (part.filename.empty() && (field == "modality" || field == "plane")) {
+            if (part.content.empty() || part.content.size() > 32 || !std::regex_match(part.content, kWord))
+              throw RequestError(400, "request", "'" + field + "' must be a word such as CT, MRI, X-ray or Axial");
+            fields[field] = part.content;
+          } else if (!part.filename.empty() || field == "files") {
+            files.push_back({part.filename, part.content});
+          }
+        }
         if (::mkdir(dir.c_str(), 0700) != 0) throw Error(dir, std::string("cannot create: ") + std::strerror(errno));
         IntakeResult in;
         try {
@@ -259,6 +269,10 @@ void ApiServer::routes() {
         }
         nj.study_key = "sha256:" + in.content_hash;
         source = {{"upload", {{"files", in.files.size()}, {"bytes", in.bytes}, {"ignored", in.ignored}}}};
+        for (const auto& [k, v] : fields) {
+          nj.study_key += "|" + k + "=" + v;  // another modality is another diagnosis
+          source["upload"][k] = v;
+        }
       } else if (type.rfind("application/json", 0) == 0) {
         if (req.body.size() > 65536) throw RequestError(413, "request", "a JSON study request is at most 64 KiB");
         Json body;
