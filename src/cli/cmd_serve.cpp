@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -159,10 +160,20 @@ std::string run_job(serve::Predictor& predictor, const ServeArgs& a, const jobs:
   return d.report.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-void wait_for_stop_signal(http::ApiServer& server, const sigset_t& set) {
-  int sig = 0;
-  sigwait(&set, &sig);
-  spdlog::info("signal {}: stopping (running jobs finish first)", sig);
+// SIGINT/SIGTERM stop the server gracefully. The handler only writes to a pipe (async-signal-safe) and
+// may run on any thread (libraries start threads of their own); a watcher thread reads it and stops.
+int g_stop_pipe[2] = {-1, -1};
+
+void on_serve_stop_signal(int sig) {
+  const unsigned char b = static_cast<unsigned char>(sig);
+  [[maybe_unused]] const ssize_t n = ::write(g_stop_pipe[1], &b, 1);
+}
+
+void watch_stop_pipe(http::ApiServer& server) {
+  unsigned char sig = 0;
+  while (::read(g_stop_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+  }
+  if (sig != 0) spdlog::info("signal {}: stopping (running jobs finish first)", static_cast<int>(sig));
   server.stop();
 }
 
@@ -178,12 +189,13 @@ int serve_main(const ServeArgs& a) {
   if (o.no_auth && !http::is_loopback_host(o.host))
     throw Error("--no-auth", "only allowed when listening on a loopback address (127.0.0.1, ::1), not on '" + o.host + "'");
 
-  // Signals are taken by one thread (sigwait), so they are blocked everywhere before any thread starts.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  if (::pipe(g_stop_pipe) != 0) throw Error("serve", "cannot create the stop pipe");
+  struct sigaction sa {};
+  sa.sa_handler = on_serve_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
 
   auto db = open_data(a.data);
   jobs::JobStore store(db, a.queue_size);
@@ -226,13 +238,14 @@ int serve_main(const ServeArgs& a) {
   http::ApiServer server(o, ctx);
   server.bind();
   workers.start(a.workers);
-  std::thread stopper(wait_for_stop_signal, std::ref(server), set);
+  std::thread stopper(watch_stop_pipe, std::ref(server));
   std::cout << "raddiag serve: listening on http://" << o.host << ":" << o.port << " (" << a.workers << " worker(s), "
             << (o.no_auth ? "no authentication" : "bearer tokens required") << ", data in " << a.data << ")" << std::endl;
   audit.record("server", "start", "", "listening");
   server.listen();
-  // listen() returned: either a signal stopped it (the stopper thread is done) or binding broke.
-  pthread_kill(stopper.native_handle(), SIGTERM);
+  // listen() returned: a signal stopped it (the watcher is done), or the server broke (wake the watcher).
+  const unsigned char none = 0;
+  [[maybe_unused]] const ssize_t n = ::write(g_stop_pipe[1], &none, 1);
   stopper.join();
   workers.stop();
   audit.record("server", "stop", "", "stopped");

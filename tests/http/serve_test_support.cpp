@@ -77,8 +77,7 @@ int ServeProcess::stop(int sig) {
 std::string ServeProcess::create_token() {
   std::string out;
   EXPECT_EQ(run_command(shell_quote(cli_path()) + " serve token create --data " + shell_quote(data_) + " 2>/dev/null", &out), 0) << out;
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
+  return out.substr(0, out.find('\n'));  // the token line; the note after it went to stderr
 }
 
 httplib::Client ServeProcess::client(const std::string& token) const {
