@@ -8,7 +8,7 @@ up, every valid job completes, and every bad request gets a 4xx (a stalled uploa
 server's read timeout); reports throughput, p50/p99 latency per kind and the server's peak RSS (VmHWM).
 
 usage: bench/serve_load.py --raddiag build/raddiag --model MODEL [--requests 1000] [--clients 8]
-           [--images ../shared/data/real/covid_cxr_ct/images] [--workers 1] [--predictor-per-worker]
+           [--images ../shared/data/real/covid_cxr_ct/images] [--workers 1] [--predictor-per-worker] [--repeat-studies]
 """
 import argparse, glob, http.client, io, json, os, random, shutil, socket, statistics, subprocess, sys, tempfile, threading, time, zipfile
 
@@ -54,6 +54,8 @@ def main():
     ap.add_argument("--predictor-per-worker", action="store_true")
     ap.add_argument("--max-upload-bytes", type=int, default=4 << 20)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat-studies", dest="unique", action="store_false",
+                    help="valid uploads reuse the real images as they are (idempotent: most answer 200 with the stored job)")
     a = ap.parse_args()
     random.seed(a.seed)
     images = sorted(glob.glob(os.path.join(a.images, "*.jpg")))
@@ -118,7 +120,9 @@ def main():
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         headers = dict(auth)
         if kind == "valid":
-            body, ctype = multipart([("files", f"img{i}.jpg", random.choice(image_bytes)), ("modality", None, b"X-ray")])
+            # Bytes after a JPEG's end are ignored by decoders: each upload is a new study, so a new job.
+            data = random.choice(image_bytes) + (os.urandom(8) if a.unique else b"")
+            body, ctype = multipart([("files", f"img{i}.jpg", data), ("modality", None, b"X-ray")])
         elif kind == "malformed":
             body, ctype = b"--nope\r\nContent-Disposition: form-data\r\n\r\ntruncated", "multipart/form-data; boundary=nope"
         elif kind == "oversized":

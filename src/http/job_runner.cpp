@@ -53,6 +53,9 @@ void WorkerPool::loop(int worker) {
       error = e.what();
       reason = "internal";
     }
+    // Messages name files by their place in the job folder, never by the server's path.
+    const std::string prefix = job_dir_of(data_dir_, job->id) + "/";
+    for (std::size_t p; (p = error.find(prefix)) != std::string::npos;) error.erase(p, prefix.size());
     const double seconds = static_cast<double>(jobs::now_ms() - job->created_ms) / 1000.0;
     if (reason.empty()) {
       store_.finish(job->id, result);

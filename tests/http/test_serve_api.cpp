@@ -178,6 +178,11 @@ TEST(ServeApi, UploadGivesTheSameFindingsAsTheDiagnoseCommandAndEveryResultEndpo
   EXPECT_EQ(slice->status, 200);
   expect_json_error(c.Get(("/v1/jobs/" + id + "/slices/0/1.png").c_str()), 404);
 
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("raddiag_jobs_finished_total{outcome=\"done\"} 1\n"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("raddiag_job_latency_seconds_count 1\n"), std::string::npos) << metrics->body;
+
   // The same study again: the same job and stored result, no second run.
   auto again = post_files(c, {xray});
   ASSERT_TRUE(again);
@@ -318,4 +323,30 @@ TEST(ServeApi, KilledMidJobTheJobCompletesAfterRestartWithOneResult) {
   EXPECT_EQ(res["inputs_used"][0]["modality"], "CT");
   auto again = c.Post("/v1/studies", test::upload_items({test::real_ct_volume()}, "CT"));
   EXPECT_EQ(test::json_of(again)["id"], id);
+}
+
+TEST(ServeApi, UnreadableStudyFailsTheJobWithTheReasonAndCountsIt) {
+  test::ServeProcess s({"--no-auth"});
+  s.start();
+  auto c = s.client();
+  // A PNG signature followed by garbage: accepted as a PNG upload, refused by the reader.
+  const std::string broken = std::string("\x89PNG\r\n\x1a\n", 8) + std::string(200, 'z');
+  auto r = c.Post("/v1/studies", httplib::MultipartFormDataItems{{"files", broken, "broken.png", "image/png"}, {"modality", "X-ray", "", ""}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 202) << r->body;
+  const std::string id = test::json_of(r)["id"];
+  const Json job = test::wait_for_job(c, id);
+  ASSERT_EQ(job["state"], "failed");
+  EXPECT_EQ(job["failure_reason"], "bad_input");
+  EXPECT_FALSE(job["error"].get<std::string>().empty());
+  EXPECT_EQ(job["error"].get<std::string>().find(s.data()), std::string::npos) << "server paths stay private: " << job["error"];
+  expect_json_error(c.Get(("/v1/jobs/" + id + "/result").c_str()), 409, "failed");
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("raddiag_job_failures_total{reason=\"bad_input\"} 1\n"), std::string::npos) << metrics->body;
+  // A failed job is not reused: the same upload runs again (and fails again, with the same reason).
+  auto again = c.Post("/v1/studies", httplib::MultipartFormDataItems{{"files", broken, "broken.png", "image/png"}, {"modality", "X-ray", "", ""}});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 202);
+  EXPECT_NE(test::json_of(again)["id"], id);
 }
