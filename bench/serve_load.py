@@ -8,7 +8,7 @@ up, every valid job completes, and every bad request gets a 4xx (a stalled uploa
 server's read timeout); reports throughput, p50/p99 latency per kind and the server's peak RSS (VmHWM).
 
 usage: bench/serve_load.py --raddiag build/raddiag --model MODEL [--requests 1000] [--clients 8]
-           [--images ../shared/data/real/covid_cxr_ct/images] [--workers 1] [--predictor-per-worker] [--repeat-studies]
+           [--images ../shared/data/real/covid_cxr_ct/images] [--workers 1] [--shared-predictor] [--repeat-studies]
 """
 import argparse, glob, http.client, io, json, os, random, shutil, socket, statistics, subprocess, sys, tempfile, threading, time, zipfile
 
@@ -51,7 +51,7 @@ def main():
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--images", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "real", "covid_cxr_ct", "images"))
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--predictor-per-worker", action="store_true")
+    ap.add_argument("--shared-predictor", action="store_true")
     ap.add_argument("--max-upload-bytes", type=int, default=4 << 20)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeat-studies", dest="unique", action="store_false",
@@ -68,8 +68,8 @@ def main():
     token = subprocess.run([a.raddiag, "serve", "token", "create", "--data", data], capture_output=True, text=True, check=True).stdout.strip()
     args = [a.raddiag, "serve", "--model", a.model, "--port", str(port), "--data", data, "--workers", str(a.workers),
             "--queue-size", "1000", "--max-upload-bytes", str(a.max_upload_bytes), "--read-timeout", "2", "--http-threads", "16"]
-    if a.predictor_per_worker:
-        args.append("--predictor-per-worker")
+    if a.shared_predictor:
+        args.append("--shared-predictor")
     log = open(os.path.join(data, "serve.log"), "w")
     server = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     for _ in range(300):
@@ -195,7 +195,7 @@ def main():
     server.terminate()
     server.wait(timeout=60)
 
-    report = {"requests": a.requests, "clients": a.clients, "workers": a.workers, "predictor_per_worker": a.predictor_per_worker,
+    report = {"requests": a.requests, "clients": a.clients, "workers": a.workers, "shared_predictor": a.shared_predictor,
               "request_phase_s": round(wall, 2), "throughput_rps": round(a.requests / wall, 1),
               "all_jobs_done_s": round(jobs_wall, 2), "server_alive_after": alive, "server_peak_rss_mib": round(peak["rss_kb"] / 1024, 1),
               "jobs_accepted": len(jobs), "jobs_done": sum(1 for s in states.values() if s == "done"),
@@ -215,9 +215,12 @@ def main():
         report["by_kind"][kind] = {"n": len(rs), "statuses": statuses, "p50_ms": round(1000 * lat[len(lat) // 2], 1),
                                    "p99_ms": round(1000 * lat[int(0.99 * (len(lat) - 1))], 1)}
     report["bad_requests_without_4xx"] = bad_not_4xx
-    print(json.dumps(report, indent=1))
-    shutil.rmtree(data, ignore_errors=True)
     ok = alive and not pending and bad_not_4xx == 0 and report["jobs_failed"] == 0
+    if ok:
+        shutil.rmtree(data, ignore_errors=True)
+    else:
+        report["kept_for_inspection"] = data  # serve.log and serve.sqlite (the failed jobs' errors)
+    print(json.dumps(report, indent=1))
     sys.exit(0 if ok else 1)
 
 

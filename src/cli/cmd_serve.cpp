@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -93,12 +94,12 @@ struct ServeArgs {
   int64_t top_k = 10;
   uint64_t max_upload_bytes = uint64_t(512) << 20;
   int64_t max_files = 2000;
-  bool predictor_per_worker = false;
+  bool shared_predictor = false;
   DeviceOptions runtime;
 };
 
-std::string run_job(serve::Predictor& predictor, const ServeArgs& a, const jobs::Job& job, const std::string& dir,
-                    const http::ProgressFn& progress) {
+std::string run_job(serve::Predictor& predictor, std::mutex& predictor_mutex, const ServeArgs& a, const jobs::Job& job,
+                    const std::string& dir, const http::ProgressFn& progress) {
   const Json src = Json::parse(job.source);
   const std::string out = dir + "/output";
   remove_tree(out);  // a re-run after a crash starts clean
@@ -137,7 +138,10 @@ std::string run_job(serve::Predictor& predictor, const ServeArgs& a, const jobs:
   r.outputs.fhir = out + "/fhir.json";
   if (dicom) r.outputs.dicom_sr = out + "/sr.dcm";
   r.outputs.software_version = RADDIAG_VERSION;
-  serve::DiagnoseResult d = serve::run_diagnose(predictor, a.model, r);
+  serve::DiagnoseResult d = [&] {
+    std::lock_guard<std::mutex> lock(predictor_mutex);
+    return serve::run_diagnose(predictor, a.model, r);
+  }();
   progress(0.8, "rendering slices");
   make_dir(out + "/slices");
   nlohmann::ordered_json slices = nlohmann::ordered_json::array();
@@ -209,9 +213,14 @@ int serve_main(const ServeArgs& a) {
 
   apply_device_options(a.runtime);
   std::vector<std::unique_ptr<serve::Predictor>> predictors;
-  const int n_predictors = a.predictor_per_worker ? a.workers : 1;
+  // One model copy per worker by default: Grad-CAM captures feature maps in the ResNet module itself
+  // (model::ResNet's capture state), so two diagnoses on one copy at once corrupt each other (measured:
+  // 9 of 61 jobs failed with 2 workers on a shared copy). --shared-predictor saves the memory and runs
+  // one diagnosis at a time on the single copy.
+  const int n_predictors = a.shared_predictor ? 1 : a.workers;
   for (int i = 0; i < n_predictors; ++i)
     predictors.push_back(std::make_unique<serve::Predictor>(serve::load_model_with_classes(a.model, a.classes), a.runtime.device));
+  std::vector<std::mutex> predictor_mutex(static_cast<std::size_t>(n_predictors));
   const auto& bundle = predictors[0]->bundle();
   // The idempotency key's model half: the file's bytes and every option that changes a result.
   const std::string model_key = jobs::sha256_hex(jobs::sha256_file_hex(a.model) + "|classes=" + a.classes + "|top_k=" + std::to_string(a.top_k));
@@ -221,12 +230,13 @@ int serve_main(const ServeArgs& a) {
   info["thresholds"] = bundle.thresholds.empty() ? Json(nullptr) : Json(bundle.thresholds);
   info["card"] = bundle.card;
   info["sha256"] = jobs::sha256_file_hex(a.model);
-  info["serve"] = {{"top_k", a.top_k}, {"workers", a.workers}, {"predictor_per_worker", a.predictor_per_worker}};
+  info["serve"] = {{"top_k", a.top_k}, {"workers", a.workers}, {"shared_predictor", a.shared_predictor}};
 
   http::Metrics metrics;
   http::WorkerPool workers(store, audit, metrics, a.data,
                            [&](const jobs::Job& job, const std::string& dir, int worker, const http::ProgressFn& progress) {
-                             return run_job(*predictors[a.predictor_per_worker ? worker : 0], a, job, dir, progress);
+                             const std::size_t p = a.shared_predictor ? 0 : static_cast<std::size_t>(worker);
+                             return run_job(*predictors[p], predictor_mutex[p], a, job, dir, progress);
                            });
   http::ServeContext ctx;
   ctx.jobs = &store;
@@ -270,7 +280,8 @@ Registrar register_serve({"serve", "the diagnosis service: HTTP API, web page, d
       ->allow_extra_args(false);
   sub.add_option("--http-threads", a->http.http_threads, "connections served at once (default 16)");
   sub.add_option("--read-timeout", a->http.read_timeout_s, "seconds a client may stall while sending (default 20)");
-  sub.add_flag("--predictor-per-worker", a->predictor_per_worker, "load one model copy per worker instead of one shared copy");
+  sub.add_flag("--shared-predictor", a->shared_predictor,
+               "one model copy for all workers (less memory; diagnoses then run one at a time)");
   add_device_options(sub, a->runtime);
   CLI::App* token = sub.add_subcommand("token", "API tokens");
   CLI::App* create = token->add_subcommand("create", "create a token and print it (shown only this once)");

@@ -350,3 +350,25 @@ TEST(ServeApi, UnreadableStudyFailsTheJobWithTheReasonAndCountsIt) {
   EXPECT_EQ(again->status, 202);
   EXPECT_NE(test::json_of(again)["id"], id);
 }
+
+TEST(ServeApi, TwoWorkersDiagnoseAtOnceWithoutInterference) {
+  // Grad-CAM keeps state in the model module: each worker must have its own copy (or take turns).
+  for (const bool shared : {false, true}) {
+    std::vector<std::string> args = {"--no-auth", "--workers", "2"};
+    if (shared) args.push_back("--shared-predictor");
+    test::ServeProcess s(args);
+    s.start();
+    auto c = s.client();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 8; ++i) {
+      auto r = post_files(c, {test::real_xray(10 + i)});
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 202) << r->body;
+      ids.push_back(test::json_of(r)["id"]);
+    }
+    for (const auto& id : ids) {
+      const Json j = test::wait_for_job(c, id);
+      EXPECT_EQ(j["state"], "done") << (shared ? "shared: " : "per worker: ") << j.dump();
+    }
+  }
+}
