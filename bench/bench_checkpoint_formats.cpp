@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "model/safetensors.h"
-#include "model/torch_checkpoint.h"
+#include "weights/safetensors.h"
+#include "weights/torch_checkpoint.h"
 
 namespace {
 
@@ -17,11 +17,11 @@ std::string official() {
 }
 
 void BM_ReadTorchCheckpoint(benchmark::State& state) {
-  raddiag::model::TorchCheckpointOptions opt;
+  raddiag::weights::TorchCheckpointOptions opt;
   opt.verify_crc = state.range(0) != 0;
   int64_t bytes = 0;
   for (auto _ : state) {
-    auto sd = raddiag::model::read_torch_checkpoint(official(), opt);
+    auto sd = raddiag::weights::read_torch_checkpoint(official(), opt);
     benchmark::DoNotOptimize(sd.names.data());
     bytes = static_cast<int64_t>(std::filesystem::file_size(official()));
   }
@@ -31,12 +31,12 @@ BENCHMARK(BM_ReadTorchCheckpoint)->Arg(1)->Arg(0)->ArgName("crc")->Unit(benchmar
 
 std::string safetensors_copy() {
   static const std::string path = [] {
-    auto sd = raddiag::model::read_torch_checkpoint(official());
-    raddiag::model::NamedTensors unique;
+    auto sd = raddiag::weights::read_torch_checkpoint(official());
+    raddiag::weights::NamedTensors unique;
     for (const auto& n : sd.names)
       if (!sd.alias_of.count(n)) unique.add(n, sd.at(n));
     const std::string p = (std::filesystem::temp_directory_path() / "raddiag_bench_official.safetensors").string();
-    raddiag::model::write_safetensors(p, unique, {{"source", "official-parity"}});
+    raddiag::weights::write_safetensors(p, unique, {{"source", "official-parity"}});
     return p;
   }();
   return path;
@@ -45,7 +45,7 @@ std::string safetensors_copy() {
 void BM_ReadSafetensors(benchmark::State& state) {
   const std::string path = safetensors_copy();
   for (auto _ : state) {
-    auto f = raddiag::model::read_safetensors(path);
+    auto f = raddiag::weights::read_safetensors(path);
     benchmark::DoNotOptimize(f.tensors.names.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(std::filesystem::file_size(path)) * state.iterations());
@@ -53,12 +53,12 @@ void BM_ReadSafetensors(benchmark::State& state) {
 BENCHMARK(BM_ReadSafetensors)->Unit(benchmark::kMillisecond);
 
 void BM_WriteSafetensors(benchmark::State& state) {
-  auto sd = raddiag::model::read_torch_checkpoint(official());
-  raddiag::model::NamedTensors unique;
+  auto sd = raddiag::weights::read_torch_checkpoint(official());
+  raddiag::weights::NamedTensors unique;
   for (const auto& n : sd.names)
     if (!sd.alias_of.count(n)) unique.add(n, sd.at(n));
   const std::string p = (std::filesystem::temp_directory_path() / "raddiag_bench_write.safetensors").string();
-  for (auto _ : state) raddiag::model::write_safetensors(p, unique, {{"k", "v"}});
+  for (auto _ : state) raddiag::weights::write_safetensors(p, unique, {{"k", "v"}});
   state.SetBytesProcessed(static_cast<int64_t>(std::filesystem::file_size(p)) * state.iterations());
   std::filesystem::remove(p);
 }

@@ -65,9 +65,9 @@ const std::map<std::string, std::vector<Slot>>& case_kinds() {
   return k;
 }
 
-data::CaseBatch make_case(const model::ModelConfig& c, const std::vector<Slot>& slots) {
+model::CaseInput make_case(const model::ModelConfig& c, const std::vector<Slot>& slots) {
   const int64_t N = static_cast<int64_t>(slots.size()), D = c.depth, S = c.size;
-  data::CaseBatch b;
+  model::CaseInput b;
   b.images = torch::zeros({1, N, 1, S, S, D});
   b.marks = torch::zeros({1, N, D}, torch::kLong);
   b.mods = torch::zeros({1, N}, torch::kLong);

@@ -68,9 +68,9 @@ double cpu_seconds() {
 
 // ------------------------------------------------------------------------------------------ 1. step
 
-data::CaseBatch synthetic_batch(int64_t batch, int64_t classes) {
+model::CaseInput synthetic_batch(int64_t batch, int64_t classes) {
   const int64_t N = 2, S = 64, D = 4;
-  data::CaseBatch b;
+  model::CaseInput b;
   b.mods = torch::zeros({batch, N}, torch::kLong);
   b.marks = torch::zeros({batch, N, D}, torch::kLong);
   b.keys = torch::full({batch, N}, -1, torch::kLong);

@@ -8,15 +8,15 @@
 #include <string>
 #include <string_view>
 
-#include "model/safetensors.h"
-#include "model/torch_checkpoint.h"
-#include "model/torch_pickle.h"
+#include "weights/safetensors.h"
+#include "weights/torch_checkpoint.h"
+#include "weights/torch_pickle.h"
 #include "util/error.h"
 
 namespace raddiag::fuzz {
 
 // Every tensor must lie inside its storage; reading all of it must work.
-inline void check_tensors(const model::NamedTensors& nt) {
+inline void check_tensors(const weights::NamedTensors& nt) {
   for (const auto& name : nt.names) {
     const torch::Tensor& t = nt.at(name);
     if (t.numel() > 0) {
@@ -35,7 +35,7 @@ inline void check_tensors(const model::NamedTensors& nt) {
 
 inline void run_safetensors_input(const uint8_t* data, std::size_t size) {
   try {
-    check_tensors(model::parse_safetensors(data, size, "fuzz.safetensors").tensors);
+    check_tensors(weights::parse_safetensors(data, size, "fuzz.safetensors").tensors);
   } catch (const Error&) {
   }
 }
@@ -46,15 +46,15 @@ inline void run_safetensors_input(const uint8_t* data, std::size_t size) {
 inline void run_torch_input(const uint8_t* data, std::size_t size) {
   try {
     if (size >= 2 && data[0] == 'P' && data[1] == 'K') {
-      model::TorchCheckpointOptions opt;
+      weights::TorchCheckpointOptions opt;
       opt.verify_crc = false;
-      check_tensors(model::parse_torch_checkpoint(data, size, "fuzz.pt", opt));
+      check_tensors(weights::parse_torch_checkpoint(data, size, "fuzz.pt", opt));
       return;
     }
-    const auto program = model::pickle::unpickle(data, size, "fuzz.pkl");
+    const auto program = weights::pickle::unpickle(data, size, "fuzz.pkl");
     std::map<std::string, std::string> storages;
     for (const auto& v : program.values)
-      if (v.kind == model::pickle::Kind::Storage && v.i <= (1 << 20))
+      if (v.kind == weights::pickle::Kind::Storage && v.i <= (1 << 20))
         storages[v.s] = std::string(static_cast<std::size_t>(v.i) * c10::elementSize(v.dtype), '\0');
     auto record = [&](const std::string& key, std::string_view* out) {
       auto it = storages.find(key);
@@ -62,7 +62,7 @@ inline void run_torch_input(const uint8_t* data, std::size_t size) {
       *out = it->second;
       return true;
     };
-    check_tensors(model::tensors_from_pickle(data, size, record, "fuzz.pkl"));
+    check_tensors(weights::tensors_from_pickle(data, size, record, "fuzz.pkl"));
   } catch (const Error&) {
   }
 }

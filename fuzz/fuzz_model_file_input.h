@@ -5,7 +5,7 @@
 #include <cstdlib>
 
 #include "model/model_file_metadata.h"
-#include "model/safetensors.h"
+#include "weights/safetensors.h"
 #include "util/error.h"
 
 namespace raddiag::fuzz {
@@ -14,7 +14,7 @@ namespace raddiag::fuzz {
 // mutations reach the checks behind it.
 inline void run_model_file_input(const uint8_t* data, std::size_t size) {
   try {
-    auto file = model::parse_safetensors(data, size, "fuzz.raddiag");
+    auto file = weights::parse_safetensors(data, size, "fuzz.raddiag");
     auto m = model::parse_model_file_metadata(file.metadata, "fuzz.raddiag");
     m.checksum = model::model_file_checksum(m.version, file.tensors, file.metadata);
     model::check_model_file_tensors(m, file.metadata, file.tensors, "fuzz.raddiag");

@@ -11,7 +11,7 @@
 #include "cli/command.h"
 #include "cli/common_options.h"
 #include "train/distributed.h"
-#include "train/finetune_report.h"
+#include "serve/finetune_report.h"
 #include "train/train_job.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -125,11 +125,11 @@ Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dat
       if (!std::isnan(r.val_macro_auc)) std::cout << "validation macro AUC " << r.val_macro_auc << "\n";
       std::cout << "wall time " << r.seconds << " s\nmodel " << r.model_path << "\n";
     }
-    train::FinetuneReportOptions ro;
+    serve::FinetuneReportOptions ro;
     ro.run_dir = run_dir;
     ro.progress = !ov.quiet;
     std::string table;
-    train::write_finetune_report(cfg, ro, &table);
+    serve::write_finetune_report(cfg, ro, &table);
     std::cout << table << "summary " << run_dir << "/finetune_summary.json\n";
     return 0;
   });

@@ -21,6 +21,7 @@
 #include "http/job_runner.h"
 #include "http/metrics.h"
 #include "http/slice_images.h"
+#include "infer/predictor.h"
 #include "jobs/audit_log.h"
 #include "jobs/job_store.h"
 #include "jobs/sha256.h"
@@ -98,7 +99,7 @@ struct ServeArgs {
   DeviceOptions runtime;
 };
 
-std::string run_job(serve::Predictor& predictor, std::mutex& predictor_mutex, const ServeArgs& a, const jobs::Job& job,
+std::string run_job(infer::Predictor& predictor, std::mutex& predictor_mutex, const ServeArgs& a, const jobs::Job& job,
                     const std::string& dir, const http::ProgressFn& progress) {
   const Json src = Json::parse(job.source);
   const std::string out = dir + "/output";
@@ -212,14 +213,14 @@ int serve_main(const ServeArgs& a) {
     spdlog::warn("no API token yet: create one with `raddiag serve token create --data {}`", a.data);
 
   apply_device_options(a.runtime);
-  std::vector<std::unique_ptr<serve::Predictor>> predictors;
+  std::vector<std::unique_ptr<infer::Predictor>> predictors;
   // One model copy per worker by default: Grad-CAM captures feature maps in the ResNet module itself
   // (model::ResNet's capture state), so two diagnoses on one copy at once corrupt each other (measured:
   // 9 of 61 jobs failed with 2 workers on a shared copy). --shared-predictor saves the memory and runs
   // one diagnosis at a time on the single copy.
   const int n_predictors = a.shared_predictor ? 1 : a.workers;
   for (int i = 0; i < n_predictors; ++i)
-    predictors.push_back(std::make_unique<serve::Predictor>(serve::load_model_with_classes(a.model, a.classes), a.runtime.device));
+    predictors.push_back(std::make_unique<infer::Predictor>(serve::load_model_with_classes(a.model, a.classes), a.runtime.device));
   std::vector<std::mutex> predictor_mutex(static_cast<std::size_t>(n_predictors));
   const auto& bundle = predictors[0]->bundle();
   // The idempotency key's model half: the file's bytes and every option that changes a result.

@@ -7,14 +7,14 @@
 #include <vector>
 
 #include "data/case.h"
-#include "data/case_source.h"
+#include "data/case_tensor_source.h"
 #include "data/label_vocabulary.h"
 #include "data/preprocess.h"
 
 namespace raddiag::data {
 
-// Also a CaseSource for the threaded training loader (which hands each item its own CaseRng).
-class CaseDataset : public CaseSource {
+// Also a CaseTensorSource for the threaded training loader (which hands each item its own CaseRng).
+class CaseDataset : public CaseTensorSource {
  public:
   CaseDataset(std::vector<Case> cases, std::optional<LabelVocabulary> vocab, PreprocessOptions options, uint64_t seed = 42,
               ImageLoader loader = default_image_loader);
@@ -34,7 +34,7 @@ class CaseDataset : public CaseSource {
   CaseTensors get(std::size_t index, uint64_t epoch = 0, PreprocessReport* report = nullptr) const;
   // Tensors of case `index` with the random choices drawn from `rng` (the building block of get()).
   CaseTensors build(std::size_t index, std::mt19937_64& rng, PreprocessReport* report = nullptr) const;
-  // CaseSource: tensors with the random choices drawn from `rng`; classes from the case-level labels.
+  // CaseTensorSource: tensors with the random choices drawn from `rng`; classes from the case-level labels.
   CaseTensors get(int64_t index, CaseRng& rng) const override;
   std::vector<int64_t> labels_of(int64_t index) const override;
   std::string case_id(int64_t index) const override { return cases_.at(static_cast<std::size_t>(index)).id; }

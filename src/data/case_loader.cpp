@@ -11,7 +11,7 @@ constexpr uint64_t kItemStream = 0x4954454dULL;
 constexpr size_t kRecentFailures = 32;
 }  // namespace
 
-CaseLoader::CaseLoader(std::shared_ptr<const CaseSource> source, std::shared_ptr<const Sampler> sampler,
+CaseLoader::CaseLoader(std::shared_ptr<const CaseTensorSource> source, std::shared_ptr<const Sampler> sampler,
                        LoaderOptions options, CaseTransform transform, SamplerPosition start)
     : source_(std::move(source)), sampler_(std::move(sampler)), opt_(options), transform_(std::move(transform)),
       cursor_(sampler_, start), consumed_(start) {

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "data/case_rng.h"
-#include "data/case_source.h"
+#include "data/case_tensor_source.h"
 #include "data/case_tensors.h"
 #include "data/samplers.h"
 
@@ -38,7 +38,7 @@ struct LoaderOptions {
   int max_consecutive_failures = 1000;  // a stream that only fails is a configuration error: stop
 };
 
-// Applied by the workers to each case after CaseSource::get (augmentation), with the case's generator.
+// Applied by the workers to each case after CaseTensorSource::get (augmentation), with the case's generator.
 using CaseTransform = std::function<void(CaseTensors&, CaseRng&)>;
 
 struct LoadedBatch {
@@ -56,7 +56,7 @@ struct LoadFailure {
 
 class CaseLoader {
  public:
-  CaseLoader(std::shared_ptr<const CaseSource> source, std::shared_ptr<const Sampler> sampler, LoaderOptions options,
+  CaseLoader(std::shared_ptr<const CaseTensorSource> source, std::shared_ptr<const Sampler> sampler, LoaderOptions options,
              CaseTransform transform = nullptr, SamplerPosition start = {});
   ~CaseLoader();
   CaseLoader(const CaseLoader&) = delete;
@@ -86,7 +86,7 @@ class CaseLoader {
   void worker_loop();
   Slot take_next();  // the next stream item, in order
 
-  std::shared_ptr<const CaseSource> source_;
+  std::shared_ptr<const CaseTensorSource> source_;
   std::shared_ptr<const Sampler> sampler_;
   LoaderOptions opt_;
   CaseTransform transform_;

@@ -6,10 +6,7 @@
 #include <system_error>
 
 #include "io/dicom_reader.h"
-#include "io/file_format.h"
-#include "io/image_reader.h"
-#include "io/nifti_reader.h"
-#include "io/npy_scan.h"
+#include "io/scan_formats.h"
 #include "util/error.h"
 #include "util/input_file.h"
 
@@ -28,18 +25,11 @@ namespace {
 Scan read_scan_file(const std::string& path, const ReadOptions& options) {
   check_input_path(path, false);  // a device, FIFO or symlink loop is refused before a byte is read
   try {
-    switch (detect_format(path)) {
-      case FileFormat::kNifti: return read_nifti(path, options);
-      case FileFormat::kDicom: return read_dicom_file(path, options);
-      case FileFormat::kPng: return read_png(path, options);
-      case FileFormat::kJpeg: return read_jpeg(path, options);
-      case FileFormat::kNpy: return read_npy_scan(path, options);
-      default: break;
-    }
+    if (const ScanFormat* format = detect_format(path)) return format->read(path, options);
   } catch (const std::bad_alloc&) {
     out_of_memory(path);
   }
-  throw Error(path, "not a recognised image format (expected DICOM, NIfTI, PNG, JPEG or .npy)");
+  throw Error(path, "not a recognised image format (expected " + known_formats_text() + ")");
 }
 
 ReadReport read_path(const std::string& path, const ReadOptions& options) {
@@ -75,12 +65,12 @@ ReadReport read_path(const std::string& path, const ReadOptions& options) {
   std::vector<std::string> dicom;
   std::vector<std::pair<std::string, Scan>> singles;
   for (const auto& f : files) {
-    const FileFormat fmt = detect_format(f);
-    if (fmt == FileFormat::kDicom) {
+    const ScanFormat* fmt = detect_format(f);
+    if (fmt && fmt->grouped_in_series) {
       dicom.push_back(f);
       continue;
     }
-    if (fmt == FileFormat::kUnknown) {
+    if (!fmt) {
       // The data half of a NIfTI/Analyze .hdr/.img pair is read through its .hdr.
       const fs::path p(f);
       if (p.extension() == ".img" && fs::exists(fs::path(p).replace_extension(".hdr"), ec)) continue;

@@ -39,7 +39,6 @@ struct Scan {
 
   int64_t numel() const { return dims[0] * dims[1] * dims[2]; }
   float at(int64_t i, int64_t j, int64_t k) const { return voxels[static_cast<std::size_t>(i + dims[0] * (j + dims[1] * k))]; }
-  bool is_2d() const { return dims[2] == 1; }
 };
 
 }  // namespace raddiag::io

@@ -1,5 +1,7 @@
 #include "model/losses.h"
 
+#include <algorithm>
+
 #include "util/error.h"
 
 namespace raddiag::model {
@@ -79,6 +81,65 @@ torch::Tensor asymmetric_loss(const torch::Tensor& logits, const torch::Tensor& 
   auto gamma = y * gamma_pos + (1 - y) * gamma_neg;
   loss = loss * (1 - pt).pow(gamma);
   return -mean_over_known(loss, known);
+}
+
+namespace {
+
+struct LossEntry {
+  const char* name;
+  std::function<ClassificationLoss(const ClassificationLossSpec&)> build;
+};
+
+const std::vector<LossEntry>& loss_registry() {
+  static const std::vector<LossEntry> entries = {
+      {"bce", [](const ClassificationLossSpec&) -> ClassificationLoss {
+         return [](const torch::Tensor& l, const torch::Tensor& y, const torch::Tensor& k) { return multilabel_loss(l, y, k); };
+       }},
+      {"bce_pos_weight", [](const ClassificationLossSpec& s) -> ClassificationLoss {
+         const torch::Tensor w = s.pos_weight;
+         return [w](const torch::Tensor& l, const torch::Tensor& y, const torch::Tensor& k) { return weighted_bce_loss(l, y, w, k); };
+       }},
+      {"focal", [](const ClassificationLossSpec& s) -> ClassificationLoss {
+         const double g = s.focal_gamma, a = s.focal_alpha;
+         return [g, a](const torch::Tensor& l, const torch::Tensor& y, const torch::Tensor& k) { return focal_loss(l, y, g, a, k); };
+       }},
+      {"asymmetric", [](const ClassificationLossSpec& s) -> ClassificationLoss {
+         const double gn = s.asl_gamma_neg, gp = s.asl_gamma_pos, clip = s.asl_clip;
+         return [gn, gp, clip](const torch::Tensor& l, const torch::Tensor& y, const torch::Tensor& k) {
+           return asymmetric_loss(l, y, gn, gp, clip, 1e-8, k);
+         };
+       }},
+  };
+  return entries;
+}
+
+}  // namespace
+
+std::vector<std::string> loss_kinds() {
+  std::vector<std::string> names;
+  for (const auto& e : loss_registry()) names.push_back(e.name);
+  return names;
+}
+
+bool is_loss_kind(const std::string& kind) {
+  for (const auto& e : loss_registry())
+    if (kind == e.name) return true;
+  return false;
+}
+
+ClassificationLoss make_classification_loss(const ClassificationLossSpec& spec) {
+  for (const auto& e : loss_registry())
+    if (spec.kind == e.name) return e.build(spec);
+  std::string known;
+  for (const auto& n : loss_kinds()) known += (known.empty() ? "" : ", ") + n;
+  throw Error("loss.kind", "unknown loss '" + spec.kind + "' (known: " + known + ")");
+}
+
+torch::Tensor positive_class_weights(const std::vector<int64_t>& class_counts, int64_t n_cases, double max_weight) {
+  std::vector<float> w;
+  const double n = static_cast<double>(n_cases);
+  for (int64_t c : class_counts) w.push_back(static_cast<float>(std::min(max_weight, c > 0 ? (n - c) / c : max_weight)));
+  return torch::tensor(w);
 }
 
 }  // namespace raddiag::model

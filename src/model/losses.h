@@ -1,6 +1,10 @@
 #pragma once
 // Losses of the official code (reference 4) plus the usual alternatives for long-tailed multi-label
 // training. All return a scalar (mean reduction unless stated).
+#include <functional>
+#include <string>
+#include <vector>
+
 #include <torch/torch.h>
 
 namespace raddiag::model {
@@ -34,5 +38,22 @@ torch::Tensor focal_loss(const torch::Tensor& logits, const torch::Tensor& label
 torch::Tensor asymmetric_loss(const torch::Tensor& logits, const torch::Tensor& labels, double gamma_neg = 4.0,
                               double gamma_pos = 1.0, double clip = 0.05, double eps = 1e-8,
                               const torch::Tensor& known = {});
+
+// The classification loss of a training run, chosen once by name: a registry of {name, build}, so that
+// a new loss is one entry in losses.cpp. Every loss leaves unknown labels (known == 0) out.
+struct ClassificationLossSpec {
+  std::string kind = "bce";            // a registered name (loss_kinds())
+  double focal_gamma = 2.0, focal_alpha = 0.9;
+  double asl_gamma_neg = 4.0, asl_gamma_pos = 1.0, asl_clip = 0.05;
+  torch::Tensor pos_weight;            // bce_pos_weight: [C] on the model's device
+};
+using ClassificationLoss =
+    std::function<torch::Tensor(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& known)>;
+// Throws raddiag::Error naming the kind and listing the registered ones for an unknown kind.
+ClassificationLoss make_classification_loss(const ClassificationLossSpec& spec);
+std::vector<std::string> loss_kinds();
+bool is_loss_kind(const std::string& kind);
+// bce_pos_weight's per-class weight: min(max, n_neg / n_pos) from the training counts (max where absent).
+torch::Tensor positive_class_weights(const std::vector<int64_t>& class_counts, int64_t n_cases, double max_weight);
 
 }  // namespace raddiag::model

@@ -1,6 +1,6 @@
 #include "model/model_file.h"
 
-#include "model/safetensors.h"
+#include "weights/safetensors.h"
 #include "util/error.h"
 
 namespace raddiag::model {
@@ -15,7 +15,7 @@ void save_model_file(const std::string& path, const ModelBundle& bundle) {
   const bool has_text = !bundle.text_encoder.empty();
   if (has_text && bundle.config.head.type != "knowledge")
     throw Error(path, "a text encoder is only stored with a knowledge head");
-  NamedTensors tensors;
+  weights::NamedTensors tensors;
   for (const auto& [name, t] : model_state(bundle.model)) tensors.add(name, t.detach().cpu().contiguous());
   if (has_text)
     for (const auto& [name, t] : bundle.text_encoder.weights)
@@ -35,11 +35,11 @@ void save_model_file(const std::string& path, const ModelBundle& bundle) {
   // What the reader would refuse (non-finite weights after a diverged run, a threshold outside [0, 1],
   // a class listed twice) is refused here, before anything is written.
   check_model_file_tensors(parse_model_file_metadata(meta, path), meta, tensors, path);
-  write_safetensors(path, tensors, meta);
+  weights::write_safetensors(path, tensors, meta);
 }
 
 nlohmann::json read_model_file_info(const std::string& path) {
-  const auto meta = read_safetensors_metadata(path);
+  const auto meta = weights::read_safetensors_metadata(path);
   const ModelFileMetadata m = parse_model_file_metadata(meta, path);
   nlohmann::json j;
   j["format"] = kModelFileFormat;
@@ -64,7 +64,7 @@ nlohmann::json read_model_file_info(const std::string& path) {
 }
 
 ModelBundle load_model_file(const std::string& path) {
-  SafetensorsFile file = read_safetensors(path);
+  weights::SafetensorsFile file = weights::read_safetensors(path);
   ModelFileMetadata m = parse_model_file_metadata(file.metadata, path);
   check_model_file_tensors(m, file.metadata, file.tensors, path);
   ModelBundle b;

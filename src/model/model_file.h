@@ -19,16 +19,9 @@
 #include "model/model_config.h"
 #include "model/model_file_metadata.h"
 #include "model/raddiag_model.h"
+#include "weights/stored_text_encoder.h"
 
 namespace raddiag::model {
-
-// The text encoder of a knowledge-head model, kept opaque here (the model layer does not depend on
-// the text layer): text/stored_text_encoder.h converts it to and from a text::SentenceEncoder.
-struct StoredTextEncoder {
-  nlohmann::json spec;                           // null = none
-  std::map<std::string, torch::Tensor> weights;  // HF names, without the file prefix
-  bool empty() const { return spec.is_null(); }
-};
 
 struct ModelBundle {
   ModelConfig config;
@@ -37,7 +30,7 @@ struct ModelBundle {
   std::vector<float> thresholds;                         // per-class decision thresholds (empty = none)
   nlohmann::json icd_mapping;                            // disorder -> ICD-10-CM codes (null = none)
   nlohmann::json card = nlohmann::json::object();        // model card: intended use, provenance, data
-  StoredTextEncoder text_encoder;                        // knowledge head only, optional (version 2)
+  weights::StoredTextEncoder text_encoder;                        // knowledge head only, optional (version 2)
   RadDiagModel model{nullptr};
 };
 

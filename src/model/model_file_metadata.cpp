@@ -145,7 +145,7 @@ ModelFileMetadata parse_model_file_metadata(const std::map<std::string, std::str
   return m;
 }
 
-uint32_t model_file_checksum(int version, const NamedTensors& tensors, const std::map<std::string, std::string>& meta) {
+uint32_t model_file_checksum(int version, const weights::NamedTensors& tensors, const std::map<std::string, std::string>& meta) {
   uLong crc = crc32(0L, Z_NULL, 0);
   for (const auto& name : tensors.names) {
     torch::Tensor t = tensors.at(name).contiguous().cpu();
@@ -159,7 +159,7 @@ uint32_t model_file_checksum(int version, const NamedTensors& tensors, const std
 }
 
 void check_model_file_tensors(const ModelFileMetadata& m, const std::map<std::string, std::string>& meta,
-                              const NamedTensors& tensors, const std::string& path) {
+                              const weights::NamedTensors& tensors, const std::string& path) {
   if (model_file_checksum(m.version, tensors, meta) != m.checksum)
     throw Error(path, m.version >= 3 ? "checksum mismatch: the weights or the metadata (config, classes, thresholds, "
                                        "card) were changed or corrupted"

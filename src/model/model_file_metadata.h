@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model_config.h"
-#include "model/named_tensors.h"
+#include "weights/named_tensors.h"
 
 namespace raddiag::model {
 
@@ -41,13 +41,13 @@ ModelFileMetadata parse_model_file_metadata(const std::map<std::string, std::str
 // The CRC-32 a model file of `version` stores: the name and bytes of every tensor in `tensors.names`
 // order (data order when read), then, for version 3, every metadata entry except "checksum" (sorted
 // by key, each as its length-prefixed key and value).
-uint32_t model_file_checksum(int version, const NamedTensors& tensors, const std::map<std::string, std::string>& meta);
+uint32_t model_file_checksum(int version, const weights::NamedTensors& tensors, const std::map<std::string, std::string>& meta);
 
 // Checks the tensors against the metadata before a model is built from it: the checksum, values
 // (every floating weight finite), text encoder tensors present exactly when its metadata is, the
 // knowledge head's class embeddings one row per class, and enough weights for the config (so a
 // tampered config cannot make build_model allocate far beyond what the file holds).
 void check_model_file_tensors(const ModelFileMetadata& m, const std::map<std::string, std::string>& meta,
-                              const NamedTensors& tensors, const std::string& path);
+                              const weights::NamedTensors& tensors, const std::string& path);
 
 }  // namespace raddiag::model

@@ -3,7 +3,7 @@
 #include <set>
 #include <sstream>
 
-#include "model/named_tensors.h"
+#include "weights/named_tensors.h"
 #include "util/error.h"
 
 namespace raddiag::model {
@@ -131,7 +131,7 @@ std::vector<OfficialEntry> official_layout(const ModelConfig& c) {
 std::string ImportReport::to_string() const {
   std::ostringstream os;
   os << "loaded " << loaded << " entries, checked and skipped " << dead_checked << " unused entries"
-     << format_key_lists(missing, unexpected, shape_mismatch);
+     << weights::format_key_lists(missing, unexpected, shape_mismatch);
   return os.str();
 }
 

@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "model/losses.h"
-#include "model/named_tensors.h"
+#include "weights/named_tensors.h"
 #include "util/error.h"
 
 namespace raddiag::model {
@@ -14,7 +14,7 @@ namespace {
 // [B,N,1] -> [B,N]; [B,N] unchanged.
 torch::Tensor squeeze_last(const torch::Tensor& t) { return t.dim() == 3 && t.size(2) == 1 ? t.squeeze(2) : t; }
 
-void check_batch(const data::CaseBatch& b, const ModelConfig& c) {
+void check_batch(const CaseInput& b, const ModelConfig& c) {
   const std::string subject = "model input";
   if (!b.images.defined() || b.images.dim() != 6 || b.images.size(2) != 1)
     throw Error(subject, "images must be [B, N, 1, S, S, D]");
@@ -115,7 +115,7 @@ torch::Tensor RadDiagModelImpl::logits_from_slots(const torch::Tensor& slot_embe
   return classify(fuse(slot_embeddings, squeeze_last(mods).to(torch::kLong)));
 }
 
-ModelOutput RadDiagModelImpl::forward(const data::CaseBatch& batch, ForwardPath path) {
+ModelOutput RadDiagModelImpl::forward(const CaseInput& batch, ForwardPath path) {
   check_batch(batch, config_);
   const bool early = config_.fusion.mode == "early";
   if (path == ForwardPath::kAuto)
@@ -212,7 +212,7 @@ void load_model_state(RadDiagModel& model, const std::map<std::string, torch::Te
   for (const auto& kv : state)
     if (!own.count(kv.first)) unexpected.push_back(kv.first);
   if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
-    throw Error("model state", "state does not fit the model:" + format_key_lists(missing, unexpected, mismatched));
+    throw Error("model state", "state does not fit the model:" + weights::format_key_lists(missing, unexpected, mismatched));
   }
   torch::NoGradGuard ng;
   for (auto& [name, t] : own) t.copy_(state.at(name));

@@ -10,7 +10,7 @@
 #include <map>
 #include <string>
 
-#include "data/case_tensors.h"
+#include "model/case_input.h"
 #include "model/case_fusion.h"
 #include "model/heads.h"
 #include "model/model_config.h"
@@ -44,7 +44,7 @@ class RadDiagModelImpl : public torch::nn::Module {
 
   // images [B,N,1,S,S,D]; mods, keys [B,N] (or [B,N,1]); marks [B,N,D]; labels [B,C] or undefined.
   // Late fusion: N must be 1 and mods are ignored (the official late loader sets them to 0).
-  ModelOutput forward(const data::CaseBatch& batch, ForwardPath path = ForwardPath::kAuto);
+  ModelOutput forward(const CaseInput& batch, ForwardPath path = ForwardPath::kAuto);
 
   // Backbone on slices [n, 1|3, S, S] -> [n, F], in chunks of at most slice_chunk() slices.
   torch::Tensor encode_slices(const torch::Tensor& slices);

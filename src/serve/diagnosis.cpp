@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "eval/icd_mapping.h"
-#include "model/safetensors.h"
+#include "weights/safetensors.h"
 #include "util/error.h"
 
 namespace raddiag::serve {
@@ -30,7 +30,7 @@ torch::Tensor finding_slot_relevance(model::RadDiagModel m, const model::ModelOu
 
 }  // namespace
 
-Diagnosis diagnose(Predictor& predictor, const Study& study, const DiagnoseOptions& options) {
+Diagnosis diagnose(infer::Predictor& predictor, const Study& study, const DiagnoseOptions& options) {
   const auto& bundle = predictor.bundle();
   const int64_t D = bundle.config.depth;
   Diagnosis d;
@@ -127,7 +127,7 @@ Diagnosis diagnose(Predictor& predictor, const Study& study, const DiagnoseOptio
 
 nlohmann::ordered_json model_identity_json(const std::string& model_path, const model::ModelBundle& bundle) {
   nlohmann::ordered_json j;
-  const auto meta = model::read_safetensors_metadata(model_path);
+  const auto meta = weights::read_safetensors_metadata(model_path);
   auto get = [&](const char* key) { auto it = meta.find(key); return it == meta.end() ? std::string() : it->second; };
   const auto& card = bundle.card;
   j["name"] = card.is_object() && card.contains("name") && card["name"].is_string()
@@ -147,7 +147,7 @@ nlohmann::ordered_json model_identity_json(const std::string& model_path, const 
   return j;
 }
 
-nlohmann::ordered_json diagnosis_json(const std::string& model_path, const Predictor& predictor,
+nlohmann::ordered_json diagnosis_json(const std::string& model_path, const infer::Predictor& predictor,
                                       const std::vector<std::string>& inputs, const Study& study,
                                       const Diagnosis& d) {
   nlohmann::ordered_json j;

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "serve/predictor.h"
+#include "infer/predictor.h"
 #include "serve/study.h"
 
 namespace raddiag::serve {
@@ -52,10 +52,10 @@ struct Diagnosis {
   data::CaseTensors tensors;          // the model input, kept for explanations
 };
 
-Diagnosis diagnose(Predictor& predictor, const Study& study, const DiagnoseOptions& options = {});
+Diagnosis diagnose(infer::Predictor& predictor, const Study& study, const DiagnoseOptions& options = {});
 
 // The documented JSON document of docs/diagnose-json.md (without the optional "saliency" member).
-nlohmann::ordered_json diagnosis_json(const std::string& model_path, const Predictor& predictor,
+nlohmann::ordered_json diagnosis_json(const std::string& model_path, const infer::Predictor& predictor,
                                       const std::vector<std::string>& inputs, const Study& study,
                                       const Diagnosis& diagnosis);
 

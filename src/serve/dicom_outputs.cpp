@@ -11,7 +11,7 @@
 
 namespace raddiag::serve {
 
-void check_result_outputs(const Predictor& predictor, const Study& study, const ResultOutputOptions& options) {
+void check_result_outputs(const infer::Predictor& predictor, const Study& study, const ResultOutputOptions& options) {
   if (!options.dicom_sc.empty() && !predictor.bundle().model->resnet())
     throw Error("--dicom-sc " + options.dicom_sc, "the overlays are Grad-CAM maps of a CNN slice encoder, and this model's is a ViT "
                                                   "(" + predictor.bundle().config.backbone.type + "); --dicom-sr and --fhir work without");
@@ -39,7 +39,7 @@ exports::ResultInputs result_inputs(const Study& study, const nlohmann::ordered_
 namespace {
 
 // Grad-CAM overlays of every finding's key slice (in the slot the finding was attributed to).
-std::vector<exports::OverlayImage> key_slice_overlays(Predictor& predictor, const Study& study, const Diagnosis& d,
+std::vector<exports::OverlayImage> key_slice_overlays(infer::Predictor& predictor, const Study& study, const Diagnosis& d,
                                                       const nlohmann::ordered_json& report) {
   std::vector<exports::OverlayImage> out;
   std::vector<int64_t> classes;
@@ -71,7 +71,7 @@ std::vector<exports::OverlayImage> key_slice_overlays(Predictor& predictor, cons
 
 }  // namespace
 
-std::vector<std::string> write_result_outputs(Predictor& predictor, const Study& study, const Diagnosis& diagnosis,
+std::vector<std::string> write_result_outputs(infer::Predictor& predictor, const Study& study, const Diagnosis& diagnosis,
                                               const nlohmann::ordered_json& report, const ResultOutputOptions& options) {
   check_result_outputs(predictor, study, options);
   std::vector<std::string> lines;

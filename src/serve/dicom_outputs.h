@@ -22,13 +22,13 @@ struct ResultOutputOptions {
 // or with DICOM inputs of several patients/studies (--allow-mixed-studies), and Secondary Capture
 // overlays for a model whose slice encoder Grad-CAM cannot explain (no CNN), naming the option; so no
 // output is written when a later one could not be.
-void check_result_outputs(const Predictor& predictor, const Study& study, const ResultOutputOptions& options);
+void check_result_outputs(const infer::Predictor& predictor, const Study& study, const ResultOutputOptions& options);
 
 // The writers' inputs: `report` (serve::diagnosis_json) and the identity of every scan of the study.
 exports::ResultInputs result_inputs(const Study& study, const nlohmann::ordered_json& report, const std::string& software_version);
 
 // Writes the requested outputs; returns one line per output written ("wrote ...").
-std::vector<std::string> write_result_outputs(Predictor& predictor, const Study& study, const Diagnosis& diagnosis,
+std::vector<std::string> write_result_outputs(infer::Predictor& predictor, const Study& study, const Diagnosis& diagnosis,
                                               const nlohmann::ordered_json& report, const ResultOutputOptions& options);
 
 }  // namespace raddiag::serve

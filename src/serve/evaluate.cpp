@@ -15,64 +15,17 @@
 
 namespace raddiag::serve {
 
-ScoredCases scored_cases(const Predictions& p) {
-  ScoredCases out;
-  const int64_t n = p.logits.size(0), C = p.logits.size(1);
-  torch::Tensor probs = torch::sigmoid(p.logits.to(torch::kFloat).clamp(-60, 60)).contiguous();
-  torch::Tensor labels = p.labels.to(torch::kFloat).contiguous();
-  torch::Tensor ok = torch::isfinite(p.logits).all(1);
-  const float* ps = probs.data_ptr<float>();
-  const float* ls = labels.data_ptr<float>();
-  for (int64_t i = 0; i < n; ++i) {
-    if (!ok[i].item<bool>()) continue;
-    out.rows.push_back(i);
-    out.scores.values.insert(out.scores.values.end(), ps + i * C, ps + (i + 1) * C);
-    for (int64_t c = 0; c < C; ++c) {
-      const float y = ls[i * C + c];
-      out.labels.values.push_back(y < -0.5f ? eval::LabelMatrix::kUnknown : (y > 0.5f ? 1 : 0));
-    }
-  }
-  out.scores.n_cases = out.labels.n_cases = static_cast<int64_t>(out.rows.size());
-  out.scores.n_classes = out.labels.n_classes = C;
-  return out;
-}
-
-QuickMetrics quick_metrics(const Predictions& p, int threads) {
-  const ScoredCases s = scored_cases(p);
-  QuickMetrics q;
-  q.n_cases = s.scores.n_cases;
-  if (q.n_cases == 0) {
-    q.macro_auc = q.macro_ap = q.macro_f1 = std::nan("");
-    return q;
-  }
-  eval::EvaluationOptions eo;
-  eo.threads = threads;
-  const auto r = eval::evaluate(s.scores, s.labels, eval::no_groups(s.scores.n_classes), eo);
-  q.macro_auc = r.overall.mean[0];
-  q.macro_ap = r.overall.mean[1];
-  q.macro_f1 = r.overall.mean[2];
-  q.n_defined = r.overall.n_defined;
-  for (const auto& m : r.per_class) q.thresholds.push_back(m.threshold);
-  return q;
-}
-
-std::vector<float> thresholds_for_model(const std::vector<double>& t) {
-  std::vector<float> out;
-  for (double v : t) out.push_back(std::isfinite(v) ? static_cast<float>(v) : 0.5f);
-  return out;
-}
-
 namespace {
 
-void write_npy_matrix(const std::string& path, const Predictions& p, bool labels) {
+void write_npy_matrix(const std::string& path, const infer::Predictions& p, bool labels) {
   torch::Tensor t = (labels ? p.labels : p.logits).to(torch::kFloat).contiguous();
   npy::write(path, npy::make_float32({t.size(0), t.size(1)}, t.data_ptr<float>()));
 }
 
 // Drops the rows of failed cases, so the eval layer sees only finite scores.
-Predictions kept_rows(const Predictions& p) {
+infer::Predictions kept_rows(const infer::Predictions& p) {
   torch::Tensor ok = torch::isfinite(p.logits).all(1);
-  Predictions out;
+  infer::Predictions out;
   out.logits = p.logits.index({ok});
   out.labels = p.labels.index({ok});
   out.failures = p.failures;
@@ -97,14 +50,14 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   }
   const nlohmann::json card = bundle.card;
   const nlohmann::json icd_mapping = bundle.icd_mapping;
-  Predictor predictor(bundle, o.device);
-  PredictOptions po;
+  infer::Predictor predictor(bundle, o.device);
+  infer::PredictOptions po;
   po.batch_size = o.batch;
   po.progress = o.progress;
 
   EvaluateResult result;
   const auto test_cases = data::load_cases(o.manifest, o.source);
-  Predictions test = predictor.predict(test_cases, po);
+  infer::Predictions test = predictor.predict(test_cases, po);
   result.failures = static_cast<int64_t>(test.failures.size());
   if (!test_cases.empty() && test.failures.size() == test_cases.size())
     throw Error(o.manifest, "no case of the test set could be read");
@@ -122,7 +75,7 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   mo.report_dir = o.out;
 
   std::string threshold_source = "test set (no validation set given)";
-  Predictions val;
+  infer::Predictions val;
   if (!o.val.empty()) {
     const auto val_cases = data::load_cases(o.val, o.source);
     val = kept_rows(predictor.predict(val_cases, po));
@@ -172,8 +125,8 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   result.table = r.table;
   write_bytes_atomically(o.out + "/metrics.json", result.metrics.dump(2) + "\n");
 
-  const ScoredCases chosen_on = scored_cases(o.val.empty() ? test : val);
-  result.thresholds = thresholds_for_model(eval::select_thresholds(chosen_on.scores, chosen_on.labels, o.threads));
+  const infer::ScoredCases chosen_on = infer::scored_cases(o.val.empty() ? test : val);
+  result.thresholds = infer::thresholds_for_model(eval::select_thresholds(chosen_on.scores, chosen_on.labels, o.threads));
   if (o.store_thresholds) {
     model::ModelBundle again = model::load_model_file(o.model);
     again.thresholds = result.thresholds;

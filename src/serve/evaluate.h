@@ -1,5 +1,5 @@
 #pragma once
-// `raddiag evaluate`: run a model file on a labelled test set (serve::Predictor, the same path as
+// `raddiag evaluate`: run a model file on a labelled test set (infer::Predictor, the same path as
 // `predict`) and score it with the eval layer: metrics.json, per_class.csv, thresholds.json and
 // report.html, plus the raw scores/labels as .npy so any other tool can re-check the numbers.
 // Thresholds are chosen (max F1 per class) on the validation set when one is given, else on the test
@@ -14,28 +14,10 @@
 
 #include "data/case_sources.h"
 #include "eval/score_matrix.h"
-#include "serve/predictor.h"
+#include "infer/predictor.h"
+#include "infer/quick_metrics.h"
 
 namespace raddiag::serve {
-
-// Probabilities (sigmoid of logits clipped to +-60) and labels of the cases that could be predicted.
-struct ScoredCases {
-  eval::ScoreMatrix scores;  // row-major
-  eval::LabelMatrix labels;
-  std::vector<int64_t> rows;  // index of each kept row in the input
-};
-ScoredCases scored_cases(const Predictions& p);
-
-// Macro metrics (no CIs) of predictions, for validation during training.
-struct QuickMetrics {
-  double macro_auc = 0, macro_ap = 0, macro_f1 = 0;
-  int64_t n_cases = 0, n_defined = 0;
-  std::vector<double> thresholds;  // max-F1 per class (NaN when undefined)
-};
-QuickMetrics quick_metrics(const Predictions& p, int threads = 1);
-
-// The per-class thresholds for a model file: NaN (class undefined) becomes 0.5.
-std::vector<float> thresholds_for_model(const std::vector<double>& t);
 
 struct EvaluateOptions {
   std::string model, manifest, val, out;

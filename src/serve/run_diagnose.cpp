@@ -21,7 +21,7 @@ int64_t class_index_of(const std::vector<std::string>& classes, const std::strin
   throw Error(option + " '" + name_or_index + "'", "not a class name or index of this model");
 }
 
-DiagnoseResult run_diagnose(Predictor& predictor, const std::string& model_path, const DiagnoseRequest& request) {
+DiagnoseResult run_diagnose(infer::Predictor& predictor, const std::string& model_path, const DiagnoseRequest& request) {
   if (request.top_k < 1) throw Error("--top-k", "must be at least 1");
   // Every class to explain is resolved before any work, so a typo costs nothing.
   SaliencyOptions saliency;

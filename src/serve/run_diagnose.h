@@ -33,7 +33,7 @@ struct DiagnoseResult {
 
 // Throws raddiag::Error (naming the input or option) for an unusable study, an unknown saliency class,
 // a top_k below 1, or outputs the study or model cannot give; nothing is written then.
-DiagnoseResult run_diagnose(Predictor& predictor, const std::string& model_path, const DiagnoseRequest& request);
+DiagnoseResult run_diagnose(infer::Predictor& predictor, const std::string& model_path, const DiagnoseRequest& request);
 
 // A class given by name or by index (as a decimal string); throws naming `option` when it is neither.
 int64_t class_index_of(const std::vector<std::string>& classes, const std::string& name_or_index,

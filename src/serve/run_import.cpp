@@ -4,11 +4,12 @@
 #include <ctime>
 #include <sstream>
 
+#include "infer/preprocess_for.h"
 #include "data/label_vocabulary.h"
 #include "data/preprocess.h"
 #include "model/model_file.h"
 #include "model/official_import.h"
-#include "model/tensor_file.h"
+#include "weights/tensor_file.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -34,17 +35,13 @@ std::string run_import(const OfficialImportRequest& r) {
   if (static_cast<int64_t>(vocab.size()) != config.head.num_classes)
     throw Error(r.labels, "label dictionary has " + std::to_string(vocab.size()) + " classes but the architecture has " +
                               std::to_string(config.head.num_classes));
-  model::NamedTensors ckpt = model::read_tensor_file(r.checkpoint).tensors;
+  weights::NamedTensors ckpt = weights::read_tensor_file(r.checkpoint).tensors;
   ModelBundle bundle;
   bundle.config = config;
   bundle.model = build_model(config);
   ImportReport report = load_official_state(bundle.model, ckpt.tensors);
   bundle.classes = vocab.names();
-  data::PreprocessOptions pre;
-  pre.size = config.size;
-  pre.depth = config.depth;
-  pre.n_image = config.n_image;
-  bundle.preprocess = pre.to_json();
+  bundle.preprocess = infer::preprocess_for(config, data::PreprocessOptions{}).to_json();
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "model/model_config.h"
-#include "model/named_tensors.h"
+#include "weights/named_tensors.h"
 
 namespace raddiag::serve {
 

@@ -8,7 +8,7 @@
 
 namespace raddiag::serve {
 
-PacsDiagnoseResult run_pacs_diagnose(Predictor& predictor, const std::string& model_path, const PacsDiagnoseRequest& request,
+PacsDiagnoseResult run_pacs_diagnose(infer::Predictor& predictor, const std::string& model_path, const PacsDiagnoseRequest& request,
                                      const std::function<void(const std::string&)>& log) {
   namespace fs = std::filesystem;
   if (!request.store_sr && !request.store_sc) throw Error("--store", "nothing to store: expected sr, sc or sr,sc");

@@ -33,7 +33,7 @@ struct PacsDiagnoseResult {
 // `log` (optional) receives progress lines ("pulled 3 instance(s) of study ..."). Throws raddiag::Error
 // for a bad UID, nothing to store, a failed pull or an unusable study; a failed store is reported in
 // store_error instead, so the caller can keep the results for a retry (`raddiag pacs store`).
-PacsDiagnoseResult run_pacs_diagnose(Predictor& predictor, const std::string& model_path, const PacsDiagnoseRequest& request,
+PacsDiagnoseResult run_pacs_diagnose(infer::Predictor& predictor, const std::string& model_path, const PacsDiagnoseRequest& request,
                                      const std::function<void(const std::string&)>& log = {});
 
 }  // namespace raddiag::serve

@@ -9,7 +9,7 @@ namespace raddiag::serve {
 namespace {
 
 // One line per row of the score matrix: row, case_id, status (ok | skipped), reason.
-std::string cases_status_csv(const std::vector<data::Case>& cases, const std::vector<CaseFailure>& failures) {
+std::string cases_status_csv(const std::vector<data::Case>& cases, const std::vector<infer::CaseFailure>& failures) {
   std::string csv = "row,case_id,status,reason\n";
   std::size_t f = 0;
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -33,8 +33,8 @@ PredictResult run_predict(const PredictRequest& request) {
   refuse_to_overwrite_inputs(request.out, {request.model, request.manifest});
   PredictResult r;
   const auto cases = data::load_cases(request.manifest, request.source);
-  Predictor predictor(load_model_with_classes(request.model, request.classes, &r.class_selection), request.device);
-  PredictOptions po;
+  infer::Predictor predictor(load_model_with_classes(request.model, request.classes, &r.class_selection), request.device);
+  infer::PredictOptions po;
   po.batch_size = request.batch;
   po.progress = request.progress;
   po.seed = request.seed;

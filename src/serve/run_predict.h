@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "data/case_sources.h"
-#include "serve/predictor.h"
+#include "infer/predictor.h"
 
 namespace raddiag::serve {
 
@@ -26,7 +26,7 @@ struct PredictResult {
   std::string scores_path, status_path;
   int64_t rows = 0, columns = 0;
   std::size_t cases = 0;
-  std::vector<CaseFailure> failures;   // skipped cases (NaN rows)
+  std::vector<infer::CaseFailure> failures;   // skipped cases (NaN rows)
   std::string class_selection;         // summary of --classes ("" without)
 };
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "export/burned_in_text.h"
+#include "infer/model_input.h"
 #include "io/png_writer.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -117,7 +118,7 @@ void write_overlay(const std::string& base, const io::Scan& scan, int64_t slice,
 
 }  // namespace
 
-std::vector<torch::Tensor> grad_cam(Predictor& predictor, const data::CaseTensors& tensors,
+std::vector<torch::Tensor> grad_cam(infer::Predictor& predictor, const data::CaseTensors& tensors,
                                     const std::vector<int64_t>& classes, torch::Tensor* logits_out,
                                     std::vector<torch::Tensor>* signed_maps) {
   auto model = predictor.bundle().model;  // a holder copy: the same module, callable
@@ -136,7 +137,7 @@ std::vector<torch::Tensor> grad_cam(Predictor& predictor, const data::CaseTensor
   batch.labels = torch::Tensor();
   torch::AutoGradMode grad(true);
   FeatureMapCapture capture(resnet);
-  auto out = model->forward(batch, model::ForwardPath::kFast);
+  auto out = model->forward(infer::model_input(batch), model::ForwardPath::kFast);
   if (logits_out) *logits_out = out.logits.detach().to(torch::kCPU);
   const auto& parts = resnet->captured_feature_maps();
   if (parts.empty()) throw Error("saliency", "no slice was encoded");
@@ -178,7 +179,7 @@ torch::Tensor cam_to_slice(const torch::Tensor& cam, int64_t h, int64_t w) {
   return ((m - lo) / (hi - lo)).clamp(0, 1).contiguous();
 }
 
-nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, const Diagnosis& diagnosis,
+nlohmann::ordered_json write_saliency(infer::Predictor& predictor, const Study& study, const Diagnosis& diagnosis,
                                       const SaliencyOptions& options) {
   if (options.out_dir.empty()) throw Error("saliency", "no output folder");
   fs::create_directories(options.out_dir);

@@ -22,7 +22,7 @@ namespace raddiag::serve {
 // that were not encoded (padding, empty slots) are zero. Throws for a non-ResNet backbone.
 // `signed_maps` (optional) receives the same maps before the ReLU: positive where a region raises the
 // class logit, negative where it lowers it (Grad-CAM's "counterfactual" map is the negative part).
-std::vector<torch::Tensor> grad_cam(Predictor& predictor, const data::CaseTensors& tensors,
+std::vector<torch::Tensor> grad_cam(infer::Predictor& predictor, const data::CaseTensors& tensors,
                                     const std::vector<int64_t>& classes, torch::Tensor* logits = nullptr,
                                     std::vector<torch::Tensor>* signed_maps = nullptr);
 
@@ -39,7 +39,7 @@ struct SaliencyOptions {
 //   <dir>/class<index>_<name>/scan<i>_slice<k>.png   overlay (8-bit RGB, the slice's size)
 //   <dir>/class<index>_<name>/scan<i>_slice<k>.npy   the map, float32 [rows, columns] in [0, 1]
 //   <dir>/attention_scan<i>.csv / .svg               slice attention of each scan in the model
-nlohmann::ordered_json write_saliency(Predictor& predictor, const Study& study, const Diagnosis& diagnosis,
+nlohmann::ordered_json write_saliency(infer::Predictor& predictor, const Study& study, const Diagnosis& diagnosis,
                                       const SaliencyOptions& options);
 
 // The overlay of write_saliency as 8-bit RGB rows (rows x columns x 3) for one original slice of `scan`:

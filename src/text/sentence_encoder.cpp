@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/safetensors.h"
-#include "model/tensor_file.h"
+#include "weights/safetensors.h"
+#include "weights/tensor_file.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -30,7 +30,7 @@ torch::Tensor pool_hidden_states(const torch::Tensor& hidden, const torch::Tenso
 
 std::map<std::string, torch::Tensor> read_text_encoder_weights(const std::string& path) {
   if (!fs::exists(path)) throw Error(path, "weight file not found");
-  auto file = model::read_tensor_file(path);  // torch.save ZIP or safetensors, detected from the bytes
+  auto file = weights::read_tensor_file(path);  // torch.save ZIP or safetensors, detected from the bytes
   if (file.tensors.size() == 0) throw Error(path, "holds no tensors");
   return std::move(file.tensors.tensors);
 }
@@ -108,10 +108,10 @@ void SentenceEncoder::save(const std::string& dir) const {
   const fs::path d(dir);
   write_bytes_atomically((d / "config.json").string(), model_->config().to_json().dump(2) + "\n");
   tokenizer_.save(dir);
-  model::NamedTensors tensors;
+  weights::NamedTensors tensors;
   for (const auto& [k, v] : hf_state_dict(*model_)) tensors.add(k, v);
   // "format": "pt" is what Hugging Face transformers expects in a model.safetensors.
-  model::write_safetensors((d / "model.safetensors").string(), tensors, {{"format", "pt"}});
+  weights::write_safetensors((d / "model.safetensors").string(), tensors, {{"format", "pt"}});
   const json extra = {{"pooling", pooling_name(pooling_)}, {"normalize", normalize_}};
   write_bytes_atomically((d / "raddiag_text.json").string(), extra.dump(2) + "\n");
 }

@@ -51,7 +51,6 @@ class SentenceEncoder {
 
   TextTransformerImpl& model() { return *model_; }
   const TextTransformerImpl& model() const { return *model_; }
-  std::shared_ptr<TextTransformerImpl> model_ptr() { return model_; }
   const WordPieceTokenizer& tokenizer() const { return tokenizer_; }
   const TextEncoderConfig& config() const { return model_->config(); }
   int64_t dim() const { return model_->config().hidden_size; }

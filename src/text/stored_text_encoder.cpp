@@ -48,8 +48,8 @@ WordPieceTokenizer stored_tokenizer_from(const json& j, const std::string& where
 
 }  // namespace
 
-model::StoredTextEncoder store_text_encoder(const SentenceEncoder& encoder, const std::string& source) {
-  model::StoredTextEncoder s;
+weights::StoredTextEncoder store_text_encoder(const SentenceEncoder& encoder, const std::string& source) {
+  weights::StoredTextEncoder s;
   s.spec = {{"config", encoder.config().to_json()},
             {"pooling", pooling_name(encoder.pooling())},
             {"normalize", encoder.normalize()},
@@ -59,7 +59,7 @@ model::StoredTextEncoder store_text_encoder(const SentenceEncoder& encoder, cons
   return s;
 }
 
-SentenceEncoder restore_text_encoder(const model::StoredTextEncoder& stored, const std::string& where) {
+SentenceEncoder restore_text_encoder(const weights::StoredTextEncoder& stored, const std::string& where) {
   if (stored.empty()) throw Error(where, "the model file carries no text encoder");
   const json& j = stored.spec;
   try {
@@ -75,19 +75,6 @@ SentenceEncoder restore_text_encoder(const model::StoredTextEncoder& stored, con
   } catch (const json::exception& e) {
     throw Error(where, std::string("malformed text_encoder metadata: ") + e.what());
   }
-}
-
-SentenceEncoder load_text_encoder_from(const std::string& path) {
-  const fs::path p(path);
-  if (fs::is_directory(p)) {
-    if (fs::exists(p / "config.json")) return SentenceEncoder::load(path);
-    if (fs::exists(p / "encoder" / "config.json")) return SentenceEncoder::load((p / "encoder").string());
-    throw Error(path, "not a text encoder folder (no config.json, and no encoder/config.json of `raddiag knowledge pretrain`)");
-  }
-  if (!fs::exists(p)) throw Error(path, "text encoder not found");
-  auto bundle = model::load_model_file(path);
-  if (bundle.text_encoder.empty()) throw Error(path, "this model file carries no text encoder");
-  return restore_text_encoder(bundle.text_encoder, path);
 }
 
 }  // namespace raddiag::text

@@ -1,5 +1,5 @@
 #pragma once
-// A text encoder inside a raddiag model file (model::StoredTextEncoder), so that a knowledge-head model
+// A text encoder inside a raddiag model file (weights::StoredTextEncoder), so that a knowledge-head model
 // can embed class names it was never trained on (zero-shot) without the original model folder.
 //
 // spec (the file's "text_encoder" metadata):
@@ -11,18 +11,14 @@
 // weights: the encoder's parameters under their Hugging Face names.
 #include <string>
 
-#include "model/model_file.h"
+#include "weights/stored_text_encoder.h"
 #include "text/sentence_encoder.h"
 
 namespace raddiag::text {
 
-model::StoredTextEncoder store_text_encoder(const SentenceEncoder& encoder, const std::string& source);
+weights::StoredTextEncoder store_text_encoder(const SentenceEncoder& encoder, const std::string& source);
 // Throws raddiag::Error naming `where` for a missing or malformed spec or weights that do not fit.
-SentenceEncoder restore_text_encoder(const model::StoredTextEncoder& stored, const std::string& where);
+SentenceEncoder restore_text_encoder(const weights::StoredTextEncoder& stored, const std::string& where);
 
-// A text encoder from any of: a model folder (config.json + tokenizer + weights, e.g. BioLORD-2023),
-// the output folder of `raddiag knowledge pretrain` (its encoder/ subfolder), or a raddiag model file
-// that carries a text encoder. Eval mode, on the CPU.
-SentenceEncoder load_text_encoder_from(const std::string& path);
 
 }  // namespace raddiag::text

@@ -70,7 +70,6 @@ class WordPieceTokenizer {
   int64_t pad_id() const { return pad_id_; }
   int64_t cls_id() const { return cls_id_; }
   int64_t sep_id() const { return sep_id_; }
-  int64_t unk_id() const { return unk_id_; }
 
   // vocab.txt (one token per line) + tokenizer_config.json, written atomically into `dir`.
   void save(const std::string& dir) const;

@@ -25,7 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/case_dataset.h"
-#include "data/case_source.h"
+#include "data/case_tensor_source.h"
 
 namespace raddiag::train {
 
@@ -48,7 +48,7 @@ struct MixingOptions {
 // The group a case is mixed by: its `Anatomy` when the weights list it, else "Unknown".
 std::string anatomy_group(const data::Case& c, const MixingOptions& o);
 
-class AnatomyMixingSource : public data::CaseSource {
+class AnatomyMixingSource : public data::CaseTensorSource {
  public:
   AnatomyMixingSource(std::shared_ptr<const data::CaseDataset> base, MixingOptions options);
 

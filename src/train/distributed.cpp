@@ -505,4 +505,13 @@ int launch_local(int nproc, const std::vector<std::string>& argv, int master_por
   return result;
 }
 
+infer::ShardGroup shard_group(ProcessGroup* group) {
+  infer::ShardGroup g;
+  if (!group) return g;
+  g.rank = group->rank();
+  g.world = group->world_size();
+  g.all_gather = [group](const torch::Tensor& t) { return group->all_gather_tensor(t); };
+  return g;
+}
+
 }  // namespace raddiag::train

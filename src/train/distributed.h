@@ -17,6 +17,8 @@
 
 #include <torch/torch.h>
 
+#include "infer/sharded_predict.h"
+
 namespace raddiag::train {
 
 struct DistEnv {
@@ -148,5 +150,9 @@ int launch_local(int nproc, const std::vector<std::string>& argv, int master_por
 
 // The path of the running executable (/proc/self/exe), for launch_local.
 std::string current_executable();
+
+// The group as the inference layer's ShardGroup (infer::predict_sharded): rank, world size and its
+// all-gather; a world of one without a group.
+infer::ShardGroup shard_group(ProcessGroup* group);
 
 }  // namespace raddiag::train

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "data/preprocess.h"
+#include "model/losses.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -214,8 +215,11 @@ void RunConfig::validate() const {
   need(data.val_fraction > 0 && data.val_fraction < 1, "data.val_fraction must be in (0, 1)");
   need(data.level == "articles" || data.level == "icd10s", "data.level must be articles or icd10s");
   need(data.min_cases >= 1, "data.min_cases must be >= 1");
-  need(loss.kind == "bce" || loss.kind == "bce_pos_weight" || loss.kind == "focal" || loss.kind == "asymmetric",
-       "loss.kind must be bce, bce_pos_weight, focal or asymmetric (got '" + loss.kind + "')");
+  if (!model::is_loss_kind(loss.kind)) {
+    std::string known;
+    for (const auto& n : model::loss_kinds()) known += (known.empty() ? "" : ", ") + n;
+    need(false, "loss.kind must be one of " + known + " (got '" + loss.kind + "')");
+  }
   need(workers >= 0, "workers must be >= 0");
   need(batch_size >= 1, "batch_size must be >= 1");
   need(steps > 0 || epochs > 0, "give steps > 0 or epochs > 0");

@@ -1,17 +1,17 @@
 #pragma once
-// One complete training run from a RunConfig (`raddiag train`): cases -> vocabulary -> train/val split
-// -> data::CaseDataset + sampler + augmenting loader -> RadDiagModel -> AdamW + schedule -> Trainer, with a
-// validation callback (macro AUC through the inference path, serve::Predictor), and at the end
-// <run>/model.raddiag from the best checkpoint by validation AUC: config, preprocessing, classes,
-// max-F1 thresholds chosen on the validation set, and a model card with the provenance.
+// One complete training run from a RunConfig (`raddiag train`, `raddiag finetune`), as named steps each in
+// its own file: (1) data and vocabulary (training_data.h), (2) model and preprocessing (model_setup.h),
+// (3) knowledge embeddings (knowledge_setup.h), (4) loader (training_loader.h), (5) step function
+// (step_function.h), (6) validation through the inference path (infer::Predictor), (7) the model file
+// from the best checkpoint by validation AUC with max-F1 thresholds and a model card (model_card.h).
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "data/case.h"
-#include "model/model_config.h"
+#include "train/model_setup.h"
 #include "train/run_config.h"
+#include "train/training_data.h"
 
 namespace raddiag::train {
 
@@ -37,15 +37,5 @@ TrainJobResult run_train_job(RunConfig config, const TrainJobOptions& options);
 
 // The configuration a run folder was started with (<run>/run_config.json).
 RunConfig read_run_config(const std::string& run_dir);
-
-// A preset ("tiny", "released"), a ModelConfig JSON object, or {"preset": name, ...changed fields}, with
-// the head sized to `num_classes`.
-model::ModelConfig resolve_model_config(const nlohmann::json& spec, int64_t num_classes);
-
-// Seeded split of `cases` into (train, val): within each group of cases sharing the same first label
-// (unlabelled cases form their own group), round(fraction * group size) cases go to validation, at least
-// one when the group has two or more cases, so every frequent class appears on both sides.
-void split_train_val(const std::vector<data::Case>& cases, data::LabelLevel level, double fraction, uint64_t seed,
-                     std::vector<data::Case>& train, std::vector<data::Case>& val);
 
 }  // namespace raddiag::train

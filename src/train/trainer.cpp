@@ -60,29 +60,6 @@ nlohmann::json TrainerOptions::to_json() const {
           {"handle_sigint", handle_sigint},       {"overlap_grad_sync", overlap_grad_sync}};
 }
 
-TrainerOptions TrainerOptions::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) throw Error("trainer options", "must be a JSON object");
-  TrainerOptions o;
-  reject_unknown_keys(j, o.to_json(), "trainer option ");
-  try {
-    o.total_steps = j.value("total_steps", o.total_steps);
-    o.log_every = j.value("log_every", o.log_every);
-    o.checkpoint_every = j.value("checkpoint_every", o.checkpoint_every);
-    o.keep_last = j.value("keep_last", o.keep_last);
-    o.validate_every = j.value("validate_every", o.validate_every);
-    o.validate_at_end = j.value("validate_at_end", o.validate_at_end);
-    o.best_metric = j.value("best_metric", o.best_metric);
-    o.greater_is_better = j.value("greater_is_better", o.greater_is_better);
-    o.device = j.value("device", o.device);
-    o.progress = j.value("progress", o.progress);
-    o.handle_sigint = j.value("handle_sigint", o.handle_sigint);
-    o.overlap_grad_sync = j.value("overlap_grad_sync", o.overlap_grad_sync);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("trainer options", std::string("malformed: ") + e.what());
-  }
-  return o;
-}
-
 Trainer::Trainer(torch::nn::Module& module, StepFn step_fn, data::CaseLoader& loader, OptimizerSetup& optim,
                  const OptimOptions& optim_options, TrainerOptions options, const std::string& run_dir,
                  nlohmann::json config, std::shared_ptr<ProcessGroup> group)

@@ -55,7 +55,6 @@ struct TrainerOptions {
   bool overlap_grad_sync = true;
 
   nlohmann::json to_json() const;
-  static TrainerOptions from_json(const nlohmann::json& j);
 };
 
 struct TrainResult {
@@ -84,7 +83,6 @@ class Trainer {
   void resume_from(const std::string& checkpoint_dir);
   TrainResult run();
   // Asks the loop to checkpoint and return after the current step (thread- and signal-safe).
-  void request_stop() { stop_requested_ = true; }
   int64_t step() const { return step_; }
   const LrSchedule& schedule() const { return schedule_; }
   const RunDir& run_dir() const { return run_; }

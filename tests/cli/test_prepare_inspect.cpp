@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/npy_scan.h"
 #include "data/preprocess.h"
 #include "data/resample.h"
 #include "data/rp3d_manifest.h"
@@ -67,7 +68,7 @@ TEST(Prepare, ConvertsResumesAndReportsBadScans) {
   const auto arr = npy::read(cases[0].samples[0].images[0].path);
   EXPECT_TRUE(arr.fortran_order);
   EXPECT_EQ(arr.shape, (std::vector<int64_t>{32, 32, 4}));
-  auto src = data::load_npy_scan(a);
+  auto src = io::read_npy_scan(a);
   const auto want = data::resize_bilinear_slices(src.voxels.data(), 64, 64, 6, 32, 32);
   const auto got = arr.to_float32_column_major();
   const int64_t kept[4] = {0, 1, 3, 4};

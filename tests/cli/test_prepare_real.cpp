@@ -13,7 +13,6 @@ using namespace raddiag;
 
 namespace {
 void prepare_real(const std::string& name, std::size_t cases, std::size_t scans, int64_t max_depth) {
-  if (!data::has_scan_reader()) GTEST_SKIP() << "io readers not linked in yet";
   const std::string out = test::scratch_dir("prep_" + name);
   std::string log;
   const int rc = test::run_command(test::shell_quote(test::cli_path()) + " prepare " +

@@ -6,6 +6,7 @@
 #include <random>
 #include <sstream>
 
+#include "io/npy_scan.h"
 #include "data/preprocess.h"
 #include "data/resample.h"
 #include "data/scan_loader.h"
@@ -104,7 +105,7 @@ TEST(Resample, SingleScanPathMatchesTorchOnRejectedAndRealArrays) {
       o.size = S;
       o.depth = D;
       std::mt19937_64 rng(1);
-      const auto got = preprocess_single_scan(load_npy_scan(in), 0, false, o, rng);
+      const auto got = preprocess_single_scan(io::read_npy_scan(in), 0, false, o, rng);
       const auto want = npy::read(dir + "/late" + std::to_string(n++) + ".npy").to_float32_column_major();
       const auto g = got.image[0].contiguous();   // (S, S, D) C order
       const float* gp = g.data_ptr<float>();

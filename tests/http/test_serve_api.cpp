@@ -1,8 +1,12 @@
 // `raddiag serve` over HTTP on loopback, as a client sees it: every endpoint and error code, tokens on
 // and off, idempotency, the bounded queue (429), upload limits (413), hostile zips (traversal, bomb),
 // and the result equal to what `raddiag diagnose` prints for the same real X-ray.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -371,4 +375,28 @@ TEST(ServeApi, TwoWorkersDiagnoseAtOnceWithoutInterference) {
       EXPECT_EQ(j["state"], "done") << (shared ? "shared: " : "per worker: ") << j.dump();
     }
   }
+}
+
+TEST(ServeApi, BadTokenIsRefusedBeforeTheBodyIsRead) {
+  test::ServeProcess s;
+  s.create_token();
+  s.start();
+  // Headers announcing 100 MB, no body: the 401 must come at once, not after the upload.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(s.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string head =
+      "POST /v1/studies HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer rdg_0_bad\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+      "Content-Length: 100000000\r\n\r\n";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[256];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  ASSERT_GT(n, 0) << "no answer within 5 s";
+  EXPECT_EQ(std::string(buf, static_cast<std::size_t>(n)).rfind("HTTP/1.1 401", 0), 0u);
 }

@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "test_support.h"
-#include "model/torch_checkpoint.h"
+#include "weights/torch_checkpoint.h"
 #include "util/npy.h"
 
 namespace raddiag::test {
@@ -37,8 +37,8 @@ torch::Tensor load_npy_tensor(const std::string& path) {
   return t.view(shape);
 }
 
-const model::NamedTensors& parity_checkpoint() {
-  static model::NamedTensors file = model::read_torch_checkpoint(parity_dir() + "/state_dict.bin");
+const weights::NamedTensors& parity_checkpoint() {
+  static weights::NamedTensors file = weights::read_torch_checkpoint(parity_dir() + "/state_dict.bin");
   return file;
 }
 
@@ -49,8 +49,8 @@ model::ModelConfig parity_config() {
   return model::ModelConfig::from_parity_config(nlohmann::json::parse(f));
 }
 
-data::CaseBatch parity_inputs(const std::string& dir) {
-  data::CaseBatch b;
+model::CaseInput parity_inputs(const std::string& dir) {
+  model::CaseInput b;
   b.images = load_npy_tensor(dir + "/expected_inputs_images.npy");
   b.mods = load_npy_tensor(dir + "/expected_inputs_mods.npy");
   b.marks = load_npy_tensor(dir + "/expected_inputs_marks.npy");

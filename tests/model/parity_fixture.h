@@ -5,9 +5,9 @@
 #include <map>
 #include <string>
 
-#include "data/case_tensors.h"
+#include "model/case_input.h"
 #include "model/model_config.h"
-#include "model/named_tensors.h"
+#include "weights/named_tensors.h"
 
 namespace raddiag::test {
 
@@ -16,10 +16,10 @@ std::string parity_dir();
 torch::Tensor load_npy_tensor(const std::string& path);
 // The fixture's official state_dict (an HF-Trainer-style OrderedDict file) through our torch.save
 // reader, read once per process; parity_state() is its name -> tensor map.
-const model::NamedTensors& parity_checkpoint();
+const weights::NamedTensors& parity_checkpoint();
 const std::map<std::string, torch::Tensor>& parity_state();
 model::ModelConfig parity_config();
 // expected_inputs_* of `dir` (parity_dir() or its json_order/) as one batch of all cases.
-data::CaseBatch parity_inputs(const std::string& dir);
+model::CaseInput parity_inputs(const std::string& dir);
 
 }  // namespace raddiag::test

@@ -31,7 +31,7 @@ struct CudaModelTf32 {
   }
 };
 
-data::CaseBatch cuda_model_batch_to(const data::CaseBatch& b, const torch::Device& d) {
+model::CaseInput cuda_model_batch_to(const model::CaseInput& b, const torch::Device& d) {
   return {b.images.to(d), b.mods.to(d), b.marks.to(d), b.keys.to(d), b.labels.to(d)};
 }
 
@@ -103,7 +103,7 @@ TEST(CudaModel, BatchOfOneCaseOnCudaEqualsItsRowOfTheBatch) {
   torch::NoGradGuard ng;
   auto all = m->forward(in, ForwardPath::kFast).logits;
   for (int64_t i = 0; i < in.images.size(0); ++i) {
-    data::CaseBatch one{in.images.slice(0, i, i + 1), in.mods.slice(0, i, i + 1), in.marks.slice(0, i, i + 1),
+    model::CaseInput one{in.images.slice(0, i, i + 1), in.mods.slice(0, i, i + 1), in.marks.slice(0, i, i + 1),
                         in.keys.slice(0, i, i + 1), in.labels.slice(0, i, i + 1)};
     EXPECT_LE(cuda_model_max_diff(m->forward(one, ForwardPath::kFast).logits, all.slice(0, i, i + 1)), 1e-4) << "case " << i;
   }

@@ -24,9 +24,9 @@ model::ModelConfig tiny_config() {
 }
 
 // Two cases: case 0 has a full volume, a 2-slice scan and an empty slot; case 1 one 2D image (3 slices).
-data::CaseBatch tiny_batch(int64_t C = 5) {
+model::CaseInput tiny_batch(int64_t C = 5) {
   torch::manual_seed(7);
-  data::CaseBatch b;
+  model::CaseInput b;
   b.images = torch::rand({2, 3, 1, 32, 32, 4});
   b.marks = torch::tensor({1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}).view({2, 3, 4});
   b.images = b.images * b.marks.view({2, 3, 1, 1, 1, 4}).to(torch::kFloat32);
@@ -110,7 +110,7 @@ TEST(RadDiagModel, LateFusionUsesOneScan) {
   auto m = model::build_model(cfg);
   m->eval();
   auto b = tiny_batch();
-  data::CaseBatch one{b.images.slice(1, 0, 1), torch::zeros({2, 1}, torch::kLong), b.marks.slice(1, 0, 1),
+  model::CaseInput one{b.images.slice(1, 0, 1), torch::zeros({2, 1}, torch::kLong), b.marks.slice(1, 0, 1),
                       torch::zeros({2, 1}, torch::kLong), b.labels};
   torch::NoGradGuard ng;
   auto a = m->forward(one, ForwardPath::kOfficial), f = m->forward(one, ForwardPath::kFast);

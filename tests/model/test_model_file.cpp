@@ -7,12 +7,12 @@
 #include <fstream>
 
 #include "model/model_file.h"
-#include "model/safetensors.h"
+#include "weights/safetensors.h"
 #include "test_support.h"
 #include "util/error.h"
 
 using namespace raddiag;
-using model::NamedTensors;
+using weights::NamedTensors;
 
 namespace {
 
@@ -45,7 +45,7 @@ struct RawFile {
 };
 
 RawFile read_raw(const std::string& path) {
-  auto f = model::read_safetensors(path);
+  auto f = weights::read_safetensors(path);
   return {f.tensors, f.metadata};
 }
 
@@ -67,7 +67,7 @@ void write_raw(const std::string& path, const RawFile& raw, int version = 0) {
   auto meta = raw.meta;
   if (version == 1 || version == 2) meta["checksum"] = std::to_string(old_checksum(raw.tensors));
   if (version == 3) meta["checksum"] = std::to_string(model::model_file_checksum(3, raw.tensors, meta));
-  model::write_safetensors(path, raw.tensors, meta);
+  weights::write_safetensors(path, raw.tensors, meta);
 }
 
 std::string load_error(const std::string& path) {

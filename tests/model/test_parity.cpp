@@ -33,7 +33,7 @@ double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a - b).abs().max().item<double>();
 }
 
-data::CaseBatch one_case(const data::CaseBatch& b, int64_t i) {
+model::CaseInput one_case(const model::CaseInput& b, int64_t i) {
   return {b.images.slice(0, i, i + 1), b.mods.slice(0, i, i + 1), b.marks.slice(0, i, i + 1),
           b.keys.slice(0, i, i + 1), b.labels.slice(0, i, i + 1)};
 }
@@ -117,7 +117,7 @@ TEST(OfficialParity, SlotPermutationAndBatchingDoNotChangeLogits) {
   torch::NoGradGuard ng;
   auto ref = m->forward(in, ForwardPath::kFast).logits;
   auto perm = torch::tensor({2, 0, 3, 1}, torch::kLong);
-  data::CaseBatch p{in.images.index_select(1, perm), in.mods.index_select(1, perm), in.marks.index_select(1, perm),
+  model::CaseInput p{in.images.index_select(1, perm), in.mods.index_select(1, perm), in.marks.index_select(1, perm),
                     in.keys.index_select(1, perm), in.labels};
   EXPECT_LE(max_abs_diff(m->forward(p, ForwardPath::kFast).logits, ref), 1e-5);
   EXPECT_LE(max_abs_diff(m->forward(p, ForwardPath::kOfficial).logits, ref), 1e-5);

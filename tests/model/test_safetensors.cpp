@@ -6,15 +6,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/safetensors.h"
-#include "model/tensor_file.h"
+#include "weights/safetensors.h"
+#include "weights/tensor_file.h"
 #include "test_support.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/npy.h"
 
 using namespace raddiag;
-using model::NamedTensors;
+using weights::NamedTensors;
 
 namespace {
 
@@ -27,7 +27,7 @@ std::string image(const std::string& header, const std::string& data = "") {
 
 std::string parse_error(const std::string& bytes) {
   try {
-    model::parse_safetensors(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "bad.safetensors");
+    weights::parse_safetensors(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "bad.safetensors");
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("bad.safetensors"), std::string::npos) << e.what();
     return e.what();
@@ -78,11 +78,11 @@ TEST(Safetensors, RoundTripsEveryDtypeAndTheMetadata) {
       {"config", R"({"hidden": 512, "labels": ["Pneumonia", "Segond fracture"]})"},
       {"vocabulary", "a\nb\n\"quoted\"\tRé✓"},
       {"empty", ""}};
-  model::write_safetensors(path, in, meta);
-  const auto out = model::read_safetensors(path);
+  weights::write_safetensors(path, in, meta);
+  const auto out = weights::read_safetensors(path);
   expect_same_tensors(in, out.tensors);
   EXPECT_EQ(out.metadata, meta);
-  EXPECT_EQ(model::read_safetensors_metadata(path), meta);
+  EXPECT_EQ(weights::read_safetensors_metadata(path), meta);
   // The data area starts 8-byte aligned (header padded with spaces).
   const std::string bytes = read_file_bytes(path);
   uint64_t n = 0;
@@ -100,7 +100,7 @@ TEST(Safetensors, RoundTripsEveryDtypeAndTheMetadata) {
 TEST(Safetensors, ReadsAFileWrittenByTheIndependentPythonWriter) {
   const std::string dir = test::scratch_dir("st");
   test::run_python_script("safetensors_reference.py", {"write", dir});
-  const auto got = model::read_safetensors(dir + "/py.safetensors");
+  const auto got = weights::read_safetensors(dir + "/py.safetensors");
   std::ifstream in(dir + "/manifest.json");
   const auto manifest = nlohmann::json::parse(in);
   EXPECT_EQ(got.metadata, (manifest.at("metadata").get<std::map<std::string, std::string>>()));
@@ -111,7 +111,7 @@ TEST(Safetensors, ReadsAFileWrittenByTheIndependentPythonWriter) {
     SCOPED_TRACE(name);
     EXPECT_EQ(got.tensors.names[i], name);  // data order
     const auto& t = got.tensors.at(name);
-    EXPECT_EQ(model::safetensors_dtype_name(t.scalar_type()), entries[i].at("dtype").get<std::string>());
+    EXPECT_EQ(weights::safetensors_dtype_name(t.scalar_type()), entries[i].at("dtype").get<std::string>());
     EXPECT_EQ(t.sizes().vec(), entries[i].at("shape").get<std::vector<int64_t>>());
     const auto ref = npy::read(dir + "/" + entries[i].at("npy").get<std::string>());
     torch::Tensor mine = ref.dtype == npy::DType::kFloat32   ? t.to(torch::kFloat32).contiguous()
@@ -126,7 +126,7 @@ TEST(Safetensors, PythonReadsWhatWeWrite) {
   const std::string dir = test::scratch_dir("st");
   const NamedTensors in = sample_tensors();
   const std::map<std::string, std::string> meta = {{"format", "pt"}, {"config", "{\"a\": [1, 2]}"}};
-  model::write_safetensors(dir + "/ours.safetensors", in, meta);
+  weights::write_safetensors(dir + "/ours.safetensors", in, meta);
   std::filesystem::create_directories(dir + "/ref");
   for (const auto& n : in.names) {
     const torch::Tensor& t = in.at(n);
@@ -200,29 +200,29 @@ TEST(Safetensors, RejectsMalformedFilesWithClearErrors) {
   const auto ok = image("{" + tensor("e", "F32", "[0, 3]", 0, 0) + ", " + tensor("x", "F32", "[2]", 0, 8) + ", " +
                             tensor("z", "I8", "[0]", 8, 8) + "}     ",
                         f32x2);
-  const auto parsed = model::parse_safetensors(reinterpret_cast<const uint8_t*>(ok.data()), ok.size(), "ok");
+  const auto parsed = weights::parse_safetensors(reinterpret_cast<const uint8_t*>(ok.data()), ok.size(), "ok");
   EXPECT_EQ(parsed.tensors.names, (std::vector<std::string>{"e", "x", "z"}));
 }
 
 TEST(Safetensors, TruncationAnywhereIsAnError) {
   const std::string path = test::scratch_dir("st") + "/m.safetensors";
-  model::write_safetensors(path, sample_tensors(), {{"k", "v"}});
+  weights::write_safetensors(path, sample_tensors(), {{"k", "v"}});
   const std::string bytes = read_file_bytes(path);
   for (std::size_t n = 0; n < bytes.size(); ++n)
-    EXPECT_THROW(model::parse_safetensors(reinterpret_cast<const uint8_t*>(bytes.data()), n, "cut"), Error) << n;
+    EXPECT_THROW(weights::parse_safetensors(reinterpret_cast<const uint8_t*>(bytes.data()), n, "cut"), Error) << n;
 }
 
 TEST(Safetensors, WriterRefusesWhatTheFormatCannotHold) {
   const std::string dir = test::scratch_dir("st");
   NamedTensors c;
   c.add("complex", torch::zeros({2}, torch::kComplexFloat));
-  EXPECT_THROW(model::write_safetensors(dir + "/c.safetensors", c), Error);
+  EXPECT_THROW(weights::write_safetensors(dir + "/c.safetensors", c), Error);
   NamedTensors m;
   m.add("__metadata__", torch::zeros({2}));
-  EXPECT_THROW(model::write_safetensors(dir + "/m.safetensors", m), Error);
+  EXPECT_THROW(weights::write_safetensors(dir + "/m.safetensors", m), Error);
   NamedTensors u;
   u.add("bad\xff", torch::zeros({2}));
-  EXPECT_THROW(model::write_safetensors(dir + "/u.safetensors", u), Error);
+  EXPECT_THROW(weights::write_safetensors(dir + "/u.safetensors", u), Error);
   EXPECT_TRUE(std::filesystem::is_empty(dir));  // nothing half-written left behind
 }
 
@@ -230,16 +230,16 @@ TEST(TensorFile, DetectsTheFormat) {
   const std::string dir = test::scratch_dir("st");
   NamedTensors t;
   t.add("w", torch::arange(6, torch::kFloat32).reshape({2, 3}));
-  model::write_safetensors(dir + "/a.safetensors", t, {{"k", "v"}});
-  const auto st = model::read_tensor_file(dir + "/a.safetensors");
+  weights::write_safetensors(dir + "/a.safetensors", t, {{"k", "v"}});
+  const auto st = weights::read_tensor_file(dir + "/a.safetensors");
   EXPECT_EQ(st.format, "safetensors");
   EXPECT_EQ(st.metadata.at("k"), "v");
   EXPECT_TRUE(torch::equal(st.tensors.at("w"), t.at("w")));
-  const auto pt = model::read_tensor_file(test::shared_data() + "/official-parity/state_dict.bin");
+  const auto pt = weights::read_tensor_file(test::shared_data() + "/official-parity/state_dict.bin");
   EXPECT_EQ(pt.format, "torch");
   EXPECT_EQ(pt.tensors.size(), 190u);
   write_bytes_atomically(dir + "/junk.bin", "junk junk junk");
-  EXPECT_THROW(model::read_tensor_file(dir + "/junk.bin"), Error);
+  EXPECT_THROW(weights::read_tensor_file(dir + "/junk.bin"), Error);
 }
 
 namespace {
@@ -261,7 +261,7 @@ std::string many_tensors_image(int n, const std::function<uint64_t(int)>& offset
 TEST(Safetensors, ParsesTwoHundredThousandTensors) {
   const int n = 200000;
   const std::string img = many_tensors_image(n, [&](int i) { return uint64_t(n - 1 - i); });  // reverse data order
-  const auto f = model::parse_safetensors(reinterpret_cast<const uint8_t*>(img.data()), img.size(), "many.safetensors");
+  const auto f = weights::parse_safetensors(reinterpret_cast<const uint8_t*>(img.data()), img.size(), "many.safetensors");
   ASSERT_EQ(f.tensors.size(), std::size_t(n));
   EXPECT_EQ(f.tensors.names.front(), "t" + std::to_string(n - 1));  // data order
   EXPECT_EQ(f.tensors.names.back(), "t0");

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/torch_checkpoint.h"
-#include "model/torch_pickle.h"
+#include "weights/torch_checkpoint.h"
+#include "weights/torch_pickle.h"
 #include "test_support.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -15,7 +15,7 @@
 
 using namespace raddiag;
 using namespace std::string_literals;
-using model::NamedTensors;
+using weights::NamedTensors;
 
 namespace {
 
@@ -107,7 +107,7 @@ std::string expect_error(const std::function<void()>& f) {
 }  // namespace
 
 TEST(TorchCheckpoint, ReadsTheOfficialStateDictLikeTheKeyList) {
-  const NamedTensors sd = model::read_torch_checkpoint(official());
+  const NamedTensors sd = weights::read_torch_checkpoint(official());
   std::ifstream tsv(test::shared_data() + "/official-parity/official-keys-reduced.tsv");
   std::string line;
   std::getline(tsv, line);
@@ -139,7 +139,7 @@ TEST(TorchCheckpoint, ReadsTheOfficialStateDictLikeTheKeyList) {
 TEST(TorchCheckpoint, OfficialValuesEqualPythonTorchLoad) {
   const std::string dir = test::scratch_dir("ckpt");
   test::run_python_script("torch_checkpoint_reference.py", {"dump", official(), dir});
-  expect_matches_reference(model::read_torch_checkpoint(official()), dir);
+  expect_matches_reference(weights::read_torch_checkpoint(official()), dir);
 }
 
 TEST(TorchCheckpoint, MatchesPythonOnFilesItWrites) {
@@ -153,12 +153,12 @@ TEST(TorchCheckpoint, MatchesPythonOnFilesItWrites) {
     const std::string file = dir + "/" + c.at("file").get<std::string>();
     const std::string error = c.at("error");
     SCOPED_TRACE(file);
-    model::TorchCheckpointOptions opt;
+    weights::TorchCheckpointOptions opt;
     opt.dict_path = c.at("dict_path");
     if (error.empty()) {
       NamedTensors got;
       try {
-        got = model::read_torch_checkpoint(file, opt);
+        got = weights::read_torch_checkpoint(file, opt);
       } catch (const std::exception& e) {
         ADD_FAILURE() << e.what();
         continue;
@@ -167,7 +167,7 @@ TEST(TorchCheckpoint, MatchesPythonOnFilesItWrites) {
       expect_matches_reference(got, dir + "/" + stem.substr(0, stem.size() - 3));
       ++valid;
     } else {
-      const std::string what = expect_error([&] { model::read_torch_checkpoint(file, opt); });
+      const std::string what = expect_error([&] { weights::read_torch_checkpoint(file, opt); });
       EXPECT_NE(what.find(file), std::string::npos) << what;
       EXPECT_NE(what.find(error), std::string::npos) << "expected '" << error << "' in: " << what;
       ++invalid;
@@ -178,9 +178,9 @@ TEST(TorchCheckpoint, MatchesPythonOnFilesItWrites) {
 
   // A small valid file cut at (nearly) every length fails cleanly.
   const std::string bytes = read_file_bytes(dir + "/views.pt");
-  ASSERT_NO_THROW(model::parse_torch_checkpoint(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "v"));
+  ASSERT_NO_THROW(weights::parse_torch_checkpoint(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "v"));
   for (std::size_t n = 0; n < bytes.size(); n += 7)
-    EXPECT_THROW(model::parse_torch_checkpoint(reinterpret_cast<const uint8_t*>(bytes.data()), n, "v"), Error) << n;
+    EXPECT_THROW(weights::parse_torch_checkpoint(reinterpret_cast<const uint8_t*>(bytes.data()), n, "v"), Error) << n;
 }
 
 TEST(TorchCheckpoint, TruncatedOrCorruptedImagesFailCleanly) {
@@ -190,7 +190,7 @@ TEST(TorchCheckpoint, TruncatedOrCorruptedImagesFailCleanly) {
   for (std::size_t n : {std::size_t(0), std::size_t(3), std::size_t(30), std::size_t(1000), bytes.size() / 2,
                         bytes.size() - 5000, bytes.size() - 23, bytes.size() - 1}) {
     SCOPED_TRACE(n);
-    const std::string what = expect_error([&] { model::parse_torch_checkpoint(p, n, "cut.bin"); });
+    const std::string what = expect_error([&] { weights::parse_torch_checkpoint(p, n, "cut.bin"); });
     EXPECT_NE(what.find("cut.bin"), std::string::npos) << what;
   }
   // Random byte flips in the pickle and the directories, CRC check off so that they reach the
@@ -198,7 +198,7 @@ TEST(TorchCheckpoint, TruncatedOrCorruptedImagesFailCleanly) {
   std::mt19937 rng(7);
   const std::size_t pickle_end = 38141 + 100;  // data.pkl is the first record
   const std::size_t tail = bytes.size() - 20000; // central directory
-  model::TorchCheckpointOptions opt;
+  weights::TorchCheckpointOptions opt;
   opt.verify_crc = false;
   int errors = 0;
   std::string bad = bytes;
@@ -210,7 +210,7 @@ TEST(TorchCheckpoint, TruncatedOrCorruptedImagesFailCleanly) {
       flipped.push_back(at);
     }
     try {
-      model::parse_torch_checkpoint(reinterpret_cast<const uint8_t*>(bad.data()), bad.size(), "flip.bin", opt);
+      weights::parse_torch_checkpoint(reinterpret_cast<const uint8_t*>(bad.data()), bad.size(), "flip.bin", opt);
     } catch (const Error& e) {
       ++errors;
     }
@@ -228,7 +228,7 @@ NamedTensors run_pickle(const std::string& program) {
     *out = storage;
     return true;
   };
-  return model::tensors_from_pickle(reinterpret_cast<const uint8_t*>(program.data()), program.size(), record,
+  return weights::tensors_from_pickle(reinterpret_cast<const uint8_t*>(program.data()), program.size(), record,
                                     "prog.pkl"s);
 }
 std::string pickle_error(const std::string& program) { return expect_error([&] { run_pickle(program); }); }
@@ -289,15 +289,15 @@ TEST(TorchPickle, DeepNestingAndCyclesNeitherRecurseNorHang) {
   EXPECT_NE(pickle_error(cyc).find("no dict of tensors"s), std::string::npos);
   // Too many objects for the limit.
   std::string many = "\x80\x02]"s;
-  model::pickle::Limits small;
+  weights::pickle::Limits small;
   small.max_values = 1000;
   for (int i = 0; i < 2000; ++i) many += "N"s;
   many += "."s;
-  EXPECT_THROW(model::pickle::unpickle(reinterpret_cast<const uint8_t*>(many.data()), many.size(), "m"s, small), Error);
+  EXPECT_THROW(weights::pickle::unpickle(reinterpret_cast<const uint8_t*>(many.data()), many.size(), "m"s, small), Error);
 }
 
 TEST(TorchCheckpoint, MissingFileIsAnErrorNamingIt) {
-  const std::string what = expect_error([] { model::read_torch_checkpoint("/nonexistent/x.bin"); });
+  const std::string what = expect_error([] { weights::read_torch_checkpoint("/nonexistent/x.bin"); });
   EXPECT_NE(what.find("/nonexistent/x.bin"), std::string::npos);
 }
 
@@ -308,22 +308,22 @@ TEST(TorchPickle, MemoryIsBoundedByTheProgramSize) {
   const std::string nones = "\x80\x02"s + std::string(9'000'000, 'N') + "."s;
   EXPECT_NE(pickle_error(nones).find("stack too deep"s), std::string::npos);
   const std::string fewer = "\x80\x02"s + std::string(1'000'000, 'N') + "."s;
-  const auto u = model::pickle::unpickle(reinterpret_cast<const uint8_t*>(fewer.data()), fewer.size(), "nones.pkl"s);
+  const auto u = weights::pickle::unpickle(reinterpret_cast<const uint8_t*>(fewer.data()), fewer.size(), "nones.pkl"s);
   EXPECT_LT(u.values.size(), 4u);
   EXPECT_NE(pickle_error(fewer).find("holds a None, not a dict"s), std::string::npos);
   // 1-byte opcodes that each make a new object (empty lists) hit the memory budget, which grows with
   // the program: here 1 MiB + 4 bytes per program byte.
-  model::pickle::Limits small;
+  weights::pickle::Limits small;
   small.memory_base_bytes = 1u << 20;
   small.memory_per_input_byte = 4;
   const std::string lists = "\x80\x02"s + std::string(100'000, ']') + "."s;
   const std::string what = expect_error([&] {
-    model::pickle::unpickle(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "lists.pkl"s, small);
+    weights::pickle::unpickle(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "lists.pkl"s, small);
   });
   EXPECT_NE(what.find("lists.pkl"s), std::string::npos) << what;
   EXPECT_NE(what.find("MiB of memory"s), std::string::npos) << what;
   // The same program within the default budget (64 MiB + 48 x its size) is fine.
-  EXPECT_NO_THROW(model::pickle::unpickle(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "lists.pkl"s));
+  EXPECT_NO_THROW(weights::pickle::unpickle(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "lists.pkl"s));
 }
 
 // Issue 18: a checkpoint's deflated records share one expansion budget (TorchCheckpointOptions::archive).
@@ -342,12 +342,12 @@ TEST(TorchCheckpoint, DeflatedRecordsShareOneExpansionBudget) {
                               &log),
             0)
       << log;
-  const NamedTensors plain = model::read_torch_checkpoint(official());
-  EXPECT_EQ(model::read_torch_checkpoint(packed).names, plain.names);  // default budget: fine
-  model::TorchCheckpointOptions tight;
+  const NamedTensors plain = weights::read_torch_checkpoint(official());
+  EXPECT_EQ(weights::read_torch_checkpoint(packed).names, plain.names);  // default budget: fine
+  weights::TorchCheckpointOptions tight;
   tight.archive.max_inflated_base_bytes = 0;
   tight.archive.max_inflation_ratio = 1;  // less than the weights expand to
-  const std::string what = expect_error([&] { model::read_torch_checkpoint(packed, tight); });
+  const std::string what = expect_error([&] { weights::read_torch_checkpoint(packed, tight); });
   EXPECT_NE(what.find("deflated.bin"), std::string::npos) << what;
   EXPECT_NE(what.find("in total"), std::string::npos) << what;
 }

@@ -291,7 +291,7 @@ TEST(Diagnose, GradCamOverlaysHaveSliceSizeAndDependOnClass) {
 TEST(Diagnose, GradCamForwardKeepsInferenceNumerics) {
   const std::string dir = test::scratch_dir("diag_num");
   const std::string study_dir = diag_make_study(dir);
-  serve::Predictor predictor(model::load_model_file(diag_model_path()));
+  infer::Predictor predictor(model::load_model_file(diag_model_path()));
   serve::StudyOptions so;
   so.modality = {study_dir + "/ct=CT", study_dir + "/xray=X-ray"};
   auto study = serve::build_study({study_dir}, so, {predictor.preprocess().modality_ids, {}});
@@ -322,7 +322,7 @@ TEST(Diagnose, GradCamExplainsTheCnnOfAResNetVitMix) {
   torch::manual_seed(12);
   b.model = model::build_model(b.config);
   b.model->eval();
-  serve::Predictor predictor(b);
+  infer::Predictor predictor(b);
   serve::StudyOptions so;
   so.modality = {study_dir + "/ct=CT", study_dir + "/xray=X-ray"};
   auto study = serve::build_study({study_dir}, so, {predictor.preprocess().modality_ids, {}});

@@ -8,7 +8,7 @@
 
 #include "model/model_file.h"
 #include "serve/run_import.h"
-#include "serve/predictor.h"
+#include "infer/predictor.h"
 #include "data/case_sources.h"
 #include "test_support.h"
 #include "util/error.h"
@@ -90,8 +90,8 @@ TEST(ModelFile, SaveLoadGivesIdenticalOutputsAndMetadata) {
   EXPECT_EQ(again.thresholds, bundle.thresholds);
   EXPECT_EQ(again.config.to_json(), bundle.config.to_json());
   auto cases = data::load_cases(parity() + "/cases.json");
-  serve::Predictor a(std::move(bundle)), b(std::move(again));
-  serve::PredictOptions po;
+  infer::Predictor a(std::move(bundle)), b(std::move(again));
+  infer::PredictOptions po;
   po.progress = false;
   auto pa = a.predict(cases, po), pb = b.predict(cases, po);
   EXPECT_TRUE(torch::equal(pa.logits, pb.logits));

@@ -15,7 +15,7 @@
 #include "data/preprocess.h"
 #include "model/model_file.h"
 #include "serve/diagnosis.h"
-#include "serve/predictor.h"
+#include "infer/predictor.h"
 #include "small_model_bundle.h"
 #include "test_support.h"
 #include "util/csv.h"
@@ -68,7 +68,7 @@ std::string message_of(const std::function<void()>& f) {
 }  // namespace
 
 TEST(NonFinite, InfiniteVoxelsAreAnErrorNamingTheFile) {
-  serve::Predictor p(small_bundle());
+  infer::Predictor p(small_bundle());
   const std::string path = write_volume(test::scratch_dir("nf_inf") + "/inf.npy", [](std::vector<float>& v) {
     v[7] = std::numeric_limits<float>::infinity();
     v[9] = -std::numeric_limits<float>::infinity();
@@ -79,7 +79,7 @@ TEST(NonFinite, InfiniteVoxelsAreAnErrorNamingTheFile) {
 }
 
 TEST(NonFinite, AScanWithoutAFiniteVoxelIsAnError) {
-  serve::Predictor p(small_bundle());
+  infer::Predictor p(small_bundle());
   const std::string path = write_volume(test::scratch_dir("nf_allnan") + "/nan.npy",
                                         [](std::vector<float>& v) { std::fill(v.begin(), v.end(), kNaN); });
   const std::string msg = message_of([&] { p.case_tensors(one_scan_case("c", path), 1); });
@@ -88,7 +88,7 @@ TEST(NonFinite, AScanWithoutAFiniteVoxelIsAnError) {
 }
 
 TEST(NonFinite, NanVoxelsBecomeTheScanMinimumWithAWarning) {
-  serve::Predictor p(small_bundle());
+  infer::Predictor p(small_bundle());
   const std::string dir = test::scratch_dir("nf_partial");
   std::vector<std::size_t> holes = {0, 1, 2, 500, 4095};
   const std::string with_nan = write_volume(dir + "/holes.npy", [&](std::vector<float>& v) {
@@ -119,10 +119,10 @@ TEST(NonFinite, NanWeightsFailTheCaseInsteadOfWritingANegativeRow) {
     for (auto& kv : bundle.model->named_parameters())
       if (kv.key().find("head") != std::string::npos) kv.value().fill_(kNaN);
   }
-  serve::Predictor p(bundle);
+  infer::Predictor p(bundle);
   const std::string dir = test::scratch_dir("nf_weights");
   std::vector<data::Case> cases = {one_scan_case("a", write_volume(dir + "/a.npy")), one_scan_case("b", write_volume(dir + "/b.npy"))};
-  serve::PredictOptions po;
+  infer::PredictOptions po;
   po.progress = false;
   auto r = p.predict(cases, po);
   ASSERT_EQ(r.failures.size(), 2u);

@@ -26,7 +26,7 @@ model::ModelBundle seeded_bundle() {
   return test::small_model_bundle(spec, kClasses);
 }
 
-serve::Study mri_study(const serve::Predictor& p) {
+serve::Study mri_study(const infer::Predictor& p) {
   serve::StudyOptions so;
   so.modality = {"MRI"};
   return serve::build_study({test::shared_data() + kImage}, so, {p.preprocess().modality_ids, {}});
@@ -51,13 +51,13 @@ model::ModelBundle negated(model::ModelBundle b, int64_t c) {
 
 TEST(SaliencyEvidence, SignedMapOfANegatedLogitIsTheNegativeMap) {
   auto bundle = seeded_bundle();
-  serve::Predictor p(bundle);
+  infer::Predictor p(bundle);
   const auto study = mri_study(p);
   const auto d = serve::diagnose(p, study);
   std::vector<torch::Tensor> a, b;
   torch::Tensor la, lb;
   serve::grad_cam(p, d.tensors, {1}, &la, &a);
-  serve::Predictor q(negated(seeded_bundle(), 1));
+  infer::Predictor q(negated(seeded_bundle(), 1));
   serve::grad_cam(q, d.tensors, {1}, &lb, &b);
   EXPECT_FLOAT_EQ(la[0][1].item<float>(), -lb[0][1].item<float>());
   ASSERT_GT(a[0].abs().max().item<float>(), 0.f) << "the test needs a non-zero evidence map";
@@ -73,7 +73,7 @@ TEST(SaliencyEvidence, AnEmptyMapIsFlaggedAndTheLoweringRegionsAreWritten) {
   for (int64_t c = 0; c < static_cast<int64_t>(kClasses.size()); ++c)
     for (bool neg : {false, true}) {
       auto bundle = seeded_bundle();
-      serve::Predictor p(neg ? negated(std::move(bundle), c) : std::move(bundle));
+      infer::Predictor p(neg ? negated(std::move(bundle), c) : std::move(bundle));
       const auto study = mri_study(p);
       const auto d = serve::diagnose(p, study);
       serve::SaliencyOptions so;
@@ -107,7 +107,7 @@ TEST(SaliencyEvidence, AScoreThatIgnoresTheSliceSaysSo) {
     for (auto& kv : bundle.model->named_parameters())
       if (kv.key().find("fc.2.weight") != std::string::npos) kv.value()[2].zero_();
   }
-  serve::Predictor p(bundle);
+  infer::Predictor p(bundle);
   const auto study = mri_study(p);
   const auto d = serve::diagnose(p, study);
   serve::SaliencyOptions so;

@@ -11,10 +11,11 @@
 #include "data/folder_dataset.h"
 #include "model/model_file.h"
 #include "serve/class_selection.h"
-#include "serve/predictor.h"
+#include "infer/predictor.h"
 #include "test_support.h"
 #include "text/class_embeddings.h"
-#include "text/stored_text_encoder.h"
+include "text/stored_text_encoder.h"
+#include "train/knowledge_setup.h"
 #include "train/train_job.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -76,8 +77,8 @@ std::vector<data::Case> zs_cases() {
 }
 
 torch::Tensor zs_logits(const model::ModelBundle& b) {
-  serve::Predictor p(b);
-  serve::PredictOptions po;
+  infer::Predictor p(b);
+  infer::PredictOptions po;
   po.progress = false;
   return p.predict(zs_cases(), po).logits;
 }
@@ -103,7 +104,7 @@ TEST(ZeroShot, KnowledgeModelFileKeepsTextEncoderAndLogits) {
   auto restored = text::restore_text_encoder(back.text_encoder, "file");
   const std::vector<std::string> texts{"Pituitary adenoma", "Ménétrier disease", "glioma"};
   EXPECT_EQ(zs_max_diff(original.embed(texts), restored.embed(texts)), 0.0f);
-  EXPECT_EQ(text::load_text_encoder_from(dir + "/ke.raddiag").tokenizer().vocab(), original.tokenizer().vocab());
+  EXPECT_EQ(train::load_text_encoder_from(dir + "/ke.raddiag").tokenizer().vocab(), original.tokenizer().vocab());
 
   // Without a text encoder: the same version, no text_encoder entry.
   model::save_model_file(dir + "/ke1.raddiag", zs_bundle("knowledge", false));
@@ -114,7 +115,7 @@ TEST(ZeroShot, KnowledgeModelFileKeepsTextEncoderAndLogits) {
   bad.text_encoder.spec = {{"config", {{"model_type", "bert"}}}};
   model::save_model_file(dir + "/bad.raddiag", bad);
   try {
-    text::load_text_encoder_from(dir + "/bad.raddiag");
+    train::load_text_encoder_from(dir + "/bad.raddiag");
     FAIL() << "a text encoder without a tokenizer was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("bad.raddiag"), std::string::npos) << e.what();
@@ -142,7 +143,7 @@ TEST(ZeroShot, NewClassNamesAreScoredWithoutRetraining) {
     EXPECT_LE(zs_max_diff(logits.select(1, j), full.select(1, it - b.classes.begin())), 1e-5f);
   }
   // New names: exactly z . fcke(normalise(embed(name)))^T with the model's own weights.
-  serve::Predictor p(b);
+  infer::Predictor p(b);
   std::vector<data::CaseTensors> ts;
   const auto cases = zs_cases();
   for (std::size_t i = 0; i < cases.size(); ++i) ts.push_back(p.case_tensors(cases[i], 42 + i));

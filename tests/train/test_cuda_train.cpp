@@ -17,7 +17,7 @@ using namespace raddiag;
 
 namespace {
 
-data::CaseBatch cuda_train_batch_to(const data::CaseBatch& b, const torch::Device& d) {
+model::CaseInput cuda_train_batch_to(const model::CaseInput& b, const torch::Device& d) {
   return {b.images.to(d), b.mods.to(d), b.marks.to(d), b.keys.to(d), b.labels.to(d)};
 }
 

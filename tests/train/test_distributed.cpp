@@ -15,7 +15,7 @@
 #include "train/distributed.h"
 #include "train/gradient_reducer.h"
 #include "train/run_config.h"
-#include "train/sharded_predict.h"
+#include "infer/sharded_predict.h"
 #include "train/train_job.h"
 #include "train/trainer.h"
 #include "distributed_test_support.h"
@@ -219,7 +219,7 @@ namespace ddp_validation_test {  // named: unity builds put several test files i
 // with seeded random weights, identical in every process.
 struct ValidationSetup {
   std::vector<data::Case> cases;
-  serve::Predictor predictor;
+  infer::Predictor predictor;
 };
 
 std::unique_ptr<ValidationSetup> validation_setup() {
@@ -236,11 +236,11 @@ std::unique_ptr<ValidationSetup> validation_setup() {
   b.classes = vocab.names();
   seed_everything(9);
   b.model = model::build_model(b.config);
-  return std::unique_ptr<ValidationSetup>(new ValidationSetup{all, serve::Predictor(b)});
+  return std::unique_ptr<ValidationSetup>(new ValidationSetup{all, infer::Predictor(b)});
 }
 
-serve::PredictOptions validation_options() {
-  serve::PredictOptions po;
+infer::PredictOptions validation_options() {
+  infer::PredictOptions po;
   po.batch_size = 3;
   po.progress = false;
   po.seed = 5;
@@ -264,15 +264,15 @@ TEST(DistributedValidationWorker, Rank) {
   auto setup = ddp_validation_test::validation_setup();
   auto po = ddp_validation_test::validation_options();
   // Each rank runs only its shard (no duplicated work): the other rows are not computed.
-  serve::PredictOptions shard = po;
+  infer::PredictOptions shard = po;
   shard.shard_index = env.rank;
   shard.shard_count = 2;
   const auto local = setup->predictor.predict(setup->cases, shard);
   for (int64_t i = 0; i < 13; ++i)
     EXPECT_EQ(torch::isfinite(local.logits[i]).all().item<bool>(), i % 2 == env.rank) << "row " << i;
   // Gathered: every rank holds all rows, then the metrics.
-  const auto all = predict_sharded(setup->predictor, setup->cases, po, group.get());
-  const auto q = serve::quick_metrics(all);
+  const auto all = infer::predict_sharded(setup->predictor, setup->cases, po, train::shard_group(group.get()));
+  const auto q = infer::quick_metrics(all);
   torch::save(std::vector<torch::Tensor>{all.logits, all.labels, torch::tensor({q.macro_auc, q.macro_ap}, torch::kDouble)},
               std::string(out) + "/val_rank" + std::to_string(env.rank) + ".pt");
 }
@@ -285,7 +285,7 @@ TEST(DistributedValidation, ShardedEqualsSingleProcess) {
   ASSERT_EQ(rc, 0) << "a rank failed";
   auto setup = ddp_validation_test::validation_setup();
   const auto single = setup->predictor.predict(setup->cases, ddp_validation_test::validation_options());
-  const auto q = serve::quick_metrics(single);
+  const auto q = infer::quick_metrics(single);
   ASSERT_TRUE(std::isfinite(q.macro_auc));
   for (int r = 0; r < 2; ++r) {
     std::vector<torch::Tensor> got;

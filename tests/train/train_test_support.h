@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "data/case_source.h"
+#include "data/case_tensor_source.h"
 #include "util/error.h"
 
 namespace raddiag::test {
 
-struct RandomCaseSource : data::CaseSource {
+struct RandomCaseSource : data::CaseTensorSource {
   int64_t n = 16, slots = 2, side = 8, depth = 4, classes = 3;
   std::set<int64_t> failing;         // these indices throw
   bool use_rng = true;               // add a rng-dependent offset (checks per-item generators)

@@ -1,4 +1,4 @@
-#include "model/torch_pickle.h"
+#include "weights/torch_pickle.h"
 
 #include <cstdio>
 #include <cstring>
@@ -7,7 +7,7 @@
 
 #include "util/error.h"
 
-namespace raddiag::model::pickle {
+namespace raddiag::weights::pickle {
 
 const char* kind_name(Kind k) {
   switch (k) {
@@ -595,4 +595,4 @@ Unpickled unpickle(const uint8_t* data, std::size_t size, const std::string& nam
   return Machine(data, size, name, limits).run();
 }
 
-}  // namespace raddiag::model::pickle
+}  // namespace raddiag::weights::pickle

@@ -12,7 +12,7 @@
 
 #include <c10/core/ScalarType.h>
 
-namespace raddiag::model::pickle {
+namespace raddiag::weights::pickle {
 
 enum class Kind : uint8_t { None, Bool, Int, BigInt, Float, String, Bytes, Tuple, List, Dict, Global, Storage, Tensor };
 
@@ -54,4 +54,4 @@ struct Unpickled {
 // tensor views outside their storage, limits exceeded (memory included).
 Unpickled unpickle(const uint8_t* data, std::size_t size, const std::string& name, const Limits& limits = {});
 
-}  // namespace raddiag::model::pickle
+}  // namespace raddiag::weights::pickle

@@ -11,7 +11,7 @@
 
 #include "train/run_config.h"
 
-namespace raddiag::train {
+namespace raddiag::serve {
 
 struct FinetuneReportOptions {
   std::string run_dir;
@@ -19,6 +19,6 @@ struct FinetuneReportOptions {
 };
 
 // Returns what finetune_summary.json holds; `table` receives the readable per-set summaries.
-nlohmann::json write_finetune_report(const RunConfig& config, const FinetuneReportOptions& options, std::string* table = nullptr);
+nlohmann::json write_finetune_report(const train::RunConfig& config, const FinetuneReportOptions& options, std::string* table = nullptr);
 
-}  // namespace raddiag::train
+}  // namespace raddiag::serve

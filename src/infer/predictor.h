@@ -11,7 +11,7 @@
 #include "data/preprocess.h"
 #include "model/model_file.h"
 
-namespace raddiag::serve {
+namespace raddiag::infer {
 
 struct CaseFailure {
   std::size_t index = 0;
@@ -61,4 +61,4 @@ class Predictor {
   torch::Device device_;
 };
 
-}  // namespace raddiag::serve
+}  // namespace raddiag::infer

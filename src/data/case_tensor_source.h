@@ -12,9 +12,9 @@
 
 namespace raddiag::data {
 
-class CaseSource {
+class CaseTensorSource {
  public:
-  virtual ~CaseSource() = default;
+  virtual ~CaseTensorSource() = default;
   virtual int64_t size() const = 0;
   // Called concurrently from several loader threads: must be thread-safe. Throws raddiag::Error on a
   // bad case; the loader then skips it and counts it.

@@ -1,9 +1,9 @@
-#include "model/tensor_file.h"
+#include "weights/tensor_file.h"
 
-#include "model/safetensors.h"
+#include "weights/safetensors.h"
 #include "util/mapped_file.h"
 
-namespace raddiag::model {
+namespace raddiag::weights {
 
 TensorFile read_tensor_file(const std::string& path, const TorchCheckpointOptions& torch_options) {
   MappedFile file(path);
@@ -23,4 +23,4 @@ TensorFile read_tensor_file(const std::string& path, const TorchCheckpointOption
   return out;
 }
 
-}  // namespace raddiag::model
+}  // namespace raddiag::weights

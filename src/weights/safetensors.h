@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "model/named_tensors.h"
+#include "weights/named_tensors.h"
 
-namespace raddiag::model {
+namespace raddiag::weights {
 
 struct SafetensorsFile {
   NamedTensors tensors;                         // names in data order (alias_of is never set)
@@ -43,4 +43,4 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
 // "F32" etc. for a supported dtype; throws otherwise.
 std::string safetensors_dtype_name(c10::ScalarType t);
 
-}  // namespace raddiag::model
+}  // namespace raddiag::weights

@@ -1,24 +1,23 @@
-#include "serve/predictor.h"
+#include "infer/predictor.h"
 
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
 
+#include "infer/model_input.h"
+#include "infer/preprocess_for.h"
 #include "model/runtime.h"
 #include "util/error.h"
 #include "util/progress.h"
 
-namespace raddiag::serve {
+namespace raddiag::infer {
 
 Predictor::Predictor(model::ModelBundle bundle, const std::string& device)
     : bundle_(std::move(bundle)),
-      preprocess_(data::PreprocessOptions::from_json(bundle_.preprocess)),
+      // The model's geometry wins over whatever the preprocessing JSON says.
+      preprocess_(preprocess_for(bundle_.config, data::PreprocessOptions::from_json(bundle_.preprocess))),
       vocab_(bundle_.classes),
       device_(model::resolve_device(device)) {
-  // The model's geometry wins over whatever the preprocessing JSON says.
-  preprocess_.size = bundle_.config.size;
-  preprocess_.depth = bundle_.config.depth;
-  preprocess_.n_image = bundle_.config.fusion.mode == "late" ? 1 : bundle_.config.n_image;
   bundle_.model->to(device_);
   bundle_.model->eval();
 }
@@ -40,7 +39,7 @@ model::ModelOutput Predictor::run(const data::CaseBatch& batch) {
   b.keys = b.keys.to(device_);
   b.labels = torch::Tensor();  // losses are not needed at inference
   b.known = torch::Tensor();
-  return bundle_.model->forward(b, model::ForwardPath::kFast);
+  return bundle_.model->forward(model_input(b), model::ForwardPath::kFast);
 }
 
 Predictions Predictor::predict(const std::vector<data::Case>& cases, const PredictOptions& options) {
@@ -105,4 +104,4 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
   return out;
 }
 
-}  // namespace raddiag::serve
+}  // namespace raddiag::infer

@@ -1,4 +1,4 @@
-#include "model/safetensors.h"
+#include "weights/safetensors.h"
 
 #include <algorithm>
 #include <cstring>
@@ -12,7 +12,7 @@
 #include "util/json_structure_sax.h"
 #include "util/mapped_file.h"
 
-namespace raddiag::model {
+namespace raddiag::weights {
 
 namespace {
 
@@ -289,4 +289,4 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
   });
 }
 
-}  // namespace raddiag::model
+}  // namespace raddiag::weights

@@ -1,4 +1,4 @@
-#include "train/finetune_report.h"
+#include "serve/finetune_report.h"
 
 #include <filesystem>
 
@@ -9,9 +9,9 @@
 #include "util/atomic_file.h"
 #include "util/error.h"
 
-namespace raddiag::train {
+namespace raddiag::serve {
 
-nlohmann::json write_finetune_report(const RunConfig& cfg, const FinetuneReportOptions& o, std::string* table) {
+nlohmann::json write_finetune_report(const train::RunConfig& cfg, const FinetuneReportOptions& o, std::string* table) {
   const std::string model = o.run_dir + "/model.raddiag";
   if (!std::filesystem::exists(model)) throw Error(o.run_dir, "no model.raddiag: the run did not finish");
   const nlohmann::json card = model::read_model_file_info(model).value("card", nlohmann::json::object());
@@ -59,4 +59,4 @@ nlohmann::json write_finetune_report(const RunConfig& cfg, const FinetuneReportO
   return summary;
 }
 
-}  // namespace raddiag::train
+}  // namespace raddiag::serve

@@ -11,10 +11,10 @@
 #include <string>
 #include <string_view>
 
-#include "model/named_tensors.h"
+#include "weights/named_tensors.h"
 #include "util/zip_reader.h"
 
-namespace raddiag::model {
+namespace raddiag::weights {
 
 struct TorchCheckpointOptions {
   // Which dict inside a nested checkpoint holds the tensors, as '/'-separated keys (e.g.
@@ -41,4 +41,4 @@ using StorageRecordFn = std::function<bool(const std::string& key, std::string_v
 NamedTensors tensors_from_pickle(const uint8_t* pickle, std::size_t size, const StorageRecordFn& record,
                                  const std::string& name, const TorchCheckpointOptions& options = {});
 
-}  // namespace raddiag::model
+}  // namespace raddiag::weights

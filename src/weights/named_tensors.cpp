@@ -1,8 +1,8 @@
-#include "model/named_tensors.h"
+#include "weights/named_tensors.h"
 
 #include "util/error.h"
 
-namespace raddiag::model {
+namespace raddiag::weights {
 
 const torch::Tensor& NamedTensors::at(const std::string& name) const {
   auto it = tensors.find(name);
@@ -29,4 +29,4 @@ std::string format_key_lists(const std::vector<std::string>& missing, const std:
   return out;
 }
 
-}  // namespace raddiag::model
+}  // namespace raddiag::weights

@@ -1,16 +1,16 @@
-#include "train/sharded_predict.h"
+#include "infer/sharded_predict.h"
 
 #include <limits>
 
-namespace raddiag::train {
+namespace raddiag::infer {
 
-serve::Predictions predict_sharded(serve::Predictor& predictor, const std::vector<data::Case>& cases,
-                                   serve::PredictOptions options, ProcessGroup* group) {
-  if (!group || group->world_size() == 1) return predictor.predict(cases, options);
-  const int64_t world = group->world_size(), rank = group->rank();
+Predictions predict_sharded(Predictor& predictor, const std::vector<data::Case>& cases, PredictOptions options,
+                            const ShardGroup& group) {
+  if (group.world <= 1) return predictor.predict(cases, options);
+  const int64_t world = group.world, rank = group.rank;
   options.shard_index = rank;
   options.shard_count = world;
-  serve::Predictions local = predictor.predict(cases, options);
+  Predictions local = predictor.predict(cases, options);
   const int64_t n = static_cast<int64_t>(cases.size()), C = local.logits.size(1);
   // This rank's rows (rank, rank + W, ...) packed into an equal-sized block: [logits | labels].
   const int64_t rows = (n + world - 1) / world;
@@ -19,8 +19,8 @@ serve::Predictions predict_sharded(serve::Predictor& predictor, const std::vecto
     block[k].narrow(0, 0, C).copy_(local.logits[i]);
     block[k].narrow(0, C, C).copy_(local.labels[i]);
   }
-  const torch::Tensor all = group->all_gather_tensor(block);  // [W, rows, 2C]
-  serve::Predictions out;
+  const torch::Tensor all = group.all_gather(block);  // [W, rows, 2C]
+  Predictions out;
   out.logits = torch::empty({n, C});
   out.labels = torch::empty({n, C});
   for (int64_t i = 0; i < n; ++i) {
@@ -32,4 +32,4 @@ serve::Predictions predict_sharded(serve::Predictor& predictor, const std::vecto
   return out;
 }
 
-}  // namespace raddiag::train
+}  // namespace raddiag::infer

@@ -6,7 +6,7 @@
 
 #include <torch/torch.h>
 
-namespace raddiag::model {
+namespace raddiag::weights {
 
 struct NamedTensors {
   std::vector<std::string> names;                // file order, unique
@@ -28,4 +28,4 @@ struct NamedTensors {
 std::string format_key_lists(const std::vector<std::string>& missing, const std::vector<std::string>& unexpected,
                              const std::vector<std::string>& shape_mismatch);
 
-}  // namespace raddiag::model
+}  // namespace raddiag::weights

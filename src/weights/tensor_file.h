@@ -4,10 +4,10 @@
 #include <map>
 #include <string>
 
-#include "model/named_tensors.h"
-#include "model/torch_checkpoint.h"
+#include "weights/named_tensors.h"
+#include "weights/torch_checkpoint.h"
 
-namespace raddiag::model {
+namespace raddiag::weights {
 
 struct TensorFile {
   std::string format;                           // "torch" or "safetensors"
@@ -19,4 +19,4 @@ struct TensorFile {
 // safetensors) and reads the file. Throws raddiag::Error naming the file.
 TensorFile read_tensor_file(const std::string& path, const TorchCheckpointOptions& torch_options = {});
 
-}  // namespace raddiag::model
+}  // namespace raddiag::weights

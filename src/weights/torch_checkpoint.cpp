@@ -1,4 +1,4 @@
-#include "model/torch_checkpoint.h"
+#include "weights/torch_checkpoint.h"
 
 #include <cstring>
 #include <deque>
@@ -7,12 +7,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "model/torch_pickle.h"
+#include "weights/torch_pickle.h"
 #include "util/error.h"
 #include "util/mapped_file.h"
 #include "util/zip_reader.h"
 
-namespace raddiag::model {
+namespace raddiag::weights {
 
 namespace {
 
@@ -225,4 +225,4 @@ NamedTensors read_torch_checkpoint(const std::string& path, const TorchCheckpoin
   return parse_torch_checkpoint(file.data(), file.size(), path, options);
 }
 
-}  // namespace raddiag::model
+}  // namespace raddiag::weights

@@ -1,0 +1,102 @@
+#include "train/training_data.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "data/preprocess.h"
+#include "data/case_sources.h"
+#include "train/finetune.h"
+#include "util/error.h"
+
+namespace raddiag::train {
+namespace {
+
+// Cases of every set, concatenated; `declared` receives the class names the sets declare (class folders,
+// label CSV columns), also those without cases.
+std::vector<data::Case> load_all(const std::vector<std::string>& paths, const DataConfig& d,
+                                 std::vector<std::string>* declared = nullptr) {
+  data::CaseSourceOptions so;
+  so.data_root = d.data_root;
+  so.prefixes = d.prefixes;
+  so.modality = d.modality;
+  so.layout = d.layout;
+  std::vector<data::Case> all;
+  for (const auto& p : paths) {
+    auto set = data::load_dataset(p, so);
+    if (set.cases.empty()) throw Error(p, "holds no case");
+    if (declared) declared->insert(declared->end(), set.classes.begin(), set.classes.end());
+    all.insert(all.end(), std::make_move_iterator(set.cases.begin()), std::make_move_iterator(set.cases.end()));
+  }
+  return all;
+}
+
+}  // namespace
+
+void split_train_val(const std::vector<data::Case>& cases, data::LabelLevel level, double fraction, uint64_t seed,
+                     std::vector<data::Case>& train, std::vector<data::Case>& val) {
+  std::map<std::string, std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& l = cases[i].labels(level);
+    groups[l.empty() ? std::string() : l.front()].push_back(i);
+  }
+  std::vector<bool> to_val(cases.size(), false);
+  std::mt19937_64 rng(seed);
+  for (auto& [name, members] : groups) {
+    for (std::size_t i = members.size(); i > 1; --i)  // Fisher-Yates with our own draw (portable)
+      std::swap(members[i - 1], members[static_cast<std::size_t>(data::draw_below(rng, static_cast<int64_t>(i)))]);
+    std::size_t k = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(members.size())));
+    if (members.size() >= 2) k = std::clamp<std::size_t>(k, 1, members.size() - 1);
+    else k = 0;
+    for (std::size_t j = 0; j < k; ++j) to_val[members[j]] = true;
+  }
+  for (std::size_t i = 0; i < cases.size(); ++i) (to_val[i] ? val : train).push_back(cases[i]);
+}
+
+TrainingData load_training_data(const RunConfig& cfg, bool log) {
+  TrainingData d;
+  d.level = data::parse_label_level(cfg.data.level);
+  const FinetuneConfig& ft = cfg.finetune;
+  std::vector<std::string> declared;
+  auto all_train = load_all(cfg.data.train, cfg.data, &declared);
+  if (cfg.data.val.empty()) {
+    split_train_val(all_train, d.level, cfg.data.val_fraction, cfg.seed, d.train, d.val);
+  } else {
+    d.train = std::move(all_train);
+    d.val = load_all(cfg.data.val, cfg.data, &declared);
+  }
+  if (ft.enabled()) {
+    // Fine-tuning: the label set is every class of the sets (and what they declare), also classes the
+    // chosen training subset lacks: those are kept (the model scores them) and reported.
+    const auto test_cases = load_all(ft.test, cfg.data, &declared);
+    const int64_t n_all = static_cast<int64_t>(d.train.size());
+    d.train = select_training_subset(d.train, d.level, ft.fraction, ft.shots, cfg.seed);
+    d.vocab = cfg.data.vocabulary.empty() ? finetune_vocabulary(d.train, d.val, test_cases, declared, d.level, &d.absent_classes)
+                                          : data::LabelVocabulary::load_json(cfg.data.vocabulary);
+    if (!cfg.data.vocabulary.empty()) {
+      std::set<std::string> present;
+      for (const auto& c : d.train) present.insert(c.labels(d.level).begin(), c.labels(d.level).end());
+      for (const auto& n : d.vocab.names())
+        if (!present.count(n)) d.absent_classes.push_back(n);
+    }
+    if (log)
+      for (const auto& n : d.absent_classes)
+        spdlog::warn("finetune: class '{}' has no training case{}; it stays in the label set (its head row only learns from negatives)",
+                     n, ft.shots > 0 || ft.fraction < 1 ? " in the selected subset" : "");
+    d.finetune_summary = {{"from", ft.from}, {"scratch", ft.scratch}, {"mode", ft.mode}, {"fraction", ft.fraction},
+                          {"shots", ft.shots}, {"train_cases_available", n_all}, {"train_cases_used", d.train.size()},
+                          {"absent_classes", d.absent_classes}};
+  } else {
+    d.vocab = cfg.data.vocabulary.empty() ? data::LabelVocabulary::build_from_cases(d.train, d.level, cfg.data.min_cases)
+                                          : data::LabelVocabulary::load_json(cfg.data.vocabulary);
+  }
+  if (d.vocab.size() == 0)
+    throw Error("data.train", "no class has enough training cases (min_cases " + std::to_string(cfg.data.min_cases) + ")");
+  return d;
+}
+
+}  // namespace raddiag::train
