@@ -1,8 +1,10 @@
 #include "train/train_job.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include <spdlog/spdlog.h>
 

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "model/losses.h"
+#include "util/error.h"
 
 using namespace raddiag;
 
@@ -50,4 +52,42 @@ TEST(Losses, WeightedFocalAndAsymmetricFollowTheirFormulas) {
   EXPECT_NEAR(model::weighted_bce_loss(z, y, w).item<double>(), bce / 4, 1e-6);
   EXPECT_NEAR(model::focal_loss(z, y).item<double>(), focal / 4, 1e-6);
   EXPECT_NEAR(model::asymmetric_loss(z, y).item<double>(), -asl / 4, 1e-6);
+}
+
+TEST(LossRegistry, EachKindIsItsLossFunctionWithTheSpecsSettings) {
+  const auto z = torch::tensor({{2.0f, -1.0f}, {0.3f, -3.0f}}), y = torch::tensor({{1.0f, 0.0f}, {0.0f, 1.0f}});
+  const auto known = torch::tensor({{1.0f, 1.0f}, {0.0f, 1.0f}});
+  model::ClassificationLossSpec s;
+  s.focal_gamma = 1.5, s.focal_alpha = 0.7, s.asl_gamma_neg = 3, s.asl_gamma_pos = 0.5, s.asl_clip = 0.1;
+  s.pos_weight = torch::tensor({2.0f, 5.0f});
+  const std::map<std::string, torch::Tensor> expected = {
+      {"bce", model::multilabel_loss(z, y, known)},
+      {"bce_pos_weight", model::weighted_bce_loss(z, y, s.pos_weight, known)},
+      {"focal", model::focal_loss(z, y, 1.5, 0.7, known)},
+      {"asymmetric", model::asymmetric_loss(z, y, 3, 0.5, 0.1, 1e-8, known)}};
+  ASSERT_EQ(model::loss_kinds().size(), expected.size());
+  for (const auto& kind : model::loss_kinds()) {
+    s.kind = kind;
+    EXPECT_TRUE(model::is_loss_kind(kind));
+    EXPECT_TRUE(torch::equal(model::make_classification_loss(s)(z, y, known), expected.at(kind))) << kind;
+  }
+}
+
+TEST(LossRegistry, UnknownKindListsTheKnownOnes) {
+  model::ClassificationLossSpec s;
+  s.kind = "hinge";
+  EXPECT_FALSE(model::is_loss_kind("hinge"));
+  try {
+    model::make_classification_loss(s);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.subject(), "loss.kind");
+    EXPECT_NE(e.reason().find("'hinge'"), std::string::npos);
+    EXPECT_NE(e.reason().find("bce, bce_pos_weight, focal, asymmetric"), std::string::npos) << e.reason();
+  }
+}
+
+TEST(LossRegistry, PositiveClassWeightsAreNegativesOverPositivesCapped) {
+  const auto w = model::positive_class_weights({1, 4, 0, 10}, 10, 5.0);
+  EXPECT_TRUE(torch::allclose(w, torch::tensor({5.0f, 1.5f, 5.0f, 0.0f})));
 }

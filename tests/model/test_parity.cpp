@@ -28,7 +28,7 @@ model::RadDiagModel parity_model() {
   return m;
 }
 
-double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+double parity_max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   EXPECT_EQ(a.sizes(), b.sizes());
   return (a - b).abs().max().item<double>();
 }
@@ -59,10 +59,10 @@ TEST(OfficialParity, OfficialPathMatchesEveryStage) {
   auto in = test::parity_inputs(dir);
   torch::NoGradGuard ng;
   auto out = m->forward(in, ForwardPath::kOfficial);
-  EXPECT_LE(max_abs_diff(out.slice_features, test::load_npy_tensor(dir + "/expected_slice_features.npy")), kTol);
-  EXPECT_LE(max_abs_diff(out.slot_embeddings, test::load_npy_tensor(dir + "/expected_slot_embeddings.npy")), kTol);
-  EXPECT_LE(max_abs_diff(out.fused, test::load_npy_tensor(dir + "/expected_fused.npy")), kTol);
-  EXPECT_LE(max_abs_diff(out.logits, test::load_npy_tensor(dir + "/expected_logits.npy")), kTol);
+  EXPECT_LE(parity_max_abs_diff(out.slice_features, test::load_npy_tensor(dir + "/expected_slice_features.npy")), kTol);
+  EXPECT_LE(parity_max_abs_diff(out.slot_embeddings, test::load_npy_tensor(dir + "/expected_slot_embeddings.npy")), kTol);
+  EXPECT_LE(parity_max_abs_diff(out.fused, test::load_npy_tensor(dir + "/expected_fused.npy")), kTol);
+  EXPECT_LE(parity_max_abs_diff(out.logits, test::load_npy_tensor(dir + "/expected_logits.npy")), kTol);
 }
 
 TEST(OfficialParity, FastPathMatchesLogitsAndUsedSlots) {
@@ -71,15 +71,15 @@ TEST(OfficialParity, FastPathMatchesLogitsAndUsedSlots) {
   auto in = test::parity_inputs(dir);
   torch::NoGradGuard ng;
   auto out = m->forward(in, ForwardPath::kFast);
-  EXPECT_LE(max_abs_diff(out.logits, test::load_npy_tensor(dir + "/expected_logits.npy")), kTol);
-  EXPECT_LE(max_abs_diff(out.fused, test::load_npy_tensor(dir + "/expected_fused.npy")), kTol);
+  EXPECT_LE(parity_max_abs_diff(out.logits, test::load_npy_tensor(dir + "/expected_logits.npy")), kTol);
+  EXPECT_LE(parity_max_abs_diff(out.fused, test::load_npy_tensor(dir + "/expected_fused.npy")), kTol);
   // Slot embeddings and slice features agree wherever the fast path computed them.
   auto used = (in.mods.squeeze(-1) != 0);
   auto slots = test::load_npy_tensor(dir + "/expected_slot_embeddings.npy");
-  EXPECT_LE(max_abs_diff(out.slot_embeddings.index({used}), slots.index({used})), kTol);
+  EXPECT_LE(parity_max_abs_diff(out.slot_embeddings.index({used}), slots.index({used})), kTol);
   auto valid = (in.marks != 0) & used.unsqueeze(-1);
   auto feats = test::load_npy_tensor(dir + "/expected_slice_features.npy");
-  EXPECT_LE(max_abs_diff(out.slice_features.index({valid}), feats.index({valid})), kTol);
+  EXPECT_LE(parity_max_abs_diff(out.slice_features.index({valid}), feats.index({valid})), kTol);
   // And the default (eval) path is the fast one.
   auto auto_out = m->forward(in);
   EXPECT_TRUE(torch::equal(auto_out.logits, out.logits));
@@ -91,8 +91,8 @@ TEST(OfficialParity, JsonOrderInputsMatch) {
   auto in = test::parity_inputs(dir);
   torch::NoGradGuard ng;
   auto expected = test::load_npy_tensor(dir + "/expected_logits.npy");
-  EXPECT_LE(max_abs_diff(m->forward(in, ForwardPath::kFast).logits, expected), kTol);
-  EXPECT_LE(max_abs_diff(m->forward(in, ForwardPath::kOfficial).logits, expected), kTol);
+  EXPECT_LE(parity_max_abs_diff(m->forward(in, ForwardPath::kFast).logits, expected), kTol);
+  EXPECT_LE(parity_max_abs_diff(m->forward(in, ForwardPath::kOfficial).logits, expected), kTol);
 }
 
 TEST(OfficialParity, LossesMatchPerCase) {
@@ -119,12 +119,12 @@ TEST(OfficialParity, SlotPermutationAndBatchingDoNotChangeLogits) {
   auto perm = torch::tensor({2, 0, 3, 1}, torch::kLong);
   model::CaseInput p{in.images.index_select(1, perm), in.mods.index_select(1, perm), in.marks.index_select(1, perm),
                     in.keys.index_select(1, perm), in.labels};
-  EXPECT_LE(max_abs_diff(m->forward(p, ForwardPath::kFast).logits, ref), 1e-5);
-  EXPECT_LE(max_abs_diff(m->forward(p, ForwardPath::kOfficial).logits, ref), 1e-5);
+  EXPECT_LE(parity_max_abs_diff(m->forward(p, ForwardPath::kFast).logits, ref), 1e-5);
+  EXPECT_LE(parity_max_abs_diff(m->forward(p, ForwardPath::kOfficial).logits, ref), 1e-5);
   // Cases run one at a time give the same logits as the batch (edge cases: the single 2D X-ray case 0,
   // the short CT case 3 with fewer slices than depth, the all-slots-used cases 2, 4, 5).
   for (int64_t i = 0; i < in.images.size(0); ++i)
-    EXPECT_LE(max_abs_diff(m->forward(one_case(in, i), ForwardPath::kFast).logits, ref.slice(0, i, i + 1)), 1e-5);
+    EXPECT_LE(parity_max_abs_diff(m->forward(one_case(in, i), ForwardPath::kFast).logits, ref.slice(0, i, i + 1)), 1e-5);
 }
 
 TEST(OfficialParity, MismatchedCheckpointIsReportedAndRejected) {

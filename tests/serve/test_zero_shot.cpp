@@ -14,7 +14,7 @@
 #include "infer/predictor.h"
 #include "test_support.h"
 #include "text/class_embeddings.h"
-include "text/stored_text_encoder.h"
+#include "text/stored_text_encoder.h"
 #include "train/knowledge_setup.h"
 #include "train/train_job.h"
 #include "train/trainer.h"

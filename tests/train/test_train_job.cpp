@@ -53,7 +53,7 @@ int run_train(const std::string& args, std::string* log) {
   return test::run_command(test::shell_quote(test::cli_path()) + " train --quiet " + args, log);
 }
 
-std::map<std::string, torch::Tensor> weights(const std::string& model_file) {
+std::map<std::string, torch::Tensor> model_file_weights(const std::string& model_file) {
   return model::model_state(model::load_model_file(model_file).model);
 }
 
@@ -134,7 +134,7 @@ TEST(TrainJob, ResumeEqualsUninterruptedRun) {
   // The last checkpoint (after the resumed steps) and the saved best model are identical.
   EXPECT_EQ(max_diff(checkpoint_weights(dir + "/full", 4), checkpoint_weights(dir + "/split", 4)), 0.0f);
   EXPECT_GT(max_diff(checkpoint_weights(dir + "/split", 2), checkpoint_weights(dir + "/split", 4)), 0.0f);
-  EXPECT_EQ(max_diff(weights(dir + "/full/model.raddiag"), weights(dir + "/split/model.raddiag")), 0.0f);
+  EXPECT_EQ(max_diff(model_file_weights(dir + "/full/model.raddiag"), model_file_weights(dir + "/split/model.raddiag")), 0.0f);
   const auto ia = model::read_model_file_info(dir + "/full/model.raddiag");
   const auto ib = model::read_model_file_info(dir + "/split/model.raddiag");
   EXPECT_EQ(ia.at("thresholds"), ib.at("thresholds"));
