@@ -288,13 +288,24 @@ Registrar register_serve({"serve", "the diagnosis service: HTTP API, web page, d
   CLI::App* create = token->add_subcommand("create", "create a token and print it (shown only this once)");
   create->add_option("--data", a->data, "the serve data folder")->required();
   create->add_option("--label", a->token_label, "a note stored with the token");
+  CLI::App* list = token->add_subcommand("list", "token ids, labels and creation times (never the secrets)");
+  list->add_option("--data", a->data, "the serve data folder")->required();
+  CLI::App* revoke = token->add_subcommand("revoke", "remove a token (by its id, the part after rdg_)");
+  revoke->add_option("id", a->token_label, "token id")->required();
+  revoke->add_option("--data", a->data, "the serve data folder")->required();
   token->require_subcommand(1);
-  return std::function<int()>([a, create] {
-    if (create->parsed()) {
+  return std::function<int()>([a, create, list, revoke] {
+    if (create->parsed() || list->parsed() || revoke->parsed()) {
       auto db = open_data(a->data);
       jobs::TokenStore tokens(db);
-      std::cout << tokens.create(a->token_label) << std::endl;
-      std::cerr << "store this token now: only its SHA-256 is kept in " << a->data << "/serve.sqlite\n";
+      if (create->parsed()) {
+        std::cout << tokens.create(a->token_label) << std::endl;
+        std::cerr << "store this token now: only its SHA-256 is kept in " << a->data << "/serve.sqlite\n";
+      } else if (list->parsed()) {
+        for (const auto& t : tokens.list()) std::cout << t.id << "\t" << t.created_ms << "\t" << t.label << "\n";
+      } else if (!tokens.revoke(a->token_label)) {
+        throw Error("serve token revoke", "no token with id '" + a->token_label + "'");
+      }
       return 0;
     }
     if (a->model.empty()) throw Error("serve", "--model is required");

@@ -105,6 +105,20 @@ TEST(ServeApi, TokensRequiredOnV1AndMetricsNotOnHealth) {
   ASSERT_EQ(test::run_command("sha256sum " + test::shell_quote(test::serve_test_model()), &sum), 0);
   EXPECT_EQ(m["sha256"], sum.substr(0, 64));
   expect_json_error(good.Get("/v1/nothing"), 404);
+  // A second token, listed without its secret, then revoked: refused from then on.
+  const std::string second = s.create_token();
+  const std::string second_id = second.substr(4, second.find('_', 4) - 4);
+  EXPECT_EQ(s.client(second).Get("/v1/model")->status, 200);
+  std::string listed;
+  ASSERT_EQ(test::run_command(test::shell_quote(test::cli_path()) + " serve token list --data " + test::shell_quote(s.data()), &listed), 0);
+  EXPECT_NE(listed.find(second_id), std::string::npos) << listed;
+  EXPECT_EQ(listed.find(second.substr(second.size() - 16)), std::string::npos) << listed;
+  ASSERT_EQ(test::run_command(test::shell_quote(test::cli_path()) + " serve token revoke " + second_id + " --data " + test::shell_quote(s.data())), 0);
+  expect_json_error(s.client(second).Get("/v1/model"), 401, "invalid token");
+  EXPECT_EQ(good.Get("/v1/model")->status, 200);
+  std::string unknown;
+  EXPECT_NE(test::run_command(test::shell_quote(test::cli_path()) + " serve token revoke 0000 --data " + test::shell_quote(s.data()) + " 2>&1", &unknown), 0);
+  EXPECT_NE(unknown.find("no token"), std::string::npos) << unknown;
   expect_json_error(good.Get("/nothing"), 404);
   auto metrics = good.Get("/metrics");
   ASSERT_TRUE(metrics);
