@@ -35,4 +35,7 @@ fi
 if command -v npm >/dev/null 2>&1; then
   here="$(cd "$(dirname "$0")/.." && pwd)"
   npm ci --no-audit --no-fund --prefix "$here/tests/export/fhir_validator" >/dev/null && echo "install-deps: FHIR validator installed"
+  # puppeteer-core (exact version in tests/http/browser/package-lock.json) drives Debian's chromium in the
+  # `raddiag serve` web page test; it downloads no browser.
+  npm ci --no-audit --no-fund --prefix "$here/tests/http/browser" >/dev/null && echo "install-deps: puppeteer-core installed"
 fi

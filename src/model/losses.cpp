@@ -87,23 +87,22 @@ namespace {
 
 struct LossEntry {
   const char* name;
-  std::function<ClassificationLoss(const ClassificationLossSpec&)> build;
+  std::function<ClassificationLoss(const ClassificationLossSpec&, const torch::Tensor& pos_weight)> build;
 };
 
 const std::vector<LossEntry>& loss_registry() {
   static const std::vector<LossEntry> entries = {
-      {"bce", [](const ClassificationLossSpec&) -> ClassificationLoss {
+      {"bce", [](const ClassificationLossSpec&, const torch::Tensor&) -> ClassificationLoss {
          return [](const torch::Tensor& l, const torch::Tensor& y, const torch::Tensor& k) { return multilabel_loss(l, y, k); };
        }},
-      {"bce_pos_weight", [](const ClassificationLossSpec& s) -> ClassificationLoss {
-         const torch::Tensor w = s.pos_weight;
+      {"bce_pos_weight", [](const ClassificationLossSpec&, const torch::Tensor& w) -> ClassificationLoss {
          return [w](const torch::Tensor& l, const torch::Tensor& y, const torch::Tensor& k) { return weighted_bce_loss(l, y, w, k); };
        }},
-      {"focal", [](const ClassificationLossSpec& s) -> ClassificationLoss {
+      {"focal", [](const ClassificationLossSpec& s, const torch::Tensor&) -> ClassificationLoss {
          const double g = s.focal_gamma, a = s.focal_alpha;
          return [g, a](const torch::Tensor& l, const torch::Tensor& y, const torch::Tensor& k) { return focal_loss(l, y, g, a, k); };
        }},
-      {"asymmetric", [](const ClassificationLossSpec& s) -> ClassificationLoss {
+      {"asymmetric", [](const ClassificationLossSpec& s, const torch::Tensor&) -> ClassificationLoss {
          const double gn = s.asl_gamma_neg, gp = s.asl_gamma_pos, clip = s.asl_clip;
          return [gn, gp, clip](const torch::Tensor& l, const torch::Tensor& y, const torch::Tensor& k) {
            return asymmetric_loss(l, y, gn, gp, clip, 1e-8, k);
@@ -127,9 +126,9 @@ bool is_loss_kind(const std::string& kind) {
   return false;
 }
 
-ClassificationLoss make_classification_loss(const ClassificationLossSpec& spec) {
+ClassificationLoss make_classification_loss(const ClassificationLossSpec& spec, const torch::Tensor& pos_weight) {
   for (const auto& e : loss_registry())
-    if (spec.kind == e.name) return e.build(spec);
+    if (spec.kind == e.name) return e.build(spec, pos_weight);
   std::string known;
   for (const auto& n : loss_kinds()) known += (known.empty() ? "" : ", ") + n;
   throw Error("loss.kind", "unknown loss '" + spec.kind + "' (known: " + known + ")");

@@ -42,15 +42,15 @@ torch::Tensor asymmetric_loss(const torch::Tensor& logits, const torch::Tensor& 
 // The classification loss of a training run, chosen once by name: a registry of {name, build}, so that
 // a new loss is one entry in losses.cpp. Every loss leaves unknown labels (known == 0) out.
 struct ClassificationLossSpec {
-  std::string kind = "bce";            // a registered name (loss_kinds())
+  std::string kind = "bce";  // bce | bce_pos_weight | focal | asymmetric (loss_kinds())
   double focal_gamma = 2.0, focal_alpha = 0.9;
   double asl_gamma_neg = 4.0, asl_gamma_pos = 1.0, asl_clip = 0.05;
-  torch::Tensor pos_weight;            // bce_pos_weight: [C] on the model's device
 };
 using ClassificationLoss =
     std::function<torch::Tensor(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& known)>;
 // Throws raddiag::Error naming the kind and listing the registered ones for an unknown kind.
-ClassificationLoss make_classification_loss(const ClassificationLossSpec& spec);
+// `pos_weight` [C] (on the logits' device) is bce_pos_weight's per-class positive weight.
+ClassificationLoss make_classification_loss(const ClassificationLossSpec& spec, const torch::Tensor& pos_weight = {});
 std::vector<std::string> loss_kinds();
 bool is_loss_kind(const std::string& kind);
 // bce_pos_weight's per-class weight: min(max, n_neg / n_pos) from the training counts (max where absent).

@@ -36,6 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/augment.h"
+#include "model/losses.h"
 #include "train/anatomy_mixing.h"
 #include "train/finetune.h"
 #include "train/optim.h"
@@ -55,12 +56,10 @@ struct DataConfig {
   std::string layout = "auto";      // folders: auto | cases | classes (data/case_sources.h)
 };
 
-struct LossConfig {
-  std::string kind = "bce";  // bce | bce_pos_weight | focal | asymmetric
+// The classification loss (kind and its settings: model::ClassificationLossSpec) and the run's extras.
+struct LossConfig : model::ClassificationLossSpec {
   std::optional<double> attention_weight;  // overrides the model's attention_loss_weight
   double pos_weight_max = 100.0;           // bce_pos_weight: weight_c = min(max, n_neg / n_pos)
-  double focal_gamma = 2.0, focal_alpha = 0.9;
-  double asl_gamma_neg = 4.0, asl_gamma_pos = 1.0, asl_clip = 0.05;
 };
 
 // Knowledge-enhanced head (reference 2.6): a text encoder embeds the class names once (eval mode, no

@@ -8,15 +8,9 @@ namespace raddiag::train {
 
 StepFn make_step_function(model::RadDiagModel net, const LossConfig& lc, const std::vector<int64_t>& class_counts,
                           int64_t n_items, const torch::Device& device, bool frozen_encoder) {
-  model::ClassificationLossSpec spec;
-  spec.kind = lc.kind;
-  spec.focal_gamma = lc.focal_gamma;
-  spec.focal_alpha = lc.focal_alpha;
-  spec.asl_gamma_neg = lc.asl_gamma_neg;
-  spec.asl_gamma_pos = lc.asl_gamma_pos;
-  spec.asl_clip = lc.asl_clip;
-  if (lc.kind == "bce_pos_weight") spec.pos_weight = model::positive_class_weights(class_counts, n_items, lc.pos_weight_max).to(device);
-  const model::ClassificationLoss classification = model::make_classification_loss(spec);
+  torch::Tensor pos_weight;
+  if (lc.kind == "bce_pos_weight") pos_weight = model::positive_class_weights(class_counts, n_items, lc.pos_weight_max).to(device);
+  const model::ClassificationLoss classification = model::make_classification_loss(lc, pos_weight);
   // The model's forward already computed the official BCE when labels were given: reuse it.
   const bool forward_computes_loss = lc.kind == "bce";
   return [net, classification, forward_computes_loss, frozen_encoder](const data::CaseBatch& b) mutable -> LossDict {

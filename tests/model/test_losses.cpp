@@ -59,17 +59,17 @@ TEST(LossRegistry, EachKindIsItsLossFunctionWithTheSpecsSettings) {
   const auto known = torch::tensor({{1.0f, 1.0f}, {0.0f, 1.0f}});
   model::ClassificationLossSpec s;
   s.focal_gamma = 1.5, s.focal_alpha = 0.7, s.asl_gamma_neg = 3, s.asl_gamma_pos = 0.5, s.asl_clip = 0.1;
-  s.pos_weight = torch::tensor({2.0f, 5.0f});
+  const auto pos_weight = torch::tensor({2.0f, 5.0f});
   const std::map<std::string, torch::Tensor> expected = {
       {"bce", model::multilabel_loss(z, y, known)},
-      {"bce_pos_weight", model::weighted_bce_loss(z, y, s.pos_weight, known)},
+      {"bce_pos_weight", model::weighted_bce_loss(z, y, pos_weight, known)},
       {"focal", model::focal_loss(z, y, 1.5, 0.7, known)},
       {"asymmetric", model::asymmetric_loss(z, y, 3, 0.5, 0.1, 1e-8, known)}};
   ASSERT_EQ(model::loss_kinds().size(), expected.size());
   for (const auto& kind : model::loss_kinds()) {
     s.kind = kind;
     EXPECT_TRUE(model::is_loss_kind(kind));
-    EXPECT_TRUE(torch::equal(model::make_classification_loss(s)(z, y, known), expected.at(kind))) << kind;
+    EXPECT_TRUE(torch::equal(model::make_classification_loss(s, pos_weight)(z, y, known), expected.at(kind))) << kind;
   }
 }
 

@@ -131,7 +131,7 @@ std::string OrthancServer::log_tail(size_t bytes) const {
 void OrthancServer::start() {
   if (pid_ > 0) return;
   dir_ = scratch_dir("orthanc");
-  http_port_ = free_tcp_port();
+  http_port_ = config_.http_port > 0 ? config_.http_port : free_tcp_port();
   dicom_port_ = free_tcp_port();
   while (dicom_port_ == http_port_) dicom_port_ = free_tcp_port();
   nlohmann::json cfg = {
@@ -159,6 +159,7 @@ void OrthancServer::start() {
   nlohmann::json modalities = nlohmann::json::object();
   for (const auto& [name, m] : config_.modalities) modalities[name] = {m.aet, m.host, m.port};
   cfg["DicomModalities"] = modalities;
+  if (!config_.lua_scripts.empty()) cfg["LuaScripts"] = config_.lua_scripts;
   if (!config_.user.empty()) {
     cfg["AuthenticationEnabled"] = true;
     cfg["RegisteredUsers"] = {{config_.user, config_.password}};

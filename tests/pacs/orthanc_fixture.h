@@ -35,6 +35,8 @@ struct OrthancConfig {
   std::map<std::string, Modality> modalities;
   std::string user;  // HTTP basic auth required when set
   std::string password;
+  int http_port = 0;  // 0 = a free port
+  std::vector<std::string> lua_scripts;  // Orthanc's LuaScripts
 };
 
 class OrthancServer {

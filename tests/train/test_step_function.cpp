@@ -40,10 +40,8 @@ TEST(StepFunction, LossIsTheChosenClassificationLossPlusTheAttentionLoss) {
     const auto d = step(batch);
     torch::manual_seed(11);
     const auto out = net->forward(infer::model_input(batch));
-    model::ClassificationLossSpec s;
-    s.kind = kind;
-    s.pos_weight = model::positive_class_weights(counts, 6, lc.pos_weight_max);
-    const auto cls = model::make_classification_loss(s)(out.logits, batch.labels, batch.known);
+    const auto pos_weight = model::positive_class_weights(counts, 6, lc.pos_weight_max);
+    const auto cls = model::make_classification_loss(lc, pos_weight)(out.logits, batch.labels, batch.known);
     EXPECT_NEAR(d.at("cls").item<double>(), cls.item<double>(), 1e-6) << kind;
     ASSERT_TRUE(out.loss_attn.defined()) << "early fusion with key slices has an attention loss";
     EXPECT_NEAR(d.at("attn").item<double>(), out.loss_attn.item<double>(), 1e-6) << kind;
