@@ -250,13 +250,17 @@ TEST(ServeApi, BadRequestsGetClearJsonErrors) {
                     "expand");
   expect_json_error(c.Post("/v1/studies", httplib::MultipartFormDataItems{{"files", "PK\x03\x04garbage", "g.zip", ""}}), 400, "zip");
   // A traversal name on a plain upload is only a name: stored as input/0.jpg, never as a path.
-  auto trav = c.Post("/v1/studies", httplib::MultipartFormDataItems{{"files", test::file_bytes(x), "../../../../tmp/evil.jpg", ""},
+  auto trav = c.Post("/v1/studies", httplib::MultipartFormDataItems{{"files", test::file_bytes(x), "../../../evil_traversal.jpg", ""},
                                                                     {"modality", "X-ray", "", ""}});
   ASSERT_TRUE(trav);
   ASSERT_EQ(trav->status, 202) << trav->body;
   const std::string id = test::json_of(trav)["id"];
   EXPECT_TRUE(fs::exists(s.data() + "/jobs/" + id + "/input/0.jpg"));
-  EXPECT_FALSE(fs::exists("/tmp/evil.jpg"));
+  // Followed as a path from <data>/jobs/<id>/input/, the name would land in <data> itself; nothing of that
+  // name exists anywhere under the data folder.
+  EXPECT_FALSE(fs::exists(s.data() + "/evil_traversal.jpg"));
+  for (const auto& e : fs::recursive_directory_iterator(s.data()))
+    EXPECT_EQ(e.path().filename().string().find("evil"), std::string::npos) << e.path();
   // Nothing of the refused uploads is left in the data folder.
   std::size_t dirs = 0;
   for (const auto& e : fs::directory_iterator(s.data() + "/jobs")) dirs += e.is_directory();
