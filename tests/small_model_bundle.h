@@ -22,6 +22,18 @@ struct SmallModelSpec {
   uint64_t seed = 1;
 };
 
+// The diagnose tests' model size: two fusion heads, a 12-d text width and room for a Grad-CAM map.
+inline SmallModelSpec diagnose_model_spec() {
+  SmallModelSpec spec;
+  spec.widths = {8, 8, 16, 16};
+  spec.hidden = 16;
+  spec.aggregator_d_ff = 24;
+  spec.fusion_heads = 2;
+  spec.fusion_d_ff = 24;
+  spec.text_dim = 12;
+  return spec;
+}
+
 inline model::ModelBundle small_model_bundle(const SmallModelSpec& s, const std::vector<std::string>& classes) {
   auto j = model::ModelConfig::released().to_json();
   j["backbone"] = {{"type", "custom"}, {"block", "basic"}, {"layers", {1, 1, 1, 1}}, {"widths", s.widths}};

@@ -32,13 +32,7 @@ std::string lidc_path() { return test::shared_data() + "/real/" + kLidc; }
 // 5 classes, 3 with ICD-10-CM codes; per-class thresholds; ResNet encoder so Grad-CAM works.
 const std::string& e2e_model() {
   static const std::string path = [] {
-    test::SmallModelSpec spec;
-    spec.widths = {8, 8, 16, 16};
-    spec.hidden = 16;
-    spec.aggregator_d_ff = 24;
-    spec.fusion_heads = 2;
-    spec.fusion_d_ff = 24;
-    spec.text_dim = 12;
+    test::SmallModelSpec spec = test::diagnose_model_spec();
     spec.depth = 8;
     spec.seed = 3;
     model::ModelBundle b = test::small_model_bundle(spec, {"pneumonia", "lung nodule", "pleural effusion", "fracture", "normal"});

@@ -36,13 +36,7 @@ constexpr int64_t kDiagDepth = 8;
 constexpr int64_t kDiagSize = 128;
 
 model::ModelBundle diag_tiny_bundle() {
-  test::SmallModelSpec spec;
-  spec.widths = {8, 8, 16, 16};
-  spec.hidden = 16;
-  spec.aggregator_d_ff = 24;
-  spec.fusion_heads = 2;
-  spec.fusion_d_ff = 24;
-  spec.text_dim = 12;
+  test::SmallModelSpec spec = test::diagnose_model_spec();
   spec.size = kDiagSize;  // the last ResNet stage is size/32 = 4 pixels wide: room for a Grad-CAM map
   spec.depth = kDiagDepth;
   spec.n_image = 4;
