@@ -337,6 +337,12 @@ void minmax_valid(float* slot, int64_t S, int64_t D, int64_t d, ConstantBlock co
     for (int64_t k = 0; k < d; ++k) slot[i * D + k] = valid[t++];
 }
 
+// A CT window maps Hounsfield units. A PNG/JPEG export of a CT slice holds display values that whoever
+// exported it already windowed (0..255): windowing those again would clip the whole image to white.
+bool holds_hounsfield_units(const io::Scan& scan) {
+  return scan.source.format != "png" && scan.source.format != "jpeg";
+}
+
 void window_valid(float* slot, int64_t S, int64_t D, int64_t d, const CtWindow& w) {
   const float lo = static_cast<float>(w.center - w.width / 2), hi = static_cast<float>(w.center + w.width / 2);
   for (int64_t i = 0; i < S * S; ++i)
@@ -489,7 +495,8 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
       loaded[j] = std::move(scan);
     }
     const std::string what = "case '" + c.id + "' sample " + std::to_string(si);
-    const bool windowed = window && mname == "CT";
+    const bool windowed = window && mname == "CT" &&
+                          std::all_of(loaded.begin(), loaded.end(), [](const io::Scan& l) { return holds_hounsfield_units(l); });
     float mn = 0, mx = 0;
     if (!windowed && o.normalization == Normalization::kOfficial && block_minmax(loaded, D, mn, mx) && mx - mn != 0.f) {
       // The official block min-max, taken from the scans and applied on the way into the slots (the
@@ -556,7 +563,7 @@ SingleImage preprocess_single_scan(io::Scan scan, int64_t key, bool key_slice_on
   // The valid slices hold exactly the scan's values, so the window / min-max is applied on the way into
   // the slot (one pass over the output instead of three).
   float mn = 0, mx = 0;
-  if (!o.ct_window.empty() && canonical_modality(scan.modality) == "CT") {
+  if (!o.ct_window.empty() && canonical_modality(scan.modality) == "CT" && holds_hounsfield_units(scan)) {
     const CtWindow w = parse_ct_window(o.ct_window);
     const float lo = static_cast<float>(w.center - w.width / 2), hi = static_cast<float>(w.center + w.width / 2);
     write_slot(scan.voxels.data(), S, d, slot, D, 0.f,

@@ -56,7 +56,8 @@ struct PreprocessOptions {
   std::map<std::string, int64_t> caps = {{"CT", 3}, {"MRI", 3}, {"X-ray", 2}};
   VisitOrder visit_order = VisitOrder::kJson;
   Normalization normalization = Normalization::kOfficial;
-  std::string ct_window;   // "" = none; else a preset name or "CENTER/WIDTH", applied to CT images
+  std::string ct_window;   // "" = none; else a preset name or "CENTER/WIDTH", applied to CT images in
+                           // Hounsfield units (not to PNG/JPEG exports, which are already windowed)
   ImagePick other_pick = ImagePick::kRandom;    // official: random
   ImagePick single_pick = ImagePick::kRandom;   // late path: sample and image choice (official: random)
   ConstantBlock constant_block = ConstantBlock::kZeros;

@@ -55,7 +55,7 @@ void load_global_rng(torch::serialize::InputArchive& archive, const std::string&
 }
 
 void save_checkpoint(const std::string& dir, torch::nn::Module& module, torch::optim::Optimizer* optimizer,
-                     const nlohmann::json& state, bool save_rng) {
+                     const nlohmann::json& state, bool save_rng, const std::vector<torch::Tensor>* averaged) {
   const fs::path final_dir(dir);
   std::random_device rd;
   std::ostringstream tmp_name;
@@ -68,6 +68,11 @@ void save_checkpoint(const std::string& dir, torch::nn::Module& module, torch::o
     save_archive((tmp / "model.pt").string(), [&](auto& a) { module.save(a); });
     if (optimizer) save_archive((tmp / "optimizer.pt").string(), [&](auto& a) { optimizer->save(a); });
     if (save_rng) save_archive((tmp / "rng.pt").string(), [&](auto& a) { save_global_rng(a); });
+    if (averaged)
+      save_archive((tmp / "averaged.pt").string(), [&](auto& a) {
+        a.write("count", torch::tensor(static_cast<int64_t>(averaged->size())), true);
+        for (std::size_t i = 0; i < averaged->size(); ++i) a.write(std::to_string(i), (*averaged)[i], true);
+      });
     // state.json last: its presence marks a complete checkpoint.
     write_bytes_atomically((tmp / "state.json").string(), state.dump(2) + "\n");
     if (fs::exists(final_dir) && !remove_tree(final_dir.string()))
@@ -113,7 +118,44 @@ nlohmann::json load_checkpoint(const std::string& dir, torch::nn::Module& module
   load("model.pt", [&](auto& a) { module.load(a); }, module_device);
   if (options.optimizer && optimizer) load("optimizer.pt", [&](auto& a) { optimizer->load(a); }, module_device);
   if (options.rng) load("rng.pt", [&](auto& a) { load_global_rng(a, (d / "rng.pt").string()); }, torch::kCPU);
+  if (options.averaged_weights && fs::exists(d / "averaged.pt")) {
+    const auto averaged = load_averaged_tensors(dir);
+    std::vector<torch::Tensor> live;
+    for (auto& p : module.parameters()) live.push_back(p);
+    for (auto& b : module.buffers()) live.push_back(b);
+    if (live.size() != averaged.size())
+      throw Error((d / "averaged.pt").string(), "holds " + std::to_string(averaged.size()) + " tensors, the model has " +
+                                                     std::to_string(live.size()));
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < live.size(); ++i) {
+      if (!live[i].sizes().equals(averaged[i].sizes()))
+        throw Error((d / "averaged.pt").string(), "tensor " + std::to_string(i) + " has another shape than the model's");
+      live[i].detach().copy_(averaged[i]);
+    }
+  }
   return state;
+}
+
+std::vector<torch::Tensor> load_averaged_tensors(const std::string& dir) {
+  const fs::path p = fs::path(dir) / "averaged.pt";
+  std::vector<torch::Tensor> out;
+  if (!fs::exists(p)) return out;
+  try {
+    torch::serialize::InputArchive a;
+    a.load_from(p.string(), torch::kCPU);
+    torch::Tensor n;
+    if (!a.try_read("count", n)) throw Error(p.string(), "no tensor count");
+    for (int64_t i = 0; i < n.item<int64_t>(); ++i) {
+      torch::Tensor t;
+      if (!a.try_read(std::to_string(i), t)) throw Error(p.string(), "missing tensor " + std::to_string(i));
+      out.push_back(t);
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(p.string(), std::string("cannot restore: ") + e.what());
+  }
+  return out;
 }
 
 }  // namespace raddiag::train

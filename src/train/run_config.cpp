@@ -69,6 +69,7 @@ nlohmann::json RunConfig::to_json() const {
           {"dist_overlap", dist_overlap == "auto" ? nlohmann::json("auto") : nlohmann::json(dist_overlap == "true")},
           {"threads", threads},
           {"init_from", init_from},
+          {"ema", {{"decay", ema_decay}}},
           {"knowledge",
            {{"text_encoder", knowledge.text_encoder},
             {"store_text_encoder", knowledge.store_text_encoder},
@@ -82,7 +83,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
                             {"data", "model", "preprocess", "augment", "mixing", "loss", "optim", "freeze", "sampler", "workers",
                              "batch_size", "steps", "epochs", "log_every", "checkpoint_every", "keep_last", "validate_every",
                              "seed", "device", "dist_backend", "dist_overlap", "threads", "init_from", "knowledge", "finetune",
-                             "comment"});
+                             "ema", "comment"});
   if (r.has("data")) {
     const auto d = r.child("data", "DataConfig",
                            {"train", "val", "val_fraction", "data_root", "prefixes", "modality", "level", "vocabulary",
@@ -158,6 +159,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   }
   r.read("threads", c.threads);
   r.read("init_from", c.init_from);
+  if (r.has("ema")) r.child("ema", "EmaConfig", {"decay"}).read("decay", c.ema_decay);
   if (r.has("knowledge")) {
     const auto k = r.child("knowledge", "KnowledgeConfig", {"text_encoder", "store_text_encoder", "embed_batch_size", "fine_tune"});
     if (k.has("fine_tune") && k.at("fine_tune") != false)
@@ -203,6 +205,7 @@ void RunConfig::validate() const {
   need(steps > 0 || epochs > 0, "give steps > 0 or epochs > 0");
   need(steps >= 0 && epochs >= 0, "steps and epochs must be >= 0");
   need(keep_last >= 1, "keep_last must be >= 1");
+  need(ema_decay == 0 || (ema_decay > 0 && ema_decay < 1), "ema.decay must be 0 (off) or lie in (0, 1)");
   need(knowledge.embed_batch_size >= 1, "knowledge.embed_batch_size must be >= 1");
   need(checkpoint_every >= 0 && validate_every >= 0 && log_every >= 1, "checkpoint_every/validate_every >= 0, log_every >= 1");
   need(data.layout == "auto" || data.layout == "cases" || data.layout == "classes", "data.layout must be auto, cases or classes");

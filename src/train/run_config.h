@@ -24,6 +24,8 @@
 //                                               when built with it, else Gloo; train/distributed.h)
 //   "dist_overlap": "auto" | true | false,       all-reduce gradient buckets during backward (auto: with
 //                                               NCCL only; on CPU Gloo it measured no gain and costs memory)
+//   "ema": {"decay": 0},              > 0: exponential moving average of the weights (train/weight_average.h),
+//                                     used by validation, the best-checkpoint choice and the saved model
 //   "knowledge": {"text_encoder": "", "store_text_encoder": true, "embed_batch_size": 256},
 //   "finetune": {"from": "", ...}     FinetuneConfig (train/finetune.h); with "from" set, the model comes
 //                                     from that file ("model" is not used) and the label set from the data
@@ -104,6 +106,7 @@ struct RunConfig {
   }
   int threads = 0;
   std::string init_from;  // a raddiag model file whose matching weights start the run
+  double ema_decay = 0;   // "ema": {"decay": d}; 0 = off
   KnowledgeConfig knowledge;
   FinetuneConfig finetune;
 

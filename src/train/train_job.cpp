@@ -170,6 +170,7 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   to.validate_at_end = !data.val.empty();
   to.best_metric = data.val.empty() ? "" : "macro_auc";
   to.device = place.device;
+  to.weight_average_decay = cfg.ema_decay;
   to.overlap_grad_sync = cfg.overlap_for(place.group ? comm_backend_name(place.group->backend()) : "");
   to.progress = opt.progress;
   Trainer trainer(*net, step, *feed.loader, optim, oo, to, opt.run_dir, cfg.to_json(), place.group);
@@ -206,7 +207,10 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
     LoadOptions lopt;
     lopt.optimizer = false;
     lopt.rng = false;
+    lopt.averaged_weights = true;
     load_checkpoint(run.checkpoint_path(*tr.best_step), *net, nullptr, lopt);
+  } else {
+    trainer.use_averaged_weights();
   }
   model::ModelBundle bundle = validator.bundle();
   bundle.text_encoder = knowledge.stored;

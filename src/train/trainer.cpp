@@ -57,7 +57,8 @@ nlohmann::json TrainerOptions::to_json() const {
           {"validate_every", validate_every},     {"validate_at_end", validate_at_end},
           {"best_metric", best_metric},           {"greater_is_better", greater_is_better},
           {"device", device},                     {"progress", progress},
-          {"handle_sigint", handle_sigint},       {"overlap_grad_sync", overlap_grad_sync}};
+          {"handle_sigint", handle_sigint},       {"overlap_grad_sync", overlap_grad_sync},
+          {"weight_average_decay", weight_average_decay}};
 }
 
 Trainer::Trainer(torch::nn::Module& module, StepFn step_fn, data::CaseLoader& loader, OptimizerSetup& optim,
@@ -76,6 +77,8 @@ Trainer::Trainer(torch::nn::Module& module, StepFn step_fn, data::CaseLoader& lo
     group_->broadcast_module(module_);
     if (opt_.overlap_grad_sync) reducer_ = std::make_unique<GradientReducer>(group_, optim_.parameters);
   }
+  // After the broadcast: every rank averages from the same start.
+  if (opt_.weight_average_decay > 0) average_ = std::make_unique<WeightAverage>(module_, opt_.weight_average_decay);
   if (is_main())
     run_.write_config({{"config", config_},
                        {"optimizer", optim_options_.to_json()},
@@ -122,7 +125,7 @@ std::string Trainer::save(const std::vector<data::SamplerPosition>& positions) {
   if (best_step_) state["best"] = {{"step", *best_step_}, {"metric", opt_.best_metric}, {"value", *best_value_}};
   if (scaler_.enabled()) state["loss_scaler"] = scaler_.state();
   const std::string dir = run_.checkpoint_path(step_);
-  save_checkpoint(dir, module_, optim_.optimizer.get(), state);
+  save_checkpoint(dir, module_, optim_.optimizer.get(), state, true, average_ ? &average_->averages() : nullptr);
   last_checkpoint_ = dir;
   last_saved_step_ = step_;
   run_.prune(opt_.keep_last, best_step_);
@@ -132,7 +135,9 @@ std::string Trainer::save(const std::vector<data::SamplerPosition>& positions) {
 
 void Trainer::validate(int64_t step) {
   if (!validate_) return;
+  if (average_) average_->swap();
   auto metrics = validate_(step);
+  if (average_) average_->swap();
   module_.train();
   if (!is_main()) return;
   nlohmann::json rec = {{"type", "validation"}, {"step", step}};
@@ -174,6 +179,11 @@ void Trainer::resume_from(const std::string& dir) {
                            " (the data order would change)");
     loader_.seek(data::SamplerPosition::from_json(positions.at(rank)));
     if (scaler_.enabled() && state.contains("loss_scaler")) scaler_.load_state(state.at("loss_scaler"));
+    if (average_) {
+      const auto averaged = load_averaged_tensors(dir);
+      if (averaged.empty()) throw Error(dir, "has no averaged.pt, but this run keeps a weight average (ema)");
+      average_->load(averaged, dir + "/averaged.pt");
+    }
     if (state.contains("best")) {
       best_step_ = state["best"].at("step").get<int64_t>();
       best_value_ = state["best"].at("value").get<double>();
@@ -184,6 +194,12 @@ void Trainer::resume_from(const std::string& dir) {
   last_checkpoint_ = dir;
   last_saved_step_ = step_;
   if (is_main()) run_.append_log({{"type", "resume"}, {"step", step_}, {"path", dir}});
+}
+
+void Trainer::use_averaged_weights() {
+  if (!average_) return;
+  average_->swap();
+  average_.reset();
 }
 
 TrainResult Trainer::run() {
@@ -243,6 +259,7 @@ TrainResult Trainer::run() {
     if (finite) {
       grad_norm = clip_grad_norm(optim_.parameters, optim_options_.max_grad_norm);
       opt.step();
+      if (average_) average_->update(step_ + 1);
     } else {
       ++result.skipped_steps;
     }

@@ -29,6 +29,7 @@
 #include "train/gradient_reducer.h"
 #include "train/optim.h"
 #include "train/run_dir.h"
+#include "train/weight_average.h"
 
 namespace raddiag::train {
 
@@ -53,6 +54,9 @@ struct TrainerOptions {
   // Data parallel: all-reduce gradient buckets while backward runs (train/gradient_reducer.h) instead of
   // after it. Same numbers either way (for more than 2 ranks up to the all-reduce's summation order).
   bool overlap_grad_sync = true;
+  // > 0: keep an exponential moving average of the weights with this decay (train/weight_average.h);
+  // validation, the best-checkpoint choice and use_averaged_weights() see the average.
+  double weight_average_decay = 0;
 
   nlohmann::json to_json() const;
 };
@@ -86,6 +90,9 @@ class Trainer {
   int64_t step() const { return step_; }
   const LrSchedule& schedule() const { return schedule_; }
   const RunDir& run_dir() const { return run_; }
+  // With a weight average: puts the averaged weights into the module for good (the model to export
+  // when no checkpoint is chosen by validation). No-op without one.
+  void use_averaged_weights();
 
  private:
   bool is_main() const { return !group_ || group_->is_main(); }
@@ -107,6 +114,7 @@ class Trainer {
   LrSchedule schedule_;
   DynamicLossScaler scaler_;  // enabled for precision fp16
   std::unique_ptr<GradientReducer> reducer_;  // data parallel with overlap_grad_sync
+  std::unique_ptr<WeightAverage> average_;    // weight_average_decay > 0
   torch::Device device_;
 
   int64_t step_ = 0;

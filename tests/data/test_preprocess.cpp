@@ -210,6 +210,21 @@ TEST(Preprocess, PerScanAndCtWindowNormalisation) {
   EXPECT_FLOAT_EQ(t.images[1][0][0][0][0].item<float>(), 1.f);   // 500 HU clipped at the top
   EXPECT_EQ(parse_ct_window("40/400").width, 400);
   EXPECT_THROW(parse_ct_window("liver"), Error);
+  // A JPEG export of a CT slice holds display values (already windowed): min-max, not the window.
+  const auto jpeg_scan = [](const ImageRef& ref) {
+    io::Scan s = fake_scan(ref);
+    s.source.format = "jpeg";
+    return s;
+  };
+  Case j;
+  j.id = "jpeg-ct";
+  j.samples.push_back(sample("CT", {"a:8:8:1:10"}));
+  t = make_case_tensors(j, nullptr, o, rng, jpeg_scan);
+  EXPECT_FLOAT_EQ(t.images[0][0][0][0][0].item<float>(), 0.f);
+  EXPECT_FLOAT_EQ(t.images[0][0][7][7][0].item<float>(), 1.f);
+  const auto single = preprocess_single_scan(jpeg_scan({"a:8:8:1:10", "", 0, ""}), 0, false, o, rng);
+  EXPECT_FLOAT_EQ(single.image[0][7][7][0].item<float>(), 1.f);
+  EXPECT_FLOAT_EQ(single.image[0][0][0][0].item<float>(), 0.f);
 }
 
 TEST(Preprocess, OptionsRoundTripThroughJson) {

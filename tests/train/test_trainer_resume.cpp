@@ -27,7 +27,7 @@ struct Session {
   int interrupt_at_call = -1;  // raise SIGINT during this step-function call (1-based)
 
   Session(const std::string& run_dir, int64_t total_steps, int batch = 2, int accum = 1, double dropout = 0.2,
-          bool augment = true, int64_t checkpoint_every = 0, int64_t cases = 10) {
+          bool augment = true, int64_t checkpoint_every = 0, int64_t cases = 10, double ema_decay = 0) {
     seed_everything(123);
     net = test::TinyNet(3, dropout);
     source = std::make_shared<test::RandomCaseSource>();
@@ -52,6 +52,7 @@ struct Session {
     to.validate_every = 3;
     to.best_metric = "score";
     to.progress = false;
+    to.weight_average_decay = ema_decay;
     StepFn step = [this](const data::CaseBatch& b) -> LossDict {
       if (++calls == interrupt_at_call) std::raise(SIGINT);
       auto logits = net->forward(b.images);
@@ -141,4 +142,44 @@ TEST(TrainerResume, CheckpointsAreCompleteOrAbsent) {
   EXPECT_EQ(state["step"], 3);
   EXPECT_EQ(test::max_param_diff(*net, *other), 0.f);
   EXPECT_THROW(load_checkpoint(dir + "/nope", *other, nullptr), Error);
+}
+
+TEST(TrainerResume, WeightAverageResumesExactlyAndIsWhatTheBestCheckpointExports) {
+  const int64_t N = 5, total = 2 * N;
+  const double ema = 0.8;
+  Session straight(test::scratch_dir("ema-straight"), total, 2, 1, 0.2, true, 0, 10, ema);
+  straight.trainer->run();
+  const std::string dir = test::scratch_dir("ema-resumed");
+  {
+    Session first(dir, total, 2, 1, 0.2, true, 0, 10, ema);
+    first.interrupt_at_call = N;
+    ASSERT_TRUE(first.trainer->run().interrupted);
+  }
+  Session second(dir, total, 2, 1, 0.2, true, 0, 10, ema);
+  ASSERT_TRUE(second.trainer->resume());
+  second.trainer->run();
+  EXPECT_LE(test::max_param_diff(*straight.net, *second.net), 1e-6f) << "live weights diverged after resume";
+  // The best checkpoint (step 6 by the score) holds the average; loading it with averaged_weights gives
+  // other weights than its live ones.
+  const std::string best = RunDir(dir, false).checkpoint_path(6);
+  ASSERT_TRUE(fs::exists(best + "/averaged.pt"));
+  test::TinyNet live(3), averaged(3);
+  LoadOptions lo;
+  lo.optimizer = lo.rng = false;
+  load_checkpoint(best, *live, nullptr, lo);
+  lo.averaged_weights = true;
+  load_checkpoint(best, *averaged, nullptr, lo);
+  EXPECT_GT(test::max_param_diff(*live, *averaged), 1e-5f);
+  // After the run, the averages of both runs agree too.
+  straight.trainer->use_averaged_weights();
+  second.trainer->use_averaged_weights();
+  EXPECT_LE(test::max_param_diff(*straight.net, *second.net), 1e-6f) << "averaged weights diverged after resume";
+  // Resuming a run that keeps an average from a checkpoint without one is refused.
+  const std::string plain = test::scratch_dir("ema-plain");
+  {
+    Session p(plain, 3, 2, 1, 0.2, true, 0, 10, 0);
+    p.trainer->run();
+  }
+  Session q(plain, 6, 2, 1, 0.2, true, 0, 10, ema);
+  EXPECT_THROW(q.trainer->resume(), Error);
 }
