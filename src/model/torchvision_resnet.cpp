@@ -6,6 +6,7 @@
 #include <set>
 
 #include "model/resnet.h"
+#include "model/vit_slice_encoder.h"
 #include "util/error.h"
 
 namespace raddiag::model {
@@ -79,17 +80,32 @@ ForeignBackboneLoad load_torchvision_resnet(RadDiagModel& model, const weights::
     throw Error(path, "not a torchvision ResNet state dict (expected only the keys conv1.weight, bn1.*, "
                       "layerN.M.convK/bnK/downsample.*, fc.*)");
   const auto& bc = model->config().backbone;
-  auto* resnet = dynamic_cast<ResNetImpl*>(model->slice_encoder().ptr().get());
-  if (!resnet)
-    throw Error(path, "torchvision ResNet weights need a ResNet slice encoder, but the model's backbone.type is '" +
-                          bc.type + "'");
+  // Where torchvision's names live in our model: the whole ResNet encoder, or the CNN of the ResNet-ViT
+  // hybrid, which has only the first stages (ViT-R50 style: the file's later stages are not used).
+  std::string P;
+  std::size_t stages = 0;
+  auto* encoder = model->slice_encoder().ptr().get();
+  if (dynamic_cast<ResNetImpl*>(encoder)) {
+    P = "backbone.";
+    stages = 4;
+  } else if (dynamic_cast<ResNetVitSliceEncoderImpl*>(encoder)) {
+    P = "backbone.cnn.";
+    stages = bc.layers.size();
+  } else {
+    throw Error(path, "torchvision ResNet weights need a ResNet slice encoder (backbone.type resnet18/34/50, custom or "
+                      "resnet_vit), but the model's backbone.type is '" + bc.type + "'");
+  }
   ForeignBackboneLoad r;
   r.architecture = describe_torchvision_resnet(state);
   const std::string ours_described = "backbone.type " + bc.type + ": " +
                                      describe(bc.block == "bottleneck", bc.layers, bc.widths);
+  auto beyond_our_stages = [&](const std::string& key) {
+    for (std::size_t s = stages + 1; s <= 4; ++s)
+      if (key.rfind("layer" + std::to_string(s) + ".", 0) == 0) return true;
+    return false;
+  };
 
   const auto file = strip_module_prefix(state);
-  const std::string P = "backbone.";
   std::vector<std::pair<torch::Tensor, torch::Tensor>> plan;
   std::vector<std::string> missing, unexpected, mismatched;
   std::set<std::string> used;
@@ -109,7 +125,7 @@ ForeignBackboneLoad load_torchvision_resnet(RadDiagModel& model, const weights::
   }
   for (const auto& [key, t] : file) {
     if (used.count(key)) continue;
-    if (key.rfind("fc.", 0) == 0) r.ignored.push_back(key);  // ImageNet classifier: no place in RadDiag
+    if (key.rfind("fc.", 0) == 0 || beyond_our_stages(key)) r.ignored.push_back(key);  // ImageNet classifier, unused stages
     else if (std::find_if(mismatched.begin(), mismatched.end(),
                           [&](const std::string& m) { return m.rfind(key + " ", 0) == 0; }) == mismatched.end())
       unexpected.push_back(key);

@@ -23,13 +23,14 @@ std::string describe_torchvision_resnet(const weights::NamedTensors& state);
 struct ForeignBackboneLoad {
   std::string architecture;          // describe_torchvision_resnet() of the file
   std::vector<std::string> carried;  // our tensor names filled from the file ("backbone.layer1.0.conv1.weight")
-  std::vector<std::string> ignored;  // file keys with no place in the slice encoder (torchvision's fc)
+  std::vector<std::string> ignored;  // file keys with no place in the slice encoder (torchvision's fc; resnet_vit: later stages)
 };
 
-// Copies the file's backbone tensors into `model`'s slice encoder. Every encoder tensor must come from the
-// file with its shape and every file key but fc.* must be used; otherwise raddiag::Error naming `path`, both
-// architectures and the key lists, and the model is left untouched. The encoder must be a ResNet
-// (backbone.type resnet18/34/50 or custom).
+// Copies the file's backbone tensors into `model`'s slice encoder. Every ResNet tensor of the encoder must
+// come from the file with its shape and every file key but fc.* must be used; otherwise raddiag::Error
+// naming `path`, both architectures and the key lists, and the model is left untouched. The encoder must
+// be a ResNet (backbone.type resnet18/34/50 or custom) or the ResNet-ViT hybrid (resnet_vit), whose CNN
+// takes the file's first stages (the later stages are ignored, as for ViT-R50).
 ForeignBackboneLoad load_torchvision_resnet(RadDiagModel& model, const weights::NamedTensors& state,
                                             const std::string& path);
 

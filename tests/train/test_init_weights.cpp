@@ -114,6 +114,36 @@ TEST(InitWeights, TorchvisionResNetGivesTorchvisionFeatures) {
   }
 }
 
+// The ResNet-ViT hybrid's CNN (ResNet-50's first three stages by default) takes the file's first stages,
+// as ViT-R50 is initialised; layer4 and fc are reported as dropped.
+TEST(InitWeights, ResNetVitHybridTakesTheFirstStages) {
+  const auto* fx = torchvision_fixture();
+  if (!fx) GTEST_SKIP() << "Debian's python3-torchvision is not installed";
+  model::ModelConfig c = resnet_model("resnet18");
+  c.backbone = model::backbone_preset("resnet_vit");
+  c.backbone.type = "resnet_vit";
+  c.backbone.vit.layers = 1;
+  c.backbone.vit.heads = 2;
+  c.backbone.vit.head_dim = 16;
+  c.backbone.vit.mlp_dim = 32;
+  c.hidden = 64;
+  c.validate();
+  torch::manual_seed(3);
+  model::RadDiagModel net = model::build_model(c);
+  const train::InitWeights w = train::init_weights_from(net, fx->file("resnet50"));
+  int64_t cnn = 0;
+  for (const auto& kv : model::live_tensors(net)) cnn += kv.first.rfind("backbone.cnn.", 0) == 0;
+  EXPECT_EQ(static_cast<int64_t>(w.transfer.carried.size()), cnn);
+  const auto file = weights::read_torch_checkpoint(fx->file("resnet50"));
+  int64_t later = 0;
+  for (const auto& n : file.names) later += n.rfind("layer4.", 0) == 0 || n.rfind("fc.", 0) == 0;
+  EXPECT_EQ(static_cast<int64_t>(w.transfer.dropped.size()), later);
+  const auto state = model::model_state(net);
+  for (const char* k : {"conv1.weight", "layer1.0.downsample.1.running_mean", "layer3.5.bn3.running_var"})
+    EXPECT_TRUE(torch::equal(state.at(std::string("backbone.cnn.") + k), file.at(k))) << k;
+  for (const auto& n : w.transfer.fresh) EXPECT_NE(n.rfind("backbone.cnn.", 0), 0u) << n;
+}
+
 TEST(InitWeights, OtherArchitectureIsRefusedAndModelUntouched) {
   const auto* fx = torchvision_fixture();
   if (!fx) GTEST_SKIP() << "Debian's python3-torchvision is not installed";
