@@ -2,7 +2,7 @@
 # Installs every system dependency of raddiag from Debian's archive (run as root, or with sudo).
 # Build: libtorch (+ OpenBLAS: without it Debian's libtorch uses reference BLAS, ~9x slower GEMM),
 # the imaging libraries (nifticlib, GDCM, libpng, libjpeg), JSON/CLI/HTTP/logging headers, test tools.
-# Test-only: Debian's Python with numpy/nibabel/pydicom/sklearn/torch, used as independent references.
+# Test-only: Debian's Python with numpy/nibabel/pydicom/sklearn/torch/torchvision, used as independent references.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -14,7 +14,7 @@ PKGS=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  python3 python3-numpy python3-nibabel python3-pydicom python3-sklearn python3-torch python3-pil
+  python3 python3-numpy python3-nibabel python3-pydicom python3-sklearn python3-torch python3-torchvision python3-pil
   libdcmtk-dev dcmtk dicom3tools orthanc orthanc-dicomweb
   libsqlite3-dev sqlite3 chromium fonts-dejavu-core
 )

@@ -21,7 +21,7 @@ namespace {
 Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dataset and label set (new head), then evaluate",
                              [](CLI::App& sub) {
   struct Args {
-    std::string from, config, out, resume, mode, head, fusion, modality, layout;
+    std::string from, config, out, resume, mode, head, fusion, modality, layout, init;
     std::vector<std::string> train, val, test;
     double fraction = -1, layer_decay = -1;
     int64_t shots = -1, epochs = -1;
@@ -44,6 +44,9 @@ Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dat
   sub.add_option("--head", a->head, "mlp (fresh MLP head) | knowledge (needs a model with a text encoder)");
   sub.add_option("--fusion", a->fusion, "auto (late for single-scan datasets) | early | late");
   sub.add_flag("--scratch", a->scratch, "the source's architecture with fresh weights (baseline)");
+  sub.add_option("--init", a->init,
+                 "with --scratch: start from these weights, e.g. torchvision's ImageNet resnet50-0676ba61.pth (the paper's "
+                 "Scratch baseline; docs/imagenet-init.md) or a raddiag model file");
   sub.add_option("--epochs", a->epochs, "epochs over the training subset (when --steps is not given)");
   add_train_overrides(sub, a->overrides);
   sub.add_option("--bootstrap", a->bootstrap, "bootstrap rounds of the final evaluation (default 1000)");
@@ -92,6 +95,7 @@ Registrar register_finetune({"finetune", "fine-tune a raddiag model on a new dat
     if (!a->head.empty()) cfg.finetune.head = train::parse_finetune_head(a->head);
     if (!a->fusion.empty()) cfg.finetune.fusion = train::parse_finetune_fusion(a->fusion);
     if (a->scratch) cfg.finetune.scratch = true;
+    if (!a->init.empty()) cfg.finetune.init = a->init;
     if (a->bootstrap >= 0) cfg.finetune.bootstrap = a->bootstrap;
     if (!a->modality.empty()) cfg.data.modality = a->modality;
     if (!a->layout.empty()) cfg.data.layout = a->layout;

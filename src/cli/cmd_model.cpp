@@ -1,19 +1,46 @@
 // raddiag model show: what a model file holds (card, architecture, vocabulary, thresholds).
+// raddiag model set-icd: store a disorder -> ICD-10-CM mapping in a model file (serve/model_icd_mapping.h).
 #include <iostream>
 
 #include "cli/command.h"
 #include "model/model_file.h"
+#include "serve/model_icd_mapping.h"
+#include "util/error.h"
 
 namespace raddiag::cli {
 namespace {
-Registrar register_model({"model", "inspect model files (model show MODEL)", [](CLI::App& sub) {
+Registrar register_model({"model", "inspect model files (model show MODEL) and store an ICD mapping (model set-icd MODEL MAPPING)",
+                          [](CLI::App& sub) {
   auto path = std::make_shared<std::string>();
   auto json_out = std::make_shared<bool>(false);
   auto* show = sub.add_subcommand("show", "print the model card, architecture and vocabulary of a model file");
   show->add_option("model", *path, "raddiag model file")->required();
   show->add_flag("--json", *json_out, "print the whole metadata as JSON");
+  struct SetIcd {
+    std::string model, mapping, out;
+    bool clear = false;
+  };
+  auto icd = std::make_shared<SetIcd>();
+  auto* set_icd = sub.add_subcommand("set-icd", "store a disorder -> ICD-10-CM mapping (raddiag icd-map output) in a model "
+                                                "file, so that diagnose reports codes; rewrites the file atomically");
+  set_icd->add_option("model", icd->model, "raddiag model file")->required();
+  set_icd->add_option("mapping", icd->mapping, "mapping JSON written by `raddiag icd-map`");
+  set_icd->add_option("--out", icd->out, "write the result here instead of rewriting MODEL");
+  set_icd->add_flag("--clear", icd->clear, "remove the stored mapping instead");
   sub.require_subcommand(1);
   return std::function<int()>([=] {
+    if (set_icd->parsed()) {
+      if (icd->clear == !icd->mapping.empty())
+        throw Error("model set-icd", "give a MAPPING file, or --clear to remove the stored mapping");
+      const auto r = serve::set_model_icd_mapping(icd->model, icd->mapping, icd->out);
+      const std::string target = icd->out.empty() ? icd->model : icd->out;
+      if (icd->clear) std::cout << "ICD-10-CM mapping removed: " << target << "\n";
+      else
+        std::cout << "ICD-10-CM mapping stored in " << target << ": " << r.mapped_classes << " of " << r.classes
+                  << " classes mapped to " << r.codes << " codes; " << r.dropped_disorders
+                  << " disorders of the mapping are not classes of this model\n";
+      return 0;
+    }
     auto info = model::read_model_file_info(*path);
     if (*json_out) {
       std::cout << info.dump(2) << "\n";

@@ -23,7 +23,7 @@ std::string ft_top_module(const std::string& name) { return name.substr(0, name.
 }  // namespace
 
 nlohmann::json FinetuneConfig::to_json() const {
-  return {{"from", from},           {"scratch", scratch}, {"mode", mode},         {"layer_decay", layer_decay},
+  return {{"from", from},           {"scratch", scratch}, {"init", init}, {"mode", mode},         {"layer_decay", layer_decay},
           {"head", model::head_type_name(head)},
           {"fusion", fusion ? model::fusion_mode_name(*fusion) : "auto"},
           {"fraction", fraction},   {"shots", shots},
@@ -44,10 +44,11 @@ std::optional<model::FusionMode> parse_finetune_fusion(const std::string& name) 
 
 FinetuneConfig FinetuneConfig::from_json(const nlohmann::json& j) {
   const JsonOptionsReader r(j, kFinetuneSubject, "finetune.", "FinetuneConfig",
-                            {"from", "scratch", "mode", "layer_decay", "head", "fusion", "fraction", "shots", "test", "bootstrap"});
+                            {"from", "scratch", "init", "mode", "layer_decay", "head", "fusion", "fraction", "shots", "test", "bootstrap"});
   FinetuneConfig c;
   r.read("from", c.from);
   r.read("scratch", c.scratch);
+  r.read("init", c.init);
   r.read("mode", c.mode);
   r.read("layer_decay", c.layer_decay);
   r.read_parsed("head", c.head, parse_finetune_head);
@@ -71,6 +72,8 @@ void FinetuneConfig::validate() const {
   need(shots >= 0, "shots must be >= 0");
   need(!(shots > 0 && fraction < 1), "fraction and shots: give one of them");
   need(bootstrap >= 0, "bootstrap must be >= 0");
+  // Without scratch every backbone weight comes from `from`, so an init file would be overwritten unseen.
+  need(init.empty() || scratch, "init (starting weights, e.g. ImageNet) needs scratch: without it every weight that fits comes from finetune.from");
 }
 
 std::vector<data::Case> select_training_subset(const std::vector<data::Case>& cases, data::LabelLevel level,

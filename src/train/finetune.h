@@ -29,6 +29,9 @@ namespace raddiag::train {
 struct FinetuneConfig {
   std::string from;               // source raddiag model file ("" = not a fine-tuning run)
   bool scratch = false;           // the source's architecture with fresh weights (the baseline)
+  // With scratch: starting weights instead of the fresh init, e.g. torchvision's ImageNet ResNet-50 (the
+  // paper's "Scratch" baseline starts from ImageNet, reference 5); see train::init_weights_from.
+  std::string init;
   std::string mode = "full";      // full | frozen | layerwise
   double layer_decay = 0.65;      // layerwise: lr scale per stage counted back from the head
   model::HeadType head = model::HeadType::kMlp;  // JSON "mlp" | "knowledge"

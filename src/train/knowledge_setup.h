@@ -20,7 +20,12 @@ struct KnowledgeEmbeddings {
   nlohmann::json card = nullptr;        // the model card's "knowledge" block
 };
 
-// With knowledge.text_encoder set: embeds `classes` and makes `model` a knowledge head of the encoder's
+// The text to embed for each class, in `classes` order, from knowledge.class_texts: a JSON object
+// {class: text} or a CSV with columns class,text (e.g. ICD-10-CM code -> description). Every class needs
+// a non-empty text; otherwise raddiag::Error naming the file and the first classes without one.
+std::vector<std::string> read_class_texts(const std::string& path, const std::vector<std::string>& classes);
+
+// With knowledge.text_encoder set: embeds `classes` (or their knowledge.class_texts) and makes `model` a knowledge head of the encoder's
 // width. Without it: nothing, but a config asking for a knowledge head is refused.
 KnowledgeEmbeddings embed_class_names(const KnowledgeConfig& knowledge, const std::vector<std::string>& classes,
                                       model::ModelConfig& model, bool log);

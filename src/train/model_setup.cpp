@@ -1,36 +1,86 @@
 #include "train/model_setup.h"
 
+#include <fstream>
+#include <set>
+
 #include <spdlog/spdlog.h>
 
 #include "infer/preprocess_for.h"
+#include "model/torchvision_resnet.h"
 #include "train/finetune.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "weights/torch_checkpoint.h"
 
 namespace raddiag::train {
 namespace {
 
-// Loads the weights of `path` whose names and shapes match (a new head keeps its fresh init).
-void init_from_file(model::RadDiagModel& m, const std::string& path) {
+// A raddiag model file: the weights whose names and shapes match (a new head keeps its fresh init).
+InitWeights init_from_model_file(model::RadDiagModel& m, const std::string& path) {
   auto src = model::load_model_file(path);
-  auto state = model::model_state(m);
-  auto from = model::model_state(src.model);
-  int64_t copied = 0, skipped = 0;
-  for (auto& [name, t] : state) {
+  const auto from = model::model_state(src.model);
+  InitWeights r;
+  r.format = "raddiag-model";
+  r.architecture = src.config.backbone.type;
+  std::set<std::string> used;
+  torch::NoGradGuard ng;
+  for (auto& [name, t] : model::live_tensors(m)) {
     auto it = from.find(name);
     if (it != from.end() && it->second.sizes() == t.sizes()) {
-      t = it->second;
-      ++copied;
+      t.copy_(it->second);
+      r.transfer.carried.push_back(name);
+      used.insert(name);
     } else {
-      ++skipped;
+      r.transfer.fresh.push_back(name);
     }
   }
-  if (copied == 0) throw Error(path, "init_from: no weight of this model file fits the configured model");
-  model::load_model_state(m, state);
-  spdlog::info("init_from {}: {} tensors copied, {} kept fresh (missing or different shape)", path, copied, skipped);
+  for (const auto& kv : from)
+    if (!used.count(kv.first)) r.transfer.dropped.push_back(kv.first);
+  if (r.transfer.carried.empty()) throw Error(path, "init_from: no weight of this model file fits the configured model");
+  return r;
+}
+
+// A torch.save file: only a torchvision ResNet state dict is understood (ImageNet initialisation).
+InitWeights init_from_torchvision(model::RadDiagModel& m, const std::string& path) {
+  const weights::NamedTensors state = weights::read_torch_checkpoint(path);
+  if (!model::is_torchvision_resnet(state))
+    throw Error(path, "a torch.save checkpoint that is not a torchvision ResNet state dict (keys conv1.weight, bn1.*, "
+                      "layerN.M.*, fc.*); an official RadDiag pytorch_model.bin is converted with `raddiag import-official` "
+                      "first and the resulting model file given instead");
+  const model::ForeignBackboneLoad load = model::load_torchvision_resnet(m, state, path);
+  InitWeights r;
+  r.format = "torchvision-resnet";
+  r.architecture = load.architecture;
+  r.transfer.carried = load.carried;
+  r.transfer.dropped = load.ignored;
+  const std::set<std::string> carried(load.carried.begin(), load.carried.end());
+  for (const auto& kv : model::live_tensors(m))
+    if (!carried.count(kv.first)) r.transfer.fresh.push_back(kv.first);
+  return r;
+}
+
+bool is_torch_save_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path, "init weights: cannot open the file");
+  char magic[2] = {0, 0};
+  in.read(magic, 2);
+  // torch.save: a ZIP archive ("PK") or the legacy pickle (PROTO 2); raddiag model files are safetensors.
+  return in.gcount() == 2 && ((magic[0] == 'P' && magic[1] == 'K') || (static_cast<unsigned char>(magic[0]) == 0x80 && magic[1] == 0x02));
 }
 
 }  // namespace
+
+nlohmann::json InitWeights::to_json(const std::string& source) const {
+  nlohmann::json j = transfer.to_json();
+  j["source"] = source;
+  j["format"] = format;
+  j["architecture"] = architecture;
+  return j;
+}
+
+InitWeights init_weights_from(model::RadDiagModel& m, const std::string& path) {
+  return is_torch_save_file(path) ? init_from_torchvision(m, path) : init_from_model_file(m, path);
+}
 
 model::ModelConfig resolve_model_config(const nlohmann::json& spec, int64_t num_classes) {
   model::ModelConfig c;
@@ -102,7 +152,15 @@ model::RadDiagModel build_network(const RunConfig& cfg, ModelSetup& setup, Train
                                   bool log) {
   const FinetuneConfig& ft = cfg.finetune;
   model::RadDiagModel net = model::build_model(setup.config);
-  if (!cfg.init_from.empty()) init_from_file(net, cfg.init_from);
+  // Starting weights before any fine-tuning transfer: init_from (training) or finetune.init (--scratch).
+  const std::string init = !cfg.init_from.empty() ? cfg.init_from : ft.init;
+  if (!init.empty()) {
+    const InitWeights w = init_weights_from(net, init);
+    if (log) {
+      spdlog::info("init weights from {} ({}, {}): {}", init, w.format, w.architecture, w.transfer.summary());
+      write_bytes_atomically(run_dir + "/init_weights.json", w.to_json(init).dump(2) + "\n");
+    }
+  }
   if (ft.enabled() && !ft.scratch) {
     const WeightTransfer transfer = transfer_weights(net, setup.source.model);
     if (transfer.carried.empty()) throw Error(ft.from, "finetune: no weight of the source model fits the target model");

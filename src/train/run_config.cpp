@@ -73,7 +73,8 @@ nlohmann::json RunConfig::to_json() const {
           {"knowledge",
            {{"text_encoder", knowledge.text_encoder},
             {"store_text_encoder", knowledge.store_text_encoder},
-            {"embed_batch_size", knowledge.embed_batch_size}}},
+            {"embed_batch_size", knowledge.embed_batch_size},
+            {"class_texts", knowledge.class_texts}}},
           {"finetune", finetune.to_json()}};
 }
 
@@ -161,12 +162,13 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   r.read("init_from", c.init_from);
   if (r.has("ema")) r.child("ema", "EmaConfig", {"decay"}).read("decay", c.ema_decay);
   if (r.has("knowledge")) {
-    const auto k = r.child("knowledge", "KnowledgeConfig", {"text_encoder", "store_text_encoder", "embed_batch_size", "fine_tune"});
+    const auto k = r.child("knowledge", "KnowledgeConfig", {"text_encoder", "store_text_encoder", "embed_batch_size", "fine_tune", "class_texts"});
     if (k.has("fine_tune") && k.at("fine_tune") != false)
       k.fail("fine_tune", "must be false: fine-tuning the text encoder is not supported (it stays frozen)");
     k.read("text_encoder", c.knowledge.text_encoder);
     k.read("store_text_encoder", c.knowledge.store_text_encoder);
     k.read("embed_batch_size", c.knowledge.embed_batch_size);
+    k.read("class_texts", c.knowledge.class_texts);
   }
   if (r.has("finetune")) c.finetune = FinetuneConfig::from_json(r.at("finetune"));
   c.validate();
@@ -222,7 +224,9 @@ void RunConfig::make_paths_absolute() {
   data.vocabulary = absolute(data.vocabulary);
   init_from = absolute(init_from);
   knowledge.text_encoder = absolute(knowledge.text_encoder);
+  knowledge.class_texts = absolute(knowledge.class_texts);
   finetune.from = absolute(finetune.from);
+  finetune.init = absolute(finetune.init);
   for (auto& p : finetune.test) p = absolute(p);
 }
 

@@ -74,6 +74,9 @@ struct KnowledgeConfig {
   // Keep the encoder (weights + tokenizer) in model.raddiag so that `--classes` can score new names.
   bool store_text_encoder = true;
   int64_t embed_batch_size = 256;  // class names per encoder forward
+  // Optional text per class embedded instead of the class name (e.g. ICD-10-CM descriptions at ICD level,
+  // as the official icd10_desription.json): a JSON object {class: text} or a CSV with columns class,text.
+  std::string class_texts;
 
   bool enabled() const { return !text_encoder.empty(); }
 };
@@ -105,7 +108,7 @@ struct RunConfig {
     return dist_overlap == "true" || (dist_overlap == "auto" && backend == "nccl");
   }
   int threads = 0;
-  std::string init_from;  // a raddiag model file whose matching weights start the run
+  std::string init_from;  // a raddiag model file or torchvision ResNet weights (.pth) to start from
   double ema_decay = 0;   // "ema": {"decay": d}; 0 = off
   KnowledgeConfig knowledge;
   FinetuneConfig finetune;
