@@ -25,6 +25,7 @@
 #include "train/run_config.h"
 #include "train/training_data.h"
 #include "util/atomic_file.h"
+#include "util/error.h"
 
 using namespace raddiag;
 namespace fs = std::filesystem;
@@ -75,6 +76,21 @@ std::vector<data::Case> all_cases(const train::TrainingData& d) {
 
 }  // namespace unknown_by_dataset_test
 using namespace unknown_by_dataset_test;
+
+TEST(UnknownByDataset, ConfigValuesAndErrors) {
+  for (const std::string v : {"auto", "true", "false"}) {
+    const auto c = config({real("brain_tumor_mri")}, v);
+    EXPECT_EQ(c.data.unknown_by_dataset, v);
+    EXPECT_EQ(train::RunConfig::from_json(c.to_json()).data.unknown_by_dataset, v);  // survives run_config.json
+  }
+  EXPECT_EQ(train::RunConfig::from_json({{"data", {{"train", {"x"}}}}}).data.unknown_by_dataset, "auto");
+  try {
+    train::RunConfig::from_json({{"data", {{"train", {"x"}}, {"unknown_by_dataset", "yes"}}}});
+    FAIL() << "a bad value was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown_by_dataset"), std::string::npos) << e.what();
+  }
+}
 
 TEST(UnknownByDataset, OneFullyLabelledDatasetChangesNothing) {
   const auto on = train::load_training_data(config({real("brain_tumor_mri")}, "true"), false);
