@@ -271,8 +271,14 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   if (data.unknown_by_dataset) bundle.card["training_data"]["unknown_by_dataset"] = dataset_label_sets_json(data);
   result.model_path = opt.run_dir + "/model.raddiag";
   model::save_model_file(result.model_path, bundle);
-  spdlog::info("wrote {} (step {}, val macro AUC {:.4f}, {:.1f} s)", result.model_path,
-               tr.best_step ? *tr.best_step : tr.steps, result.val_macro_auc, result.seconds);
+  const bool within = record.validation.is_object() && record.validation.contains("within_dataset_macro_auc");
+  spdlog::info("wrote {} (step {}, val macro AUC {:.4f}{}, {:.1f} s)", result.model_path, tr.best_step ? *tr.best_step : tr.steps,
+               result.val_macro_auc,
+               within ? fmt::format(" pooled, {:.4f} within-dataset mean", record.validation["within_dataset_macro_auc"].is_number()
+                                                                               ? record.validation["within_dataset_macro_auc"].get<double>()
+                                                                               : std::nan(""))
+                      : std::string(),
+               result.seconds);
   return result;
 }
 
