@@ -37,6 +37,9 @@ Registrar register_metrics({"metrics", "evaluate scores against labels (.npy): m
   sub.add_option("--label-dict", o->label_dict, "label dict JSON (name -> index) for class names");
   sub.add_option("--icd-map", o->icd_map, "disorder -> ICD-10 mapping JSON: also evaluate at code level");
   sub.add_option("--report-dir", o->report_dir, "write report.html, per_class.csv and thresholds.json here");
+  sub.add_option("--row-groups", o->row_groups,
+                 "dataset of each score row (one name per line, or a CSV with a 'dataset' column such as predict's "
+                 ".cases.csv): with several, metrics also within each dataset and their mean");
   sub.add_flag("--no-per-class", *no_per_class, "leave per-class entries out of the JSON");
   sub.add_flag("--json", *json_out, "print JSON instead of a table");
   sub.add_option("--out", *out, "write the output to this file instead of stdout");
@@ -50,7 +53,7 @@ Registrar register_metrics({"metrics", "evaluate scores against labels (.npy): m
       std::cout << text;
     } else {
       refuse_to_overwrite_inputs(*out, {o->scores, o->labels, o->val_scores, o->val_labels, o->train_counts,
-                                        o->label_dict, o->icd_map});
+                                        o->label_dict, o->icd_map, o->row_groups});
       write_bytes_atomically(*out, text);
     }
     return 0;

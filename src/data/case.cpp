@@ -1,5 +1,6 @@
 #include "data/case.h"
 
+#include <filesystem>
 #include <set>
 
 #include "util/error.h"
@@ -18,6 +19,14 @@ std::size_t Case::image_count() const {
   std::size_t n = 0;
   for (const auto& s : samples) n += s.images.size();
   return n;
+}
+
+std::string dataset_name_of_path(const std::string& path, bool is_file) {
+  std::filesystem::path p = std::filesystem::path(path).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();  // "dir/" names the folder "dir"
+  if (p.filename() == "." || p.filename() == ".." || p.empty()) p = std::filesystem::absolute(p).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return is_file ? p.stem().string() : p.filename().string();
 }
 
 void collect_case_labels(Case& c) {
@@ -73,6 +82,7 @@ nlohmann::ordered_json case_to_rp3d_json(const Case& c, const std::string& relat
   }
   j["Anatomy"] = c.anatomy;
   if (!c.dim.empty()) j["Dim"] = c.dim;
+  if (!c.dataset.empty()) j["Dataset"] = c.dataset;  // raddiag extension
   return j;
 }
 

@@ -43,6 +43,10 @@ struct Case {
   std::vector<Sample> samples;
   std::string anatomy;              // case-level `Anatomy`
   std::string dim;                  // optional `Dim` ("3D" restricts the late path to the key slice)
+  // The data source the case comes from (a `dataset` column, the folder or file name, RP3D JSON's
+  // `Dataset`): metrics are also computed within each dataset, and a class a dataset never labels can
+  // be treated as unknown for its cases. Empty = the one dataset of the set.
+  std::string dataset;
   // Case-level labels: the union over the samples, in order of first appearance.
   std::vector<std::string> articles;
   std::vector<std::string> icd10s;
@@ -52,6 +56,10 @@ struct Case {
   }
   std::size_t image_count() const;
 };
+
+// The default dataset name of a set read from `path`: a folder's base name, a file's stem
+// (".../covid/" -> "covid", "a/chexpert.csv" -> "chexpert").
+std::string dataset_name_of_path(const std::string& path, bool is_file);
 
 // Fills Case::articles / icd10s from the samples (union, first-appearance order).
 void collect_case_labels(Case& c);

@@ -78,6 +78,7 @@ ClassFolderDataset load_class_folders(const std::string& dir, const std::string&
   std::string canon = canonical_modality(modality);
   if (canon.empty()) canon = modality;
   ClassFolderDataset out;
+  const std::string dataset = dataset_name_of_path(root.string(), false);
   for (const auto& cd : visible_subfolders(root)) {
     const std::string cls = cd.filename().string();
     out.classes.push_back(cls);
@@ -92,6 +93,7 @@ ClassFolderDataset load_class_folders(const std::string& dir, const std::string&
     for (const auto& f : files) {
       Case c;
       c.id = cls + "/" + f.filename().string();
+      c.dataset = dataset;
       Sample s;
       s.modality = canon;
       s.images.push_back({f.lexically_normal().string(), "", std::nullopt, ""});

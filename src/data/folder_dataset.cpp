@@ -41,6 +41,30 @@ void attach_labels(std::vector<Case>& cases, const std::string& labels_path, con
     if (!labelled.count(c.id)) throw Error(labels_path, "no row for case '" + c.id + "' (listed in " + files_source + ")");
 }
 
+// Each case's dataset: a `dataset` column of labels.csv wins over one of manifest.csv (the case's first
+// non-empty value there); without either, the folder's name.
+void attach_datasets(std::vector<Case>& cases, const fs::path& root, const csv::Table* manifest, const fs::path& labels_path) {
+  std::unordered_map<std::string, std::size_t> by_id;
+  for (std::size_t i = 0; i < cases.size(); ++i) by_id[cases[i].id] = i;
+  auto take = [&](const csv::Table& t, bool override_existing) {
+    const int col = t.column("dataset");
+    const std::size_t id_col = t.require_column("case_id");
+    if (col < 0) return;
+    for (std::size_t r = 0; r < t.rows.size(); ++r) {
+      const std::string v = csv::trim(t.rows[r][static_cast<std::size_t>(col)]);
+      auto it = by_id.find(csv::trim(t.rows[r][id_col]));
+      if (v.empty() || it == by_id.end()) continue;
+      Case& c = cases[it->second];
+      if (c.dataset.empty() || override_existing) c.dataset = v;
+    }
+  };
+  if (manifest) take(*manifest, false);
+  if (fs::exists(labels_path)) take(csv::read(labels_path.string()), true);
+  const std::string fallback = dataset_name_of_path(root.string(), false);
+  for (auto& c : cases)
+    if (c.dataset.empty()) c.dataset = fallback;
+}
+
 bool is_hidden_or_meta(const fs::path& p) {
   const std::string n = p.filename().string();
   if (n.empty() || n[0] == '.') return true;
@@ -139,6 +163,7 @@ std::vector<Case> load_manifest_dataset(const std::string& dir, const FolderData
   const fs::path labels = root / o.labels_name;
   if (fs::exists(labels)) attach_labels(cases, labels.string(), manifest_path);
   else if (o.require_labels) throw Error(labels.string(), "labels file not found");
+  attach_datasets(cases, root, &t, labels);
   return cases;
 }
 
@@ -180,6 +205,7 @@ std::vector<Case> load_plain_folder(const std::string& dir, const FolderDatasetO
   const fs::path labels = root / o.labels_name;
   if (fs::exists(labels)) attach_labels(cases, labels.string(), "the case folders");
   else if (o.require_labels) throw Error(labels.string(), "labels file not found");
+  attach_datasets(cases, root, nullptr, labels);
   return cases;
 }
 

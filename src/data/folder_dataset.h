@@ -5,6 +5,8 @@
 //    row per case (case_id, labels `;`-separated). Files are relative to the dataset folder.
 //  * plain layout: one sub-folder per case holding its files (or DICOM series folders); labels from an
 //    optional `labels.csv` at the root; the modality comes from the options (or later from DICOM).
+// Each case's dataset (Case::dataset): a `dataset` column of labels.csv, else of manifest.csv, else the
+// folder's name.
 // Files of a case become Samples grouped by the `sample` column when present, else by modality
 // (first-appearance order), as a Sample is one modality's study in RP3D.
 #include <string>

@@ -35,7 +35,7 @@ LabelValue parse_label_value(const std::string& raw) {
 LabelCsvDataset load_label_csv(const std::string& path, const std::string& data_root, const std::string& modality) {
   const csv::Table t = csv::read(path);
   static const std::vector<std::string> kImageColumns = {"path", "image", "file", "filename", "image_path", "image index"};
-  int image_col = -1, case_col = -1, mod_col = -1;
+  int image_col = -1, case_col = -1, mod_col = -1, dataset_col = -1;
   for (const auto& want : kImageColumns) {
     for (std::size_t c = 0; c < t.header.size() && image_col < 0; ++c)
       if (label_csv_lower(t.header[c]) == want) image_col = static_cast<int>(c);
@@ -46,11 +46,14 @@ LabelCsvDataset load_label_csv(const std::string& path, const std::string& data_
     const std::string h = label_csv_lower(t.header[c]);
     if (h == "case_id") case_col = static_cast<int>(c);
     if (h == "modality") mod_col = static_cast<int>(c);
+    if (h == "dataset") dataset_col = static_cast<int>(c);
   }
   LabelCsvDataset out;
   std::vector<std::size_t> label_cols;
   for (std::size_t c = 0; c < t.header.size(); ++c) {
-    if (static_cast<int>(c) == image_col || static_cast<int>(c) == case_col || static_cast<int>(c) == mod_col) continue;
+    if (static_cast<int>(c) == image_col || static_cast<int>(c) == case_col || static_cast<int>(c) == mod_col ||
+        static_cast<int>(c) == dataset_col)
+      continue;
     const bool is_label = std::all_of(t.rows.begin(), t.rows.end(),
                                       [&](const auto& row) { return parse_label_value(row[c]) != LabelValue::kOther; });
     if (is_label && !t.header[c].empty()) {
@@ -66,6 +69,7 @@ LabelCsvDataset load_label_csv(const std::string& path, const std::string& data_
   std::string canon = canonical_modality(modality);
   if (canon.empty()) canon = modality;
 
+  const std::string file_dataset = dataset_name_of_path(path, true);
   std::unordered_map<std::string, std::size_t> case_index;
   std::vector<std::size_t> first_row;  // per case: the row whose labels it took
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
@@ -83,10 +87,13 @@ LabelCsvDataset load_label_csv(const std::string& path, const std::string& data_
     std::string m = mod_col >= 0 ? csv::trim(row[static_cast<std::size_t>(mod_col)]) : "";
     if (m.empty()) m = canon;
     else if (!canonical_modality(m).empty()) m = canonical_modality(m);
+    std::string dataset = dataset_col >= 0 ? csv::trim(row[static_cast<std::size_t>(dataset_col)]) : "";
+    if (dataset.empty()) dataset = file_dataset;
     auto [it, fresh] = case_index.emplace(id, out.cases.size());
     if (fresh) {
       Case c;
       c.id = id;
+      c.dataset = dataset;
       Sample s;
       s.modality = m;
       s.articles = pos;
@@ -101,6 +108,9 @@ LabelCsvDataset load_label_csv(const std::string& path, const std::string& data_
         throw Error(t.where(r), "case '" + id + "' has other label values than on line " +
                                     std::to_string(t.row_lines[first_row[it->second]]));
       if (s.modality != m) throw Error(t.where(r), "case '" + id + "' mixes modalities '" + s.modality + "' and '" + m + "'");
+      if (out.cases[it->second].dataset != dataset)
+        throw Error(t.where(r), "case '" + id + "' is in dataset '" + dataset + "' here and '" + out.cases[it->second].dataset +
+                                    "' on line " + std::to_string(t.row_lines[first_row[it->second]]));
     }
     ImageRef im;
     const fs::path fp(file);

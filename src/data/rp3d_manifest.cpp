@@ -136,6 +136,7 @@ std::vector<Case> parse_rp3d_cases(const std::string& json_text, const std::stri
     c.id = id;
     if (auto a = cj.find("Anatomy"); a != cj.end() && a->is_string()) c.anatomy = a->get<std::string>();
     if (auto d = cj.find("Dim"); d != cj.end() && d->is_string()) c.dim = d->get<std::string>();
+    if (auto d = cj.find("Dataset"); d != cj.end() && d->is_string()) c.dataset = d->get<std::string>();
     const auto modalities = string_list(cj, "Modalities", where);
     auto samples_it = cj.find("Samples");
     if (samples_it == cj.end() || !samples_it->is_array()) throw Error(where, "missing 'Samples' list");

@@ -1,5 +1,6 @@
 #include "eval/metrics_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -80,7 +81,89 @@ nlohmann::json metrics_to_json(const EvaluationResult& r, const MetricsJsonOptio
   return j;
 }
 
-std::string metrics_table(const EvaluationResult& r) {
+namespace {
+nlohmann::json defined_class_list(const EvaluationResult& r, const std::vector<std::string>* names) {
+  nlohmann::json list = nlohmann::json::array();
+  for (int64_t c = 0; c < r.n_classes; ++c) {
+    if (!r.per_class[c].defined) continue;
+    if (names && c < static_cast<int64_t>(names->size())) list.push_back((*names)[c]);
+    else list.push_back(c);
+  }
+  return list;
+}
+}  // namespace
+
+nlohmann::json grouped_to_json(const GroupedEvaluation& g, const std::vector<std::string>* class_names) {
+  nlohmann::json j;
+  j["datasets"] = nlohmann::json::array();
+  for (const auto& gr : g.groups) {
+    const EvaluationResult& r = gr.result;
+    nlohmann::json d;
+    d["name"] = gr.name;
+    d["n_cases"] = r.n_cases;
+    d["n_defined"] = r.overall.n_defined;
+    d["defined_classes"] = defined_class_list(r, class_names);
+    d["macro"] = metric_vector_to_json(r.overall.mean);
+    if (r.has_ci) d["ci"] = ci_object(r.overall_ci);
+    j["datasets"].push_back(d);
+  }
+  nlohmann::json m;
+  m["n_datasets"] = g.groups.size();
+  m["macro"] = metric_vector_to_json(g.mean);
+  if (g.has_ci) m["ci"] = ci_object(g.mean_ci);
+  j["within_dataset_mean"] = m;
+  j["ci_method"] = g.has_ci ? "percentile bootstrap over cases, resampled within each dataset; the mean's CI from the same "
+                              "rounds averaged over datasets (stratified bootstrap)"
+                            : "none";
+  if (g.has_ci) j["ci_level"] = g.mean_ci.level, j["ci_rounds"] = g.mean_ci.rounds, j["ci_seed"] = g.mean_ci.seed;
+  return j;
+}
+
+std::string grouped_table(const GroupedEvaluation& g) {
+  std::ostringstream os;
+  os << "Within each dataset (" << g.groups.size() << " datasets; each dataset's own cases and the classes it has both labels for), metrics in %";
+  if (g.has_ci) os << ", " << int(std::lround(g.mean_ci.level * 100)) << "% CI from " << g.mean_ci.rounds << " bootstrap rounds";
+  os << "\n";
+  std::size_t w = 7;
+  for (const auto& gr : g.groups) w = std::max(w, gr.name.size());
+  const int width = g.has_ci ? 20 : 8;
+  char buf[96];
+  auto cells = [&](const MetricVector& v, const ConfidenceIntervals* ci) {
+    for (const char* name : {"auc", "ap", "f1"}) {
+      const int k = metric_index(name);
+      if (!std::isfinite(v[k])) {
+        std::snprintf(buf, sizeof buf, " %*s", width, "-");
+      } else if (ci) {
+        char cell[48];
+        std::snprintf(cell, sizeof cell, "%.2f [%.2f,%.2f]", 100 * v[k], 100 * ci->lo[k], 100 * ci->hi[k]);
+        std::snprintf(buf, sizeof buf, " %*s", width, cell);
+      } else {
+        std::snprintf(buf, sizeof buf, " %*.2f", width, 100 * v[k]);
+      }
+      os << buf;
+    }
+    os << "\n";
+  };
+  std::snprintf(buf, sizeof buf, "%-*s %7s %9s", int(w), "dataset", "cases", "classes");
+  os << buf;
+  for (const char* h : {"macro AUC", "macro AP", "macro F1"}) {
+    std::snprintf(buf, sizeof buf, " %*s", width, h);
+    os << buf;
+  }
+  os << "\n";
+  for (const auto& gr : g.groups) {
+    std::snprintf(buf, sizeof buf, "%-*s %7lld %9lld", int(w), gr.name.c_str(), (long long)gr.result.n_cases,
+                  (long long)gr.result.overall.n_defined);
+    os << buf;
+    cells(gr.result.overall.mean, gr.result.has_ci ? &gr.result.overall_ci : nullptr);
+  }
+  std::snprintf(buf, sizeof buf, "%-*s %7s %9s", int(w), "mean", "", "");
+  os << buf;
+  cells(g.mean, g.has_ci ? &g.mean_ci : nullptr);
+  return os.str();
+}
+
+std::string metrics_table(const EvaluationResult& r, const std::string& all_label) {
   std::ostringstream os;
   os << r.n_cases << " cases, " << r.n_classes << " classes (" << r.overall.n_defined
      << " with both labels), thresholds: " << r.threshold_source << ", metrics in %";
@@ -114,7 +197,7 @@ std::string metrics_table(const EvaluationResult& r) {
     }
     os << "\n";
   };
-  row("all", r.overall, r.has_ci ? &r.overall_ci : nullptr);
+  row(all_label, r.overall, r.has_ci ? &r.overall_ci : nullptr);
   for (std::size_t g = 0; g < r.groups.names.size(); ++g)
     row(r.groups.names[g], r.by_group[g], r.has_ci ? &r.group_ci[g] : nullptr);
   return os.str();

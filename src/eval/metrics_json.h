@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eval/grouped_metrics.h"
 #include "eval/multilabel_metrics.h"
 
 namespace raddiag::eval {
@@ -23,6 +24,14 @@ nlohmann::json metrics_to_json(const EvaluationResult& r, const MetricsJsonOptio
 nlohmann::json metric_vector_to_json(const MetricVector& v);
 
 // A readable table: one row per group (all, head, ...), metrics in percent, with CIs when present.
-std::string metrics_table(const EvaluationResult& r);
+// `all_label` names the row over every class ("pooled" when the cases come from several datasets).
+std::string metrics_table(const EvaluationResult& r, const std::string& all_label = "all");
+
+// The within-dataset block: {"datasets": [{"name", "n_cases", "n_defined", "defined_classes", "macro": {...},
+// "ci": {auc: [lo, hi], ...}}], "within_dataset_mean": {"n_datasets", "macro": {...}, "ci": {...}},
+// "ci_method"}. `class_names` (optional) names the defined classes, else their indices.
+nlohmann::json grouped_to_json(const GroupedEvaluation& g, const std::vector<std::string>* class_names = nullptr);
+// One row per dataset and a final "mean" row: cases, defined classes, macro AUC/AP/F1 in % with CIs.
+std::string grouped_table(const GroupedEvaluation& g);
 
 }  // namespace raddiag::eval

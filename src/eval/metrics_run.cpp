@@ -13,6 +13,7 @@
 #include "eval/report.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/csv.h"
 #include "util/npy.h"
 
 namespace raddiag::eval {
@@ -52,6 +53,29 @@ std::vector<int64_t> read_counts(const std::string& path) {
 }
 
 }  // namespace
+
+std::vector<std::string> read_row_groups(const std::string& path) {
+  const std::string text = read_file_bytes(path);
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+    start = end + 1;
+  }
+  if (lines.empty()) throw Error(path, "row groups: the file is empty");
+  if (lines.front().find(',') == std::string::npos) return lines;  // one name per line
+  const csv::Table t = csv::read(path);
+  int col = t.column("dataset");
+  if (col < 0) col = t.column("group");
+  if (col < 0) throw Error(path, "row groups: a CSV needs a 'dataset' or 'group' column (or give one name per line)");
+  std::vector<std::string> out;
+  for (const auto& row : t.rows) out.push_back(csv::trim(row[static_cast<std::size_t>(col)]));
+  return out;
+}
 
 MetricsRunResult run_metrics(const MetricsRunOptions& opt) {
   if (opt.val_scores.empty() != opt.val_labels.empty())
@@ -98,8 +122,19 @@ MetricsRunResult run_metrics(const MetricsRunOptions& opt) {
       throw Error(opt.label_dict, "has " + std::to_string(names.size()) + " classes, the scores have " + std::to_string(scores.n_classes));
   }
 
+  std::vector<std::string> row_groups;
+  if (!opt.row_groups.empty()) {
+    row_groups = read_row_groups(opt.row_groups);
+    if (static_cast<int64_t>(row_groups.size()) != scores.n_cases)
+      throw Error(opt.row_groups, "has " + std::to_string(row_groups.size()) + " group names, " + opt.scores + " has " +
+                                      std::to_string(scores.n_cases) + " score rows (one name per row, in row order)");
+  }
+  const bool by_dataset = distinct_groups(row_groups) > 1;
+
   spdlog::info("metrics: {} cases x {} classes, {} bootstrap rounds", scores.n_cases, scores.n_classes, opt.bootstrap);
   const EvaluationResult r = evaluate(scores, labels, groups, eo);
+  GroupedEvaluation grouped;
+  if (by_dataset) grouped = evaluate_by_group(scores, labels, row_groups, eo);
   MetricsJsonOptions jo;
   jo.per_class = opt.per_class;
   jo.class_names = names.empty() ? nullptr : &names;
@@ -107,7 +142,12 @@ MetricsRunResult run_metrics(const MetricsRunOptions& opt) {
   out.json = metrics_to_json(r, jo);
   out.json["score_kind"] = logits ? "logits" : "probabilities";
   out.json["score_kind_source"] = kind_source;
-  out.table = metrics_table(r);
+  out.table = metrics_table(r, by_dataset ? "pooled" : "all");
+  if (by_dataset) {
+    out.json["by_dataset"] = grouped_to_json(grouped, names.empty() ? nullptr : &names);
+    out.json["scope"] = "macro, groups, ci and per_class are pooled over all datasets; by_dataset holds the within-dataset numbers";
+    out.table = grouped_table(grouped) + "\nPooled over all datasets (also rewards telling the datasets apart):\n" + out.table;
+  }
 
   // ICD-10 level: aggregate the disorder columns to codes, evaluate with the same options.
   EvaluationResult icd;
@@ -145,7 +185,9 @@ MetricsRunResult run_metrics(const MetricsRunOptions& opt) {
       icd_curves = class_resampled_bands(icd, 1000, 10, opt.seed);
       sections.push_back({"ICD-10-CM", &icd, &icd_curves, &code_level.codes});
     }
-    write_report(sections, opt.report_dir + "/report.html");
+    ReportOptions ro;
+    ro.by_dataset = by_dataset ? &grouped : nullptr;
+    write_report(sections, opt.report_dir + "/report.html", ro);
     write_curves_json(curves, opt.report_dir + "/curves.json");
     write_per_class_csv(r, opt.report_dir + "/per_class.csv", names.empty() ? nullptr : &names);
     write_thresholds_json(r, opt.report_dir + "/thresholds.json", names.empty() ? nullptr : &names);

@@ -4,6 +4,7 @@
 // report files. The CLI only parses arguments (src/cli/cmd_metrics.cpp).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -27,7 +28,14 @@ struct MetricsRunOptions {
   std::string label_dict;  // optional: class names (name -> index JSON)
   std::string icd_map;     // optional: also evaluate at ICD-10 level (needs label_dict)
   std::string report_dir;  // optional: report.html, per_class.csv, thresholds.json, curves.json
+  // Optional: the dataset (any group name) of every score row, in row order (read_row_groups). With more
+  // than one name, metrics are also computed within each group ("by_dataset"; eval/grouped_metrics.h).
+  std::string row_groups;
 };
+
+// A row-group file: one name per line, or a CSV whose header has a `dataset` (else `group`) column
+// (e.g. the .cases.csv that `raddiag predict` writes). Throws raddiag::Error naming the file.
+std::vector<std::string> read_row_groups(const std::string& path);
 
 struct MetricsRunResult {
   nlohmann::json json;

@@ -265,6 +265,18 @@ EvaluationResult evaluate(const ScoreMatrix& scores, const LabelMatrix& labels, 
         ci.hi[k] = percentile_linear(values, q_hi);
       }
     }
+    if (opt.keep_rounds) {
+      res.overall_rounds.resize(static_cast<std::size_t>(R));
+      for (int r = 0; r < R; ++r) {
+        int64_t cnt = 0;
+        for (const auto& a : acc) cnt += a.counts[static_cast<std::size_t>(r) * slots];
+        for (int k = 0; k < kNumMacroMetrics; ++k) {
+          int64_t sum = 0;
+          for (const auto& a : acc) sum += a.sums[static_cast<std::size_t>(r) * slots * kNumMacroMetrics + k];
+          res.overall_rounds[r][k] = cnt > 0 ? double(sum) / kFixedScale / double(cnt) : BinaryMetrics::kNaN;
+        }
+      }
+    }
     res.overall_ci = cis[0];
     res.group_ci.assign(cis.begin() + 1, cis.end());
   }

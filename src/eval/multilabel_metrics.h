@@ -47,6 +47,9 @@ struct EvaluationOptions {
   // Per-class fixed thresholds (e.g. from select_thresholds on a validation set); empty = each class's
   // own max-F1 threshold. A NaN entry falls back to the class's own threshold.
   std::vector<double> thresholds;
+  // Keep each bootstrap round's macro mean over all classes (EvaluationResult::overall_rounds), for
+  // statistics built from several evaluations (eval/grouped_metrics.h).
+  bool keep_rounds = false;
 };
 
 struct EvaluationResult {
@@ -61,6 +64,8 @@ struct EvaluationResult {
   bool has_ci = false;
   ConfidenceIntervals overall_ci;
   std::vector<ConfidenceIntervals> group_ci;
+  // With options.keep_rounds: round r's macro over the classes defined in that resample (NaN when none).
+  std::vector<MetricVector> overall_rounds;
   std::vector<ClassCurves> curves;  // per class when options.curve_grid > 1
 };
 

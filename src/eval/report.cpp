@@ -89,7 +89,30 @@ std::string svg_plot(const std::vector<CurveBand>& bands, bool roc) {
   return s.str();
 }
 
-std::string metrics_table_html(const EvaluationResult& r) {
+std::string grouped_table_html(const GroupedEvaluation& g) {
+  std::ostringstream s;
+  s << "<table><tr><th>dataset</th><th>cases</th><th>classes (defined)</th><th>macro AUC</th><th>macro AP</th><th>macro F1</th></tr>";
+  auto cells = [&](const MetricVector& v, const ConfidenceIntervals* ci) {
+    for (const char* name : {"auc", "ap", "f1"}) {
+      const int k = metric_index(name);
+      s << "<td>" << pct(v[k]);
+      if (ci && std::isfinite(ci->lo[k])) s << "<br><small>[" << pct(ci->lo[k]) << ", " << pct(ci->hi[k]) << "]</small>";
+      s << "</td>";
+    }
+    s << "</tr>";
+  };
+  for (const auto& gr : g.groups) {
+    const EvaluationResult& r = gr.result;
+    s << "<tr><td>" << html_escape(gr.name) << "</td><td>" << r.n_cases << "</td><td>" << r.n_classes << " (" << r.overall.n_defined << ")</td>";
+    cells(r.overall.mean, r.has_ci ? &r.overall_ci : nullptr);
+  }
+  s << "<tr><th>mean over datasets</th><td></td><td></td>";
+  cells(g.mean, g.has_ci ? &g.mean_ci : nullptr);
+  s << "</table>";
+  return s.str();
+}
+
+std::string metrics_table_html(const EvaluationResult& r, const std::string& all_label) {
   std::ostringstream s;
   s << "<table><tr><th>group</th><th>classes (defined)</th>";
   for (const auto& m : kMetricTable)
@@ -105,7 +128,7 @@ std::string metrics_table_html(const EvaluationResult& r) {
     }
     s << "</tr>";
   };
-  row("all", r.overall, r.has_ci ? &r.overall_ci : nullptr);
+  row(all_label, r.overall, r.has_ci ? &r.overall_ci : nullptr);
   for (std::size_t g = 0; g < r.groups.names.size(); ++g) row(r.groups.names[g], r.by_group[g], r.has_ci ? &r.group_ci[g] : nullptr);
   s << "</table>";
   return s.str();
@@ -147,17 +170,27 @@ void write_report(const std::vector<ReportSection>& sections, const std::string&
     << "td:nth-child(2),td:first-child{text-align:left}small{color:#666}.half{display:inline-block;vertical-align:top;margin-right:24px}"
     << "figure{display:inline-block;margin:0 16px 0 0}figcaption{font-size:12px;color:#555;max-width:360px}"
     << "</style></head><body>\n<h1>" << html_escape(opt.title) << "</h1>\n";
+  if (opt.by_dataset) {
+    const GroupedEvaluation& g = *opt.by_dataset;
+    h << "<h2>Within each dataset</h2>\n<p>The cases come from " << g.groups.size() << " datasets. Each row is evaluated "
+      << "on that dataset's cases only, over the classes it has both positive and negative cases for; the last row is "
+      << "the mean of the datasets' macro values. Pooled numbers (below) also reward telling the datasets apart. Metrics in %";
+    if (g.has_ci)
+      h << "; brackets: " << fmt("%.0f", 100 * g.mean_ci.level) << "% percentile bootstrap CI, cases resampled within each dataset ("
+        << g.mean_ci.rounds << " rounds)";
+    h << ".</p>\n" << grouped_table_html(g) << "\n";
+  }
   for (const auto& sec : sections) {
     if (!sec.metrics) throw Error(path, "report section without metrics");
     const EvaluationResult& r = *sec.metrics;
-    h << "<h2>" << html_escape(sec.granularity) << "</h2>\n<p>" << r.n_cases << " cases, " << r.n_classes << " classes, "
+    h << "<h2>" << html_escape(sec.granularity) << (opt.by_dataset ? " (pooled over datasets)" : "") << "</h2>\n<p>" << r.n_cases << " cases, " << r.n_classes << " classes, "
       << r.overall.n_defined << " with both positive and negative cases (others are left out of every mean). "
       << "Thresholds for F1/MCC/ACC: " << (r.threshold_source == "validation" ? "chosen on the validation set" : "max-F1 on these data (optimistic, as the reference)")
       << ". Groups: " << html_escape(r.groups.rule) << ". Metrics in %, macro means over classes";
     if (r.has_ci)
       h << "; brackets: " << fmt("%.0f", 100 * r.overall_ci.level) << "% percentile bootstrap CI over cases (" << r.overall_ci.rounds
         << " rounds, seed " << r.overall_ci.seed << ")";
-    h << ".</p>\n" << metrics_table_html(r) << "\n";
+    h << ".</p>\n" << metrics_table_html(r, opt.by_dataset ? "pooled" : "all") << "\n";
     if (sec.curves && !sec.curves->roc.empty()) {
       h << "<figure>" << svg_plot(sec.curves->roc, true) << "<figcaption>ROC, median-AUC class of " << sec.curves->k
         << " drawn classes; shading spans the 5th-95th percentile curves of " << sec.curves->resamples

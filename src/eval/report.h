@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "eval/curve_bands.h"
+#include "eval/grouped_metrics.h"
 #include "eval/multilabel_metrics.h"
 
 namespace raddiag::eval {
@@ -21,6 +22,9 @@ struct ReportSection {
 struct ReportOptions {
   std::string title = "raddiag evaluation";
   int best_worst = 10;  // classes listed at each end, by AUC
+  // Cases from several datasets: the within-dataset table comes first and the sections' "all" rows
+  // are labelled "pooled".
+  const GroupedEvaluation* by_dataset = nullptr;
 };
 
 void write_report(const std::vector<ReportSection>& sections, const std::string& path, const ReportOptions& opt = {});

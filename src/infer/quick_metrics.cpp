@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "eval/grouped_metrics.h"
 #include "eval/multilabel_metrics.h"
+#include "util/error.h"
 
 namespace raddiag::infer {
 
@@ -28,7 +30,7 @@ ScoredCases scored_cases(const Predictions& p) {
   return out;
 }
 
-QuickMetrics quick_metrics(const Predictions& p, int threads) {
+QuickMetrics quick_metrics(const Predictions& p, int threads, const std::vector<std::string>* datasets) {
   const ScoredCases s = scored_cases(p);
   QuickMetrics q;
   q.n_cases = s.scores.n_cases;
@@ -44,6 +46,21 @@ QuickMetrics quick_metrics(const Predictions& p, int threads) {
   q.macro_f1 = r.overall.mean[eval::metric_index("f1")];
   q.n_defined = r.overall.n_defined;
   for (const auto& m : r.per_class) q.thresholds.push_back(m.threshold);
+  if (!datasets) return q;
+  if (static_cast<int64_t>(datasets->size()) != p.logits.size(0))
+    throw Error("validation", "dataset names cover " + std::to_string(datasets->size()) + " cases, the predictions " +
+                                  std::to_string(p.logits.size(0)));
+  std::vector<std::string> row_groups;
+  for (int64_t i : s.rows) row_groups.push_back((*datasets)[static_cast<std::size_t>(i)]);
+  if (eval::distinct_groups(row_groups) < 2) return q;
+  const auto g = eval::evaluate_by_group(s.scores, s.labels, row_groups, eo);
+  const int auc = eval::metric_index("auc"), ap = eval::metric_index("ap"), f1 = eval::metric_index("f1");
+  for (const auto& gr : g.groups)
+    q.by_dataset.push_back({gr.name, gr.result.overall.mean[auc], gr.result.overall.mean[ap], gr.result.overall.mean[f1],
+                            gr.result.n_cases, gr.result.overall.n_defined});
+  q.within_dataset_macro_auc = g.mean[auc];
+  q.within_dataset_macro_ap = g.mean[ap];
+  q.within_dataset_macro_f1 = g.mean[f1];
   return q;
 }
 

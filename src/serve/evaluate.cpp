@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -61,6 +62,17 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   result.failures = static_cast<int64_t>(test.failures.size());
   if (!test_cases.empty() && test.failures.size() == test_cases.size())
     throw Error(o.manifest, "no case of the test set could be read");
+  // The dataset of every kept row: with several, metrics are also computed within each dataset.
+  std::string row_datasets;
+  std::set<std::string> datasets;
+  {
+    torch::Tensor ok = torch::isfinite(test.logits).all(1);
+    for (std::size_t i = 0; i < test_cases.size(); ++i)
+      if (ok[static_cast<int64_t>(i)].item<bool>()) {
+        row_datasets += test_cases[i].dataset + "\n";
+        datasets.insert(test_cases[i].dataset);
+      }
+  }
   test = kept_rows(test);
   write_npy_matrix(o.out + "/scores.npy", test, false);
   write_npy_matrix(o.out + "/labels.npy", test, true);
@@ -73,6 +85,10 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   mo.seed = o.seed;
   mo.threads = o.threads;
   mo.report_dir = o.out;
+  if (datasets.size() > 1) {
+    write_bytes_atomically(o.out + "/row_datasets.txt", row_datasets);
+    mo.row_groups = o.out + "/row_datasets.txt";
+  }
 
   std::string threshold_source = "test set (no validation set given)";
   infer::Predictions val;

@@ -6,6 +6,9 @@
 // set itself; --store-thresholds writes them into the model file (atomic rewrite).
 // Groups: RP3D index ranges for the 5569-class RP3D vocabulary, else training-count groups when the
 // model card has class counts, else none. ICD-10 level when the model carries an icd_mapping.
+// Test cases from several datasets (data::Case::dataset): metrics.json also holds "by_dataset" (each
+// dataset's macro metrics over its own cases, and their mean), the table and report.html show it first,
+// and row_datasets.txt lists each score row's dataset (for `raddiag metrics --row-groups`).
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -8,14 +8,15 @@
 namespace raddiag::serve {
 namespace {
 
-// One line per row of the score matrix: row, case_id, status (ok | skipped), reason.
+// One line per row of the score matrix: row, case_id, status (ok | skipped), reason, dataset (the
+// case's data source, which `raddiag metrics --row-groups` reads to score within each dataset).
 std::string cases_status_csv(const std::vector<data::Case>& cases, const std::vector<infer::CaseFailure>& failures) {
-  std::string csv = "row,case_id,status,reason\n";
+  std::string csv = "row,case_id,status,reason,dataset\n";
   std::size_t f = 0;
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const bool skipped = f < failures.size() && failures[f].index == i;
     csv += std::to_string(i) + "," + csv::quote_field(cases[i].id) + "," + (skipped ? "skipped," : "ok,") +
-           (skipped ? csv::quote_field(failures[f].reason) : "") + "\n";
+           (skipped ? csv::quote_field(failures[f].reason) : "") + "," + csv::quote_field(cases[i].dataset) + "\n";
     if (skipped) ++f;
   }
   return csv;

@@ -46,7 +46,8 @@ nlohmann::json RunConfig::to_json() const {
             {"level", data.level},
             {"vocabulary", data.vocabulary},
             {"min_cases", data.min_cases},
-            {"layout", data.layout}}},
+            {"layout", data.layout},
+            {"unknown_by_dataset", data.unknown_by_dataset == "auto" ? nlohmann::json("auto") : nlohmann::json(data.unknown_by_dataset == "true")}}},
           {"model", model},
           {"preprocess", preprocess},
           {"augment", augment.to_json()},
@@ -88,7 +89,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   if (r.has("data")) {
     const auto d = r.child("data", "DataConfig",
                            {"train", "val", "val_fraction", "data_root", "prefixes", "modality", "level", "vocabulary",
-                            "min_cases", "layout"});
+                            "min_cases", "layout", "unknown_by_dataset"});
     read_paths(d, "train", c.data.train);
     read_paths(d, "val", c.data.val);
     d.read("val_fraction", c.data.val_fraction);
@@ -99,6 +100,12 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
     d.read("vocabulary", c.data.vocabulary);
     d.read("min_cases", c.data.min_cases);
     d.read("layout", c.data.layout);
+    if (d.has("unknown_by_dataset")) {
+      const auto& v = d.at("unknown_by_dataset");
+      if (v.is_boolean()) c.data.unknown_by_dataset = v.get<bool>() ? "true" : "false";
+      else if (v == "auto") c.data.unknown_by_dataset = "auto";
+      else d.fail("unknown_by_dataset", "must be true, false or \"auto\"");
+    }
   }
   if (r.has("model")) {
     c.model = r.at("model");

@@ -7,7 +7,7 @@
 // {
 //   "data": {"train": ["../shared/data/real/brain_tumor_mri"], "val": [], "val_fraction": 0.25,
 //            "data_root": "", "prefixes": [], "modality": "", "level": "articles",
-//            "vocabulary": "", "min_cases": 1, "layout": "auto"},
+//            "vocabulary": "", "min_cases": 1, "layout": "auto", "unknown_by_dataset": "auto"},
 //   "model": "tiny" | "released" | {ModelConfig JSON} | {"preset": "tiny", "size": 128, ...},
 //            head.num_classes follows the vocabulary
 //   "preprocess": {PreprocessOptions JSON},                  size/depth/n_image follow the model
@@ -56,6 +56,10 @@ struct DataConfig {
   std::string vocabulary;           // {name: index} JSON; empty: built from the training set
   int64_t min_cases = 1;            // built vocabulary: classes with at least this many training cases
   std::string layout = "auto";      // folders: auto | cases | classes (data/case_sources.h)
+  // "auto" | "true" | "false": a class that a dataset never labels is unknown (not negative) for that
+  // dataset's cases, so it is left out of their loss and of the validation metrics. auto: on when the
+  // training cases come from more than one dataset (data::Case::dataset). docs/training.md.
+  std::string unknown_by_dataset = "auto";
 };
 
 // The classification loss (kind and its settings: model::ClassificationLossSpec) and the run's extras.

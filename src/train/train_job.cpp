@@ -64,6 +64,33 @@ Placement place_this_process(const RunConfig& cfg) {
   return p;
 }
 
+// data.unknown_by_dataset: which classes each dataset labels, and how many entries became unknown.
+nlohmann::json dataset_label_sets_json(const TrainingData& data) {
+  return {{"rule", "a class outside a dataset's label set is unknown (not negative) for that dataset's cases: left out of "
+                   "the loss and the validation metrics"},
+          {"label_sets", data.dataset_label_sets},
+          {"masked_train_entries", data.masked_train_entries},
+          {"masked_val_entries", data.masked_val_entries}};
+}
+
+// Metric names of the validation record: the pooled macro values, and with several datasets each
+// dataset's own ("dataset/<name>/macro_auc", ...) and their mean ("within_dataset_macro_auc", ...).
+std::map<std::string, double> validation_record(const infer::QuickMetrics& q) {
+  std::map<std::string, double> m{{"macro_auc", q.macro_auc}, {"macro_ap", q.macro_ap}, {"macro_f1", q.macro_f1},
+                                  {"val_defined_classes", double(q.n_defined)}};
+  if (q.by_dataset.empty()) return m;
+  m["within_dataset_macro_auc"] = q.within_dataset_macro_auc;
+  m["within_dataset_macro_ap"] = q.within_dataset_macro_ap;
+  m["within_dataset_macro_f1"] = q.within_dataset_macro_f1;
+  for (const auto& d : q.by_dataset) {
+    m["dataset/" + d.name + "/macro_auc"] = d.macro_auc;
+    m["dataset/" + d.name + "/macro_ap"] = d.macro_ap;
+    m["dataset/" + d.name + "/macro_f1"] = d.macro_f1;
+    m["dataset/" + d.name + "/defined_classes"] = double(d.n_defined);
+  }
+  return m;
+}
+
 // The run folder's inputs as started: config (with the command line's overrides on --resume), vocabulary,
 // and the exact split as RP3D case JSON any command reads (evaluate/predict on held-out cases only).
 void record_run_inputs(const std::string& run_dir, const RunConfig& cfg, const TrainingData& data) {
@@ -71,6 +98,7 @@ void record_run_inputs(const std::string& run_dir, const RunConfig& cfg, const T
   data.vocab.save_json(run_dir + "/vocabulary.json");
   data::save_rp3d_cases(run_dir + "/train_cases.json", data.train);
   if (!data.val.empty()) data::save_rp3d_cases(run_dir + "/val_cases.json", data.val);
+  if (data.unknown_by_dataset) write_bytes_atomically(run_dir + "/dataset_label_sets.json", dataset_label_sets_json(data).dump(2) + "\n");
 }
 
 // Optimiser groups: fine-tuning's layer-wise rules and the frozen prefixes before the run's own groups.
@@ -100,6 +128,7 @@ class Validator {
     options_.batch_size = cfg.batch_size;
     options_.progress = false;
     options_.seed = cfg.seed;
+    for (const auto& c : data.val) datasets_.push_back(c.dataset);
   }
   // The model as a bundle (config, preprocessing, classes, the network being trained).
   model::ModelBundle bundle() const {
@@ -112,7 +141,8 @@ class Validator {
   }
   infer::QuickMetrics run(bool sharded) const {
     infer::Predictor predictor(bundle(), device_);
-    return infer::quick_metrics(infer::predict_sharded(predictor, data_.val, options_, shard_group(sharded ? group_ : nullptr)));
+    return infer::quick_metrics(infer::predict_sharded(predictor, data_.val, options_, shard_group(sharded ? group_ : nullptr)), 1,
+                                &datasets_);
   }
 
  private:
@@ -122,6 +152,7 @@ class Validator {
   std::string device_;
   ProcessGroup* group_;
   infer::PredictOptions options_;
+  std::vector<std::string> datasets_;  // of each validation case
 };
 
 }  // namespace
@@ -168,18 +199,16 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   to.keep_last = cfg.keep_last;
   to.validate_every = cfg.validate_every;
   to.validate_at_end = !data.val.empty();
-  to.best_metric = data.val.empty() ? "" : "macro_auc";
+  // With several datasets the pooled AUC mostly rewards telling them apart: pick by the within-dataset mean.
+  const bool several_val_datasets = count_datasets(data.val) > 1;
+  to.best_metric = data.val.empty() ? "" : several_val_datasets ? "within_dataset_macro_auc" : "macro_auc";
   to.device = place.device;
   to.weight_average_decay = cfg.ema_decay;
   to.overlap_grad_sync = cfg.overlap_for(place.group ? comm_backend_name(place.group->backend()) : "");
   to.progress = opt.progress;
   Trainer trainer(*net, step, *feed.loader, optim, oo, to, opt.run_dir, cfg.to_json(), place.group);
   if (!data.val.empty())
-    trainer.set_validation([&](int64_t) {
-      const auto q = validator.run(true);
-      return std::map<std::string, double>{{"macro_auc", q.macro_auc}, {"macro_ap", q.macro_ap},
-                                           {"macro_f1", q.macro_f1}, {"val_defined_classes", double(q.n_defined)}};
-    });
+    trainer.set_validation([&](int64_t) { return validation_record(validator.run(true)); });
   if (main_rank)
     spdlog::info("train: {} train / {} val cases, {} classes, {} steps of {} cases, model {} ({} head) on {}", data.train.size(),
                  data.val.size(), data.vocab.size(), total, cfg.batch_size, cfg.model.is_string() ? cfg.model.get<std::string>() : "custom",
@@ -222,6 +251,17 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
     record.validation = {{"macro_auc", q.macro_auc}, {"macro_ap", q.macro_ap}, {"macro_f1", q.macro_f1},
                          {"n_cases", q.n_cases}, {"defined_classes", q.n_defined},
                          {"thresholds", "max F1 per class on the validation set (probability space); 0.5 where undefined"}};
+    if (!q.by_dataset.empty()) {
+      record.validation["scope"] = "macro_* pool every validation case; by_dataset and within_dataset_* are within each dataset";
+      record.validation["within_dataset_macro_auc"] = q.within_dataset_macro_auc;
+      record.validation["within_dataset_macro_ap"] = q.within_dataset_macro_ap;
+      record.validation["within_dataset_macro_f1"] = q.within_dataset_macro_f1;
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& d : q.by_dataset)
+        list.push_back({{"name", d.name}, {"n_cases", d.n_cases}, {"defined_classes", d.n_defined},
+                        {"macro_auc", d.macro_auc}, {"macro_ap", d.macro_ap}, {"macro_f1", d.macro_f1}});
+      record.validation["by_dataset"] = list;
+    }
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   record.run_dir = opt.run_dir;
@@ -231,10 +271,18 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   record.class_counts = feed.class_counts;
   record.knowledge = knowledge.card;
   bundle.card = training_model_card(cfg, data, record);
+  if (tr.best_step) bundle.card["provenance"]["selection"] = "best validation " + to.best_metric;
+  if (data.unknown_by_dataset) bundle.card["training_data"]["unknown_by_dataset"] = dataset_label_sets_json(data);
   result.model_path = opt.run_dir + "/model.raddiag";
   model::save_model_file(result.model_path, bundle);
-  spdlog::info("wrote {} (step {}, val macro AUC {:.4f}, {:.1f} s)", result.model_path,
-               tr.best_step ? *tr.best_step : tr.steps, result.val_macro_auc, result.seconds);
+  const bool within = record.validation.is_object() && record.validation.contains("within_dataset_macro_auc");
+  spdlog::info("wrote {} (step {}, val macro AUC {:.4f}{}, {:.1f} s)", result.model_path, tr.best_step ? *tr.best_step : tr.steps,
+               result.val_macro_auc,
+               within ? fmt::format(" pooled, {:.4f} within-dataset mean", record.validation["within_dataset_macro_auc"].is_number()
+                                                                               ? record.validation["within_dataset_macro_auc"].get<double>()
+                                                                               : std::nan(""))
+                      : std::string(),
+               result.seconds);
   return result;
 }
 

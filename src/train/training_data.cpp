@@ -19,7 +19,8 @@ namespace {
 // Cases of every set, concatenated; `declared` receives the class names the sets declare (class folders,
 // label CSV columns), also those without cases.
 std::vector<data::Case> load_all(const std::vector<std::string>& paths, const DataConfig& d,
-                                 std::vector<std::string>* declared = nullptr) {
+                                 std::vector<std::string>* declared = nullptr,
+                                 std::map<std::string, std::set<std::string>>* declared_by_dataset = nullptr) {
   data::CaseSourceOptions so;
   so.data_root = d.data_root;
   so.prefixes = d.prefixes;
@@ -30,12 +31,57 @@ std::vector<data::Case> load_all(const std::vector<std::string>& paths, const Da
     auto set = data::load_dataset(p, so);
     if (set.cases.empty()) throw Error(p, "holds no case");
     if (declared) declared->insert(declared->end(), set.classes.begin(), set.classes.end());
+    if (declared_by_dataset)
+      for (const auto& c : set.cases) (*declared_by_dataset)[c.dataset].insert(set.classes.begin(), set.classes.end());
     all.insert(all.end(), std::make_move_iterator(set.cases.begin()), std::make_move_iterator(set.cases.end()));
   }
   return all;
 }
 
 }  // namespace
+
+std::size_t count_datasets(const std::vector<data::Case>& cases) {
+  std::set<std::string> names;
+  for (const auto& c : cases) names.insert(c.dataset);
+  return names.size();
+}
+
+void mark_unlabelled_classes_unknown(TrainingData& d, const std::map<std::string, std::set<std::string>>& declared) {
+  std::map<std::string, std::set<std::string>> label_set;
+  for (const auto* cases : {&d.train, &d.val})
+    for (const auto& c : *cases) {
+      auto& set = label_set[c.dataset];
+      for (const auto& l : c.labels(d.level)) set.insert(l);
+      for (const auto& s : c.samples) set.insert(s.labels(d.level).begin(), s.labels(d.level).end());
+    }
+  for (const auto& [name, classes] : declared)
+    if (label_set.count(name)) label_set[name].insert(classes.begin(), classes.end());
+  d.unknown_by_dataset = true;
+  d.dataset_label_sets.clear();
+  for (const auto& [name, set] : label_set) {
+    auto& listed = d.dataset_label_sets[name];
+    for (const auto& n : d.vocab.names())
+      if (set.count(n)) listed.push_back(n);
+  }
+  auto mark = [&](std::vector<data::Case>& cases) {
+    int64_t entries = 0;
+    for (auto& c : cases) {
+      const auto& set = label_set[c.dataset];
+      std::vector<std::string> outside;
+      for (const auto& n : d.vocab.names())
+        if (!set.count(n)) outside.push_back(n);
+      entries += static_cast<int64_t>(outside.size());
+      for (auto& s : c.samples) {
+        std::set<std::string> have(s.unknown_labels.begin(), s.unknown_labels.end());
+        for (const auto& n : outside)
+          if (have.insert(n).second) s.unknown_labels.push_back(n);
+      }
+    }
+    return entries;
+  };
+  d.masked_train_entries = mark(d.train);
+  d.masked_val_entries = mark(d.val);
+}
 
 void split_train_val(const std::vector<data::Case>& cases, data::LabelLevel level, double fraction, uint64_t seed,
                      std::vector<data::Case>& train, std::vector<data::Case>& val) {
@@ -62,12 +108,13 @@ TrainingData load_training_data(const RunConfig& cfg, bool log) {
   d.level = data::parse_label_level(cfg.data.level);
   const FinetuneConfig& ft = cfg.finetune;
   std::vector<std::string> declared;
-  auto all_train = load_all(cfg.data.train, cfg.data, &declared);
+  std::map<std::string, std::set<std::string>> declared_by_dataset;
+  auto all_train = load_all(cfg.data.train, cfg.data, &declared, &declared_by_dataset);
   if (cfg.data.val.empty()) {
     split_train_val(all_train, d.level, cfg.data.val_fraction, cfg.seed, d.train, d.val);
   } else {
     d.train = std::move(all_train);
-    d.val = load_all(cfg.data.val, cfg.data, &declared);
+    d.val = load_all(cfg.data.val, cfg.data, &declared, &declared_by_dataset);
   }
   if (ft.enabled()) {
     // Fine-tuning: the label set is every class of the sets (and what they declare), also classes the
@@ -96,6 +143,14 @@ TrainingData load_training_data(const RunConfig& cfg, bool log) {
   }
   if (d.vocab.size() == 0)
     throw Error("data.train", "no class has enough training cases (min_cases " + std::to_string(cfg.data.min_cases) + ")");
+  const std::string& ubd = cfg.data.unknown_by_dataset;
+  if (ubd == "true" || (ubd == "auto" && count_datasets(d.train) > 1)) {
+    mark_unlabelled_classes_unknown(d, declared_by_dataset);
+    if (log)
+      spdlog::info("unknown_by_dataset: {} datasets; {} training and {} validation label entries outside their dataset's "
+                   "label set are unknown (left out of the loss and the metrics)",
+                   d.dataset_label_sets.size(), d.masked_train_entries, d.masked_val_entries);
+  }
   return d;
 }
 

@@ -2,6 +2,8 @@
 // Step 1 of a training run: the cases of the configured sets, the train/validation split, and the label
 // vocabulary (for fine-tuning: every class the sets declare, also those the chosen subset lacks).
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,7 +21,21 @@ struct TrainingData {
   data::LabelVocabulary vocab;
   std::vector<std::string> absent_classes;   // fine-tuning: label-set classes without a training case
   nlohmann::json finetune_summary = nullptr;  // fine-tuning: what was selected (null otherwise)
+  // data.unknown_by_dataset: whether it is on for this run, each dataset's label set (the vocabulary
+  // classes any of its training or validation cases carries, or that it declares), and how many
+  // (case, class) entries outside their dataset's label set became unknown.
+  bool unknown_by_dataset = false;
+  std::map<std::string, std::vector<std::string>> dataset_label_sets;
+  int64_t masked_train_entries = 0, masked_val_entries = 0;
 };
+
+// Distinct Case::dataset values of `cases`.
+std::size_t count_datasets(const std::vector<data::Case>& cases);
+
+// Marks, for every case of `train` and `val`, each vocabulary class outside its dataset's label set as
+// unknown in all its samples (data::Sample::unknown_labels): the loss and the metrics then ignore it.
+// `declared` adds classes a dataset declares without cases. Fills the TrainingData fields above.
+void mark_unlabelled_classes_unknown(TrainingData& d, const std::map<std::string, std::set<std::string>>& declared);
 
 // `log` (rank 0) reports absent classes. Throws raddiag::Error for an empty set or an empty vocabulary.
 TrainingData load_training_data(const RunConfig& config, bool log);

@@ -156,7 +156,8 @@ TEST(NonFinite, PredictWritesAnExplicitStatusForEveryRow) {
   ASSERT_EQ(test::run_command(cmd, &log), 0) << log;
   auto status = csv::read(dir + "/out.cases.csv");
   ASSERT_EQ(status.rows.size(), 4u);
-  EXPECT_EQ(status.header, (std::vector<std::string>{"row", "case_id", "status", "reason"}));
+  EXPECT_EQ(status.header, (std::vector<std::string>{"row", "case_id", "status", "reason", "dataset"}));
+  EXPECT_EQ(status.get(1, "dataset"), "data");  // the folder's name (data::Case::dataset)
   EXPECT_EQ(status.get(0, "status"), "ok");
   EXPECT_EQ(status.get(1, "case_id"), "b,1");
   EXPECT_EQ(status.get(1, "status"), "skipped");
