@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Issue 13 evidence (docs/real-data.md): trains the real-sets recipe (configs/real-sets.json) on the four
+# folders of ../shared/data/real-train and prints the within-dataset table on its own validation split
+# (inside real-train) and on the untouched external set ../shared/data/real. With LEVERS=1 it also trains
+# every lever of configs/real-sets-levers.json (one change at a time on the lever base) and prints the
+# lever table (within-dataset macro AUC per dataset on the validation split, and their mean).
+# Usage: scripts/real-sets-evidence.sh [OUT_DIR]   (from the repository root; resumable: finished runs are kept)
+#   LEVERS=1  also run the levers      BOOTSTRAP=1000  CI rounds      RADDIAG=build/raddiag
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${RADDIAG:-build/raddiag}
+DATA=${RADDIAG_SHARED_DATA:-../shared/data}
+OUT=${1:-out/real-sets-evidence}
+BOOTSTRAP=${BOOTSTRAP:-1000}
+PY=${PYTHON:-python3}
+SOURCES="brain_tumor_mri covid_cxr_ct lidc_nodule_ct3d lung_ultrasound_pocus"
+mkdir -p "$OUT"
+
+# The external test set as one folder (each case keeps its source as its dataset).
+"$PY" scripts/combine_sets.py "$OUT/real-all" $(for s in $SOURCES; do echo "$DATA/real/$s"; done) > /dev/null
+
+# train RUN_DIR CONFIG: trains (or resumes) a run unless its model file exists.
+train() {
+  local run=$1 config=$2
+  if [ -f "$run/model.raddiag" ]; then return; fi
+  if [ -d "$run/checkpoints" ]; then
+    "$BIN" train --resume "$run" > "$run.log" 2>&1
+  else
+    rm -rf "$run"
+    "$BIN" train --config "$config" --out "$run" > "$run.log" 2>&1
+  fi
+  tail -n 2 "$run.log"
+}
+# evaluate RUN_DIR: the run's own validation split and the external set.
+evaluate() {
+  local run=$1
+  [ -f "$run/eval-val/metrics.json" ] || "$BIN" evaluate --quiet --model "$run/model.raddiag" --manifest "$run/val_cases.json" \
+      --bootstrap "$BOOTSTRAP" --out "$run/eval-val" > /dev/null
+  [ -f "$run/eval-real/metrics.json" ] || "$BIN" evaluate --quiet --model "$run/model.raddiag" --manifest "$OUT/real-all" \
+      --bootstrap "$BOOTSTRAP" --out "$run/eval-real" > /dev/null
+}
+
+# 1. The recipe.
+start=$(date +%s)
+train "$OUT/recipe" configs/real-sets.json
+evaluate "$OUT/recipe"
+echo "recipe: trained and evaluated in $(( $(date +%s) - start )) s (0 when already done); run folder $OUT/recipe"
+echo
+echo "## Within-dataset macro AUC of the recipe (configs/real-sets.json)"
+"$PY" scripts/real_sets_tables.py datasets "validation split (real-train)=$OUT/recipe/eval-val" \
+  "external (../shared/data/real)=$OUT/recipe/eval-real"
+
+# 2. The levers (LEVERS=1): base + one merge patch each.
+if [ "${LEVERS:-0}" = 1 ]; then
+  mkdir -p "$OUT/levers"
+  names=$("$PY" -c "import json; [print(k) for k in json.load(open('configs/real-sets-levers.json'))['levers']]")
+  printf 'lever\t%s\tval mean\treal mean\n' "$(echo $SOURCES | tr ' ' '\t')" > "$OUT/levers.tsv"
+  while IFS= read -r name; do
+    slug=$(echo "$name" | tr -c 'A-Za-z0-9\n' '-')
+    "$PY" - "$name" "$OUT/levers/$slug.json" <<'PY'
+import json, sys
+spec = json.load(open("configs/real-sets-levers.json"))
+def merge(a, b):
+    if not isinstance(b, dict): return b
+    out = dict(a) if isinstance(a, dict) else {}
+    for k, v in b.items():
+        if v is None: out.pop(k, None)
+        else: out[k] = merge(out.get(k), v)
+    return out
+json.dump(merge(spec["base"], spec["levers"][sys.argv[1]]), open(sys.argv[2], "w"), indent=1)
+PY
+    train "$OUT/levers/$slug" "$OUT/levers/$slug.json" > /dev/null
+    evaluate "$OUT/levers/$slug"
+    "$PY" - "$name" "$OUT/levers/$slug" $SOURCES >> "$OUT/levers.tsv" <<'PY'
+import json, sys
+name, run, sources = sys.argv[1], sys.argv[2], sys.argv[3:]
+val = json.load(open(f"{run}/eval-val/metrics.json"))["by_dataset"]
+real = json.load(open(f"{run}/eval-real/metrics.json"))["by_dataset"]
+auc = {d["name"]: d["macro"].get("auc") for d in val["datasets"]}
+cells = [f"{auc[s]:.3f}" if auc.get(s) is not None else "-" for s in sources]
+print("\t".join([name] + cells + [f'{val["within_dataset_mean"]["macro"]["auc"]:.3f}', f'{real["within_dataset_mean"]["macro"]["auc"]:.3f}']))
+PY
+    tail -n 1 "$OUT/levers.tsv"
+  done <<< "$names"
+  echo
+  echo "## Levers (within-dataset macro AUC on the validation split; real = the external set's within-dataset mean)"
+  "$PY" scripts/real_sets_tables.py levers "$OUT/levers.tsv"
+fi

@@ -1,0 +1,51 @@
+"""Tables of the real-sets evidence (scripts/real-sets-evidence.sh): the per-dataset table of one or more
+`raddiag evaluate` outputs (metrics.json with a by_dataset section), and the lever table.
+Usage: real_sets_tables.py datasets NAME=EVAL_DIR...   |   real_sets_tables.py levers LEVERS_TSV"""
+import csv
+import json
+import sys
+
+
+def fmt(macro, ci, key="auc"):
+    v = macro.get(key)
+    if v is None:
+        return "undefined"
+    lo, hi = (ci or {}).get(key, [None, None])
+    return f"{v:.3f} [{lo:.3f}, {hi:.3f}]" if lo is not None else f"{v:.3f}"
+
+
+def datasets(specs):
+    cols = []
+    table = {}
+    for spec in specs:
+        name, d = spec.split("=", 1)
+        m = json.load(open(f"{d}/metrics.json"))
+        cols.append(name)
+        bd = m.get("by_dataset")
+        if bd:
+            for ds in bd["datasets"]:
+                table.setdefault(ds["name"], {})[name] = (fmt(ds["macro"], ds.get("ci")), ds["n_cases"], ds["n_defined"])
+            w = bd["within_dataset_mean"]
+            table.setdefault("**within-dataset mean**", {})[name] = (fmt(w["macro"], w.get("ci")), m.get("n_cases"), w["n_datasets"])
+        pooled = (fmt(m["macro"], m.get("ci", {}).get("macro")), m.get("n_cases"), m.get("n_defined"))
+        table.setdefault("pooled over datasets (for contrast)", {})[name] = pooled
+    print("| dataset | " + " | ".join(f"{c}: macro AUC [95% CI] (cases, classes)" for c in cols) + " |")
+    print("|---|" + "---|" * len(cols))
+    for ds, row in table.items():
+        cells = [f"{row[c][0]} ({row[c][1]}, {row[c][2]})" if c in row else "-" for c in cols]
+        print(f"| {ds} | " + " | ".join(cells) + " |")
+
+
+def levers(path):
+    rows = list(csv.DictReader(open(path), delimiter="\t"))
+    if not rows:
+        return
+    keys = [k for k in rows[0] if k not in ("lever",)]
+    print("| lever | " + " | ".join(keys) + " |")
+    print("|---|" + "---|" * len(keys))
+    for r in rows:
+        print(f"| {r['lever']} | " + " | ".join(r[k] for k in keys) + " |")
+
+
+if __name__ == "__main__":
+    {"datasets": datasets, "levers": lambda a: levers(a[0])}[sys.argv[1]](sys.argv[2:])
