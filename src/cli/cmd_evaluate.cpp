@@ -21,6 +21,15 @@ Registrar register_evaluate({"evaluate", "evaluate a model on a labelled test se
   sub.add_option("--out", o->out, "output folder")->required();
   add_case_source_options(sub, o->source);
   add_classes_option(sub, o->classes, "evaluate these classes (zero-shot protocol of reference 6.5)");
+  sub.add_option("--groups", o->groups,
+                 "class groups: auto (RP3D ranges for 5569 classes, else training counts of the model card), rp3d, "
+                 "rp3d-icd (the reference's ICD-level ranges), counts or none")
+      ->check(CLI::IsMember({"auto", "rp3d", "rp3d-icd", "counts", "none"}))
+      ->capture_default_str();
+  sub.add_option("--by", o->by,
+                 "also report within each modality / anatomy / dataset (repeatable; datasets are always broken "
+                 "down when the cases come from several)")
+      ->check(CLI::IsMember({"modality", "anatomy", "dataset"}));
   sub.add_option("--bootstrap", o->bootstrap, "bootstrap rounds over cases for CIs (0 = none)")->capture_default_str();
   sub.add_option("--seed", o->seed, "bootstrap seed")->capture_default_str();
   sub.add_option("--batch", o->batch, "cases per forward pass")->capture_default_str();

@@ -119,9 +119,10 @@ nlohmann::json grouped_to_json(const GroupedEvaluation& g, const std::vector<std
   return j;
 }
 
-std::string grouped_table(const GroupedEvaluation& g) {
+std::string grouped_table(const GroupedEvaluation& g, const std::string& what) {
   std::ostringstream os;
-  os << "Within each dataset (" << g.groups.size() << " datasets; each dataset's own cases and the classes it has both labels for), metrics in %";
+  os << "Within each " << what << " (" << g.groups.size() << " groups; each " << what
+     << "'s own cases and the classes it has both labels for), metrics in %";
   if (g.has_ci) os << ", " << int(std::lround(g.mean_ci.level * 100)) << "% CI from " << g.mean_ci.rounds << " bootstrap rounds";
   os << "\n";
   std::size_t w = 7;
@@ -144,7 +145,7 @@ std::string grouped_table(const GroupedEvaluation& g) {
     }
     os << "\n";
   };
-  std::snprintf(buf, sizeof buf, "%-*s %7s %9s", int(w), "dataset", "cases", "classes");
+  std::snprintf(buf, sizeof buf, "%-*s %7s %9s", int(w), what.c_str(), "cases", "classes");
   os << buf;
   for (const char* h : {"macro AUC", "macro AP", "macro F1"}) {
     std::snprintf(buf, sizeof buf, " %*s", width, h);

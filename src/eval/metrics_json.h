@@ -32,6 +32,7 @@ std::string metrics_table(const EvaluationResult& r, const std::string& all_labe
 // "ci_method"}. `class_names` (optional) names the defined classes, else their indices.
 nlohmann::json grouped_to_json(const GroupedEvaluation& g, const std::vector<std::string>* class_names = nullptr);
 // One row per dataset and a final "mean" row: cases, defined classes, macro AUC/AP/F1 in % with CIs.
-std::string grouped_table(const GroupedEvaluation& g);
+// `what` names the grouping in the header ("dataset", "modality", "anatomy").
+std::string grouped_table(const GroupedEvaluation& g, const std::string& what = "dataset");
 
 }  // namespace raddiag::eval

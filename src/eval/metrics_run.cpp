@@ -149,6 +149,19 @@ MetricsRunResult run_metrics(const MetricsRunOptions& opt) {
     out.table = grouped_table(grouped) + "\nPooled over all datasets (also rewards telling the datasets apart):\n" + out.table;
   }
 
+  // Further breakdowns (by modality, anatomy, ...), each within its groups like the dataset table.
+  std::vector<std::pair<std::string, GroupedEvaluation>> breakdowns;
+  for (const auto& [what, file] : opt.breakdowns) {
+    const auto rows = read_row_groups(file);
+    if (static_cast<int64_t>(rows.size()) != scores.n_cases)
+      throw Error(file, "has " + std::to_string(rows.size()) + " group names, " + opt.scores + " has " +
+                            std::to_string(scores.n_cases) + " score rows");
+    if (distinct_groups(rows) < 2) continue;
+    breakdowns.emplace_back(what, evaluate_by_group(scores, labels, rows, eo));
+    out.json["by_" + what] = grouped_to_json(breakdowns.back().second, names.empty() ? nullptr : &names);
+    out.table += "\n" + grouped_table(breakdowns.back().second, what);
+  }
+
   // ICD-10 level: aggregate the disorder columns to codes, evaluate with the same options.
   EvaluationResult icd;
   CodeLevelData code_level;
@@ -187,6 +200,7 @@ MetricsRunResult run_metrics(const MetricsRunOptions& opt) {
     }
     ReportOptions ro;
     ro.by_dataset = by_dataset ? &grouped : nullptr;
+    for (const auto& [what, g] : breakdowns) ro.breakdowns.emplace_back(what, &g);
     write_report(sections, opt.report_dir + "/report.html", ro);
     write_curves_json(curves, opt.report_dir + "/curves.json");
     write_per_class_csv(r, opt.report_dir + "/per_class.csv", names.empty() ? nullptr : &names);

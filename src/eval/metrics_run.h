@@ -4,6 +4,8 @@
 // report files. The CLI only parses arguments (src/cli/cmd_metrics.cpp).
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +33,9 @@ struct MetricsRunOptions {
   // Optional: the dataset (any group name) of every score row, in row order (read_row_groups). With more
   // than one name, metrics are also computed within each group ("by_dataset"; eval/grouped_metrics.h).
   std::string row_groups;
+  // Further breakdowns: (name, file of one group name per score row), e.g. ("modality", ...). Each with
+  // more than one group adds "by_<name>" to the JSON, a table and a report section.
+  std::vector<std::pair<std::string, std::string>> breakdowns;
 };
 
 // A row-group file: one name per line, or a CSV whose header has a `dataset` (else `group`) column

@@ -89,9 +89,9 @@ std::string svg_plot(const std::vector<CurveBand>& bands, bool roc) {
   return s.str();
 }
 
-std::string grouped_table_html(const GroupedEvaluation& g) {
+std::string grouped_table_html(const GroupedEvaluation& g, const std::string& what = "dataset") {
   std::ostringstream s;
-  s << "<table><tr><th>dataset</th><th>cases</th><th>classes (defined)</th><th>macro AUC</th><th>macro AP</th><th>macro F1</th></tr>";
+  s << "<table><tr><th>" << html_escape(what) << "</th><th>cases</th><th>classes (defined)</th><th>macro AUC</th><th>macro AP</th><th>macro F1</th></tr>";
   auto cells = [&](const MetricVector& v, const ConfidenceIntervals* ci) {
     for (const char* name : {"auc", "ap", "f1"}) {
       const int k = metric_index(name);
@@ -179,6 +179,11 @@ void write_report(const std::vector<ReportSection>& sections, const std::string&
       h << "; brackets: " << fmt("%.0f", 100 * g.mean_ci.level) << "% percentile bootstrap CI, cases resampled within each dataset ("
         << g.mean_ci.rounds << " rounds)";
     h << ".</p>\n" << grouped_table_html(g) << "\n";
+  }
+  for (const auto& [what, g] : opt.breakdowns) {
+    h << "<h2>By " << html_escape(what) << "</h2>\n<p>Each row is evaluated on the cases of that " << html_escape(what)
+      << " only (the paper's per-" << html_escape(what) << " analysis); the last row is the mean of the rows. Metrics in %.</p>\n"
+      << grouped_table_html(*g, what) << "\n";
   }
   for (const auto& sec : sections) {
     if (!sec.metrics) throw Error(path, "report section without metrics");

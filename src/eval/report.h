@@ -3,6 +3,7 @@
 // external assets: tables per group and granularity with CIs, ROC and PR curves with the class-resampled
 // bands, best and worst classes), per_class.csv and thresholds.json. All files are written atomically.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eval/curve_bands.h"
@@ -25,6 +26,8 @@ struct ReportOptions {
   // Cases from several datasets: the within-dataset table comes first and the sections' "all" rows
   // are labelled "pooled".
   const GroupedEvaluation* by_dataset = nullptr;
+  // Further breakdowns (`evaluate --by modality|anatomy`): a table each, after the dataset table.
+  std::vector<std::pair<std::string, const GroupedEvaluation*>> breakdowns;
 };
 
 void write_report(const std::vector<ReportSection>& sections, const std::string& path, const ReportOptions& opt = {});

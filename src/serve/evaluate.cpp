@@ -1,7 +1,9 @@
 #include "serve/evaluate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -62,15 +64,32 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   result.failures = static_cast<int64_t>(test.failures.size());
   if (!test_cases.empty() && test.failures.size() == test_cases.size())
     throw Error(o.manifest, "no case of the test set could be read");
-  // The dataset of every kept row: with several, metrics are also computed within each dataset.
+  // The dataset of every kept row: with several, metrics are also computed within each dataset. The
+  // same for the asked breakdowns (modality, anatomy).
   std::string row_datasets;
   std::set<std::string> datasets;
+  std::map<std::string, std::string> row_breakdowns;
   {
     torch::Tensor ok = torch::isfinite(test.logits).all(1);
     for (std::size_t i = 0; i < test_cases.size(); ++i)
       if (ok[static_cast<int64_t>(i)].item<bool>()) {
-        row_datasets += test_cases[i].dataset + "\n";
-        datasets.insert(test_cases[i].dataset);
+        const data::Case& c = test_cases[i];
+        row_datasets += c.dataset + "\n";
+        datasets.insert(c.dataset);
+        for (const auto& what : o.by) {
+          if (what == "modality") {
+            std::set<std::string> mods;
+            for (const auto& s : c.samples) mods.insert(s.modality.empty() ? "unknown" : s.modality);
+            std::string key;
+            for (const auto& m : mods) key += (key.empty() ? "" : "+") + m;
+            std::replace(key.begin(), key.end(), ',', ';');  // the row file is one name per line, never CSV
+            row_breakdowns[what] += key + "\n";
+          } else if (what == "anatomy") {
+            std::string key = c.anatomy.empty() ? std::string("Unknown") : c.anatomy;
+            std::replace(key.begin(), key.end(), ',', ';');
+            row_breakdowns[what] += key + "\n";
+          }
+        }
       }
   }
   test = kept_rows(test);
@@ -88,6 +107,11 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   if (datasets.size() > 1) {
     write_bytes_atomically(o.out + "/row_datasets.txt", row_datasets);
     mo.row_groups = o.out + "/row_datasets.txt";
+  }
+  for (const auto& [what, rows] : row_breakdowns) {
+    const std::string file = o.out + "/row_" + what + ".txt";
+    write_bytes_atomically(file, rows);
+    mo.breakdowns.emplace_back(what, file);
   }
 
   std::string threshold_source = "test set (no validation set given)";
@@ -109,18 +133,22 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   write_bytes_atomically(o.out + "/label_dict.json", dict.dump(2) + "\n");
   mo.label_dict = o.out + "/label_dict.json";
   const int64_t C = static_cast<int64_t>(classes.size());
-  if (C == 5569) {
-    mo.groups = "rp3d";
-  } else if (card.is_object() && card.contains("training_data") && card["training_data"].is_object() &&
-             card["training_data"].contains("class_counts")) {
-    std::vector<int64_t> counts = card["training_data"]["class_counts"].get<std::vector<int64_t>>();
-    if (static_cast<int64_t>(counts.size()) == C) {
-      npy::write(o.out + "/train_counts.npy", npy::make_int64({C}, counts.data()));
-      mo.train_counts = o.out + "/train_counts.npy";
-      mo.groups = "counts";
-    }
+  // Training counts of the model card (for "counts" groups), when it has one per class.
+  std::vector<int64_t> counts;
+  if (card.is_object() && card.contains("training_data") && card["training_data"].is_object() &&
+      card["training_data"].contains("class_counts"))
+    counts = card["training_data"]["class_counts"].get<std::vector<int64_t>>();
+  const bool have_counts = static_cast<int64_t>(counts.size()) == C;
+  if (have_counts) {
+    npy::write(o.out + "/train_counts.npy", npy::make_int64({C}, counts.data()));
+    mo.train_counts = o.out + "/train_counts.npy";
+  }
+  if (o.groups == "auto") {
+    mo.groups = C == 5569 ? "rp3d" : have_counts ? "counts" : "none";
   } else {
-    mo.groups = "none";
+    if (o.groups == "counts" && !have_counts)
+      throw Error(o.model, "--groups counts: the model card holds no training count per class");
+    mo.groups = o.groups;
   }
   if (!icd_mapping.is_null()) {
     write_bytes_atomically(o.out + "/icd_mapping.json", icd_mapping.dump() + "\n");

@@ -27,6 +27,12 @@ struct EvaluateOptions {
   std::string classes;  // --classes FILE_OR_LIST (serve/class_selection.h); empty = the model's classes
   data::CaseSourceOptions source;
   std::string device = "cpu";
+  // Class groups of the tables: auto (RP3D ranges for the 5569-class vocabulary, else training counts
+  // from the model card, else none) or one of rp3d | rp3d-icd | counts | none.
+  std::string groups = "auto";
+  // Breakdowns besides the automatic per-dataset one: "modality" (the case's modalities, joined with
+  // "+" when it holds several), "anatomy" (the case's Anatomy, "Unknown" when absent), "dataset".
+  std::vector<std::string> by;
   int bootstrap = 1000;
   uint64_t seed = 0;
   int64_t batch = 4;

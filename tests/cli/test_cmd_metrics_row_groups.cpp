@@ -22,11 +22,11 @@ const std::string& ref_dir() {
   return dir;
 }
 
-std::string f(const std::string& name) { return test::shell_quote(ref_dir() + "/" + name); }
+std::string ref_file(const std::string& name) { return test::shell_quote(ref_dir() + "/" + name); }
 
-int run_metrics(const std::string& args, std::string* out) {
-  return test::run_command(test::shell_quote(test::cli_path()) + " metrics --scores " + f("scores.npy") + " --labels " +
-                               f("labels.npy") + " " + args,
+int run_metrics_grouped(const std::string& args, std::string* out) {
+  return test::run_command(test::shell_quote(test::cli_path()) + " metrics --scores " + ref_file("scores.npy") + " --labels " +
+                               ref_file("labels.npy") + " " + args,
                            out);
 }
 
@@ -39,8 +39,8 @@ TEST(CmdMetricsRowGroups, ByDatasetMatchesSklearnPerDataset) {
     SCOPED_TRACE(groups);
     const std::string out_path = ref_dir() + "/out.json";
     std::string log;
-    ASSERT_EQ(run_metrics(std::string("--row-groups ") + f(groups) + " --bootstrap 100 --json --out " + test::shell_quote(out_path) +
-                              " --report-dir " + f("report"),
+    ASSERT_EQ(run_metrics_grouped(std::string("--row-groups ") + ref_file(groups) + " --bootstrap 100 --json --out " + test::shell_quote(out_path) +
+                              " --report-dir " + ref_file("report"),
                           &log), 0) << log;
     const auto j = nlohmann::json::parse(read_file_bytes(out_path));
     ASSERT_TRUE(j.contains("by_dataset")) << j.dump(1);
@@ -62,7 +62,7 @@ TEST(CmdMetricsRowGroups, ByDatasetMatchesSklearnPerDataset) {
   }
   // The readable table: the per-dataset table first, then the pooled one, labelled so.
   std::string table;
-  ASSERT_EQ(run_metrics("--row-groups " + f("groups.txt") + " --bootstrap 0", &table), 0) << table;
+  ASSERT_EQ(run_metrics_grouped("--row-groups " + ref_file("groups.txt") + " --bootstrap 0", &table), 0) << table;
   const auto within = table.find("Within each dataset"), pooled = table.find("pooled");
   ASSERT_NE(within, std::string::npos) << table;
   ASSERT_NE(pooled, std::string::npos) << table;
@@ -73,7 +73,7 @@ TEST(CmdMetricsRowGroups, CountMismatchNamesTheFile) {
   const std::string short_file = ref_dir() + "/short_groups.txt";
   std::ofstream(short_file) << "brain\nchest\n";
   std::string log;
-  EXPECT_NE(run_metrics("--row-groups " + test::shell_quote(short_file), &log), 0);
+  EXPECT_NE(run_metrics_grouped("--row-groups " + test::shell_quote(short_file), &log), 0);
   EXPECT_NE(log.find("short_groups.txt"), std::string::npos) << log;
   EXPECT_NE(log.find("has 2 group names"), std::string::npos) << log;
 }

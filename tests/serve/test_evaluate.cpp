@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -64,6 +65,21 @@ TEST(Evaluate, WritesReportsMatchingMetricsAndStoresThresholds) {
   const auto metrics = eval_read_json(dir + "/eval/metrics.json");
   EXPECT_EQ(metrics.at("n_cases").get<int64_t>(), 40);
   EXPECT_EQ(metrics.at("n_classes").get<int64_t>(), 4);
+  // auto groups: the card's training counts (10 each: every class is a tail class, fewer than 30 cases).
+  EXPECT_EQ(metrics.at("groups").size(), 3u) << metrics.at("groups").dump();
+  EXPECT_EQ(metrics.at("groups").at("tail").at("n_classes").get<int64_t>(), 4) << metrics.at("groups").dump();
+  // --groups none: no group table; rp3d on a 4-class model is refused with the reason.
+  ASSERT_EQ(test::run_command(cli + " evaluate --quiet --bootstrap 0 --groups none --model " + model_path + " --manifest " +
+                                  eval_brain() + " --out " + dir + "/eval-nogroups",
+                              &log),
+            0)
+      << log;
+  EXPECT_TRUE(eval_read_json(dir + "/eval-nogroups/metrics.json").at("groups").empty());
+  EXPECT_NE(test::run_command(cli + " evaluate --quiet --bootstrap 0 --groups rp3d --model " + model_path + " --manifest " +
+                                  eval_brain() + " --out " + dir + "/eval-rp3d",
+                              &log),
+            0);
+  EXPECT_NE(log.find("rp3d"), std::string::npos) << log;
 
   // Independent path: predict -> logits .npy; labels from labels.csv here; metrics on both.
   ASSERT_EQ(test::run_command(cli + " predict --quiet --model " + model_path + " --manifest " + eval_brain() + " --out " +
@@ -100,4 +116,56 @@ TEST(Evaluate, WritesReportsMatchingMetricsAndStoresThresholds) {
                               &log),
             0);
   EXPECT_NE(log.find("nothing"), std::string::npos) << log;
+}
+
+// --by modality (the paper's per-modality analysis) on the real chest X-ray/CT set: each modality's
+// macro AUC/AP equals `raddiag metrics --row-groups` on the same scores (itself checked against
+// scikit-learn per group, tests/cli/test_cmd_metrics_row_groups.cpp), and the report shows the table.
+TEST(Evaluate, ByModalityBreaksDownWithinEachModality) {
+  const std::string dir = test::scratch_dir("evaluate-by");
+  const std::string covid = test::shared_data() + "/real/covid_cxr_ct";
+  std::vector<std::string> classes;
+  for (const auto& [id, labels] : data::read_labels_csv(covid + "/labels.csv"))
+    for (const auto& l : labels)
+      if (std::find(classes.begin(), classes.end(), l) == classes.end()) classes.push_back(l);
+  train::seed_everything(5);
+  model::ModelBundle b;
+  b.config = train::resolve_model_config("tiny", static_cast<int64_t>(classes.size()));
+  b.classes = classes;
+  b.preprocess = {{"size", b.config.size}, {"depth", b.config.depth}, {"n_image", b.config.n_image}};
+  b.model = model::build_model(b.config);
+  const std::string model_path = dir + "/m.raddiag";
+  model::save_model_file(model_path, b);
+  const std::string cli = test::shell_quote(test::cli_path());
+  std::string log;
+  ASSERT_EQ(test::run_command(cli + " evaluate --quiet --bootstrap 0 --by modality --by anatomy --model " + model_path +
+                                  " --manifest " + covid + " --out " + dir + "/eval",
+                              &log),
+            0)
+      << log;
+  const auto m = eval_read_json(dir + "/eval/metrics.json");
+  ASSERT_TRUE(m.contains("by_modality")) << m.dump().substr(0, 400);
+  EXPECT_FALSE(m.contains("by_anatomy"));   // the folder has no anatomy column: one group, no table
+  std::set<std::string> names;
+  for (const auto& g : m["by_modality"]["datasets"]) names.insert(g["name"].get<std::string>());
+  EXPECT_TRUE(names.count("X-ray")) << m["by_modality"].dump();
+  ASSERT_EQ(test::run_command(cli + " metrics --logits --json --bootstrap 0 --groups none --scores " + dir +
+                                  "/eval/scores.npy --labels " + dir + "/eval/labels.npy --row-groups " + dir +
+                                  "/eval/row_modality.txt --out " + dir + "/m.json",
+                              &log),
+            0)
+      << log;
+  const auto ref = eval_read_json(dir + "/m.json");
+  ASSERT_EQ(ref["by_dataset"]["datasets"].size(), m["by_modality"]["datasets"].size());
+  for (std::size_t i = 0; i < ref["by_dataset"]["datasets"].size(); ++i) {
+    const auto& a = m["by_modality"]["datasets"][i];
+    const auto& e = ref["by_dataset"]["datasets"][i];
+    EXPECT_EQ(a["name"], e["name"]);
+    EXPECT_EQ(a["n_cases"], e["n_cases"]);
+    for (const char* k : {"auc", "ap"})
+      if (e["macro"][k].is_number()) EXPECT_NEAR(a["macro"][k].get<double>(), e["macro"][k].get<double>(), 1e-12) << k;
+  }
+  std::ifstream html(dir + "/eval/report.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("By modality"), std::string::npos);
 }
