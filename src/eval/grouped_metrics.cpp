@@ -31,8 +31,11 @@ std::size_t distinct_groups(const std::vector<std::string>& row_groups) {
   return std::set<std::string>(row_groups.begin(), row_groups.end()).size();
 }
 
-ScoreMatrix select_rows(const ScoreMatrix& m, const std::vector<int64_t>& rows) {
-  ScoreMatrix out;
+namespace {
+// The rows `rows` of a score or label matrix, in that order.
+template <class Matrix>
+Matrix take_rows(const Matrix& m, const std::vector<int64_t>& rows) {
+  Matrix out;
   out.n_cases = static_cast<int64_t>(rows.size());
   out.n_classes = m.n_classes;
   out.values.reserve(static_cast<std::size_t>(out.n_cases * m.n_classes));
@@ -40,16 +43,10 @@ ScoreMatrix select_rows(const ScoreMatrix& m, const std::vector<int64_t>& rows) 
     for (int64_t c = 0; c < m.n_classes; ++c) out.values.push_back(m.at(i, c));
   return out;
 }
+}  // namespace
 
-LabelMatrix select_rows(const LabelMatrix& m, const std::vector<int64_t>& rows) {
-  LabelMatrix out;
-  out.n_cases = static_cast<int64_t>(rows.size());
-  out.n_classes = m.n_classes;
-  out.values.reserve(static_cast<std::size_t>(out.n_cases * m.n_classes));
-  for (int64_t i : rows)
-    for (int64_t c = 0; c < m.n_classes; ++c) out.values.push_back(m.at(i, c));
-  return out;
-}
+ScoreMatrix select_rows(const ScoreMatrix& m, const std::vector<int64_t>& rows) { return take_rows(m, rows); }
+LabelMatrix select_rows(const LabelMatrix& m, const std::vector<int64_t>& rows) { return take_rows(m, rows); }
 
 GroupedEvaluation evaluate_by_group(const ScoreMatrix& scores, const LabelMatrix& labels,
                                     const std::vector<std::string>& row_groups, const EvaluationOptions& options) {
