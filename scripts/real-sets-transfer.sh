@@ -43,6 +43,20 @@ for target in $TARGETS; do
         rm -rf "$run"
         extra=""
         [ "$init" = scratch ] && extra="--scratch"
+        # A subset smaller than a batch never yields one (the loader drops the last partial batch): the
+        # batch is at most the subset's size, counted as raddiag finetune selects it (per first label,
+        # max(1, round(F * n))), the same for pre-trained and scratch.
+        batch=$("$PY" - "$OUT/split/$target/train/labels.csv" "$fraction" <<'PY'
+import csv, math, sys
+groups = {}
+for r in csv.DictReader(open(sys.argv[1])):
+    first = r["labels"].split(";")[0].strip()
+    groups[first] = groups.get(first, 0) + 1
+f = float(sys.argv[2])
+print(min(16, sum(max(1, math.floor(f * n + 0.5)) for n in groups.values())))
+PY
+)
+        extra="$extra --batch $batch"
         "$BIN" finetune --quiet --from "$pre/model.raddiag" --config configs/transfer-finetune.json \
           --train "$OUT/split/$target/train" --val "$OUT/split/$target/heldout" --test "$DATA/real/$target" \
           --fraction "$fraction" --seed "$seed" --out "$run" $extra > "$run.log" 2>&1
