@@ -2,7 +2,8 @@
 # One-shot check of raddiag on a CUDA machine that has PyTorch 2.x (its libtorch), a compiler, CMake and
 # ninja but no package manager: configure and build against PyTorch's libtorch and a dependency prefix
 # made by scripts/pack-deps-prefix.sh, then check the CUDA path end to end (info, CUDA tests, official
-# parity through `predict --device cuda`, a short `train` on CUDA in fp32, bf16 and fp16, `diagnose` on CUDA)
+# parity through `predict --device cuda`, a short `train` on CUDA in fp32, bf16 and fp16, `diagnose` on CUDA,
+# 3 steps of the paper recipe at full size)
 # and time it against the same machine's CPU. Everything is logged to OUT_DIR; each step reports
 # PASS/FAIL to OUT_DIR/summary.txt and a failing step does not stop the later independent ones.
 #
@@ -158,6 +159,21 @@ PY
   # The CUDA run's newest checkpoint and model travel back, to be resumed and read on a CPU-only machine.
   newest=$(cd "$build/runs" && ls -d cuda_fp32/checkpoints/step-* | tail -1)
   tar -C "$build/runs" -czf "$aux/cuda_run.tar.gz" cuda_fp32/model.raddiag cuda_fp32/run_config.json cuda_fp32/vocabulary.json "$newest"
+fi
+
+step 'the paper recipe (configs/raddiag-paper.json) at full size on CUDA: 3 steps on the RP3D demo cases, every slice'
+# ImageNet-format ResNet-50 weights (random: nothing is downloaded) from this machine's torchvision.
+if [ -d "$data/rp3d-demo" ] && "$py" -c 'import torchvision' 2>/dev/null; then
+  "$py" -c 'import sys, torch, torchvision; torch.save(torchvision.models.resnet50().state_dict(), sys.argv[1])' "$build/resnet50-random.pth"
+  sed "s#\.\./shared/data#$data#g" "$src/configs/raddiag-paper.json" > "$build/raddiag-paper.json"
+  start=$SECONDS
+  "$R" train --config "$build/raddiag-paper.json" --init-from "$build/resnet50-random.pth" --device cuda --steps 3 \
+    --out "$build/runs/paper" >"$aux/paper.log" 2>&1
+  rc=$?
+  grep -E "step [0-9]+/|train:|rror" "$aux/paper.log" | tail -6
+  result paper_recipe_cuda "$([ $rc -eq 0 ] && echo PASS || echo FAIL) in $((SECONDS - start)) s wall (3 steps incl. start and 2 validations); step lines in d/paper.log"
+else
+  result paper_recipe_cuda "SKIP (no rp3d-demo data or no torchvision here)"
 fi
 
 if [ -x "$T" ]; then

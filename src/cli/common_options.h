@@ -46,11 +46,11 @@ struct TrainOverrides {
   int64_t steps = -1, seed = -1;
   double lr = -1;
   int batch = -1, workers = -1;
-  std::string device, dist_backend;
+  std::string device, dist_backend, init_from;
   int nproc = 1;
   bool quiet = false;
 };
-// --steps --lr --batch --workers --device --seed --nproc --dist-backend -q.
+// --steps --lr --batch --workers --device --seed --init-from --nproc --dist-backend -q.
 void add_train_overrides(CLI::App& sub, TrainOverrides& o);
 void apply_train_overrides(const TrainOverrides& o, train::RunConfig& cfg);
 // The given overrides as arguments for the ranks that --nproc starts (everything but --nproc).

@@ -1,5 +1,6 @@
 #include "train/run_config.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "data/preprocess.h"
@@ -23,6 +24,43 @@ void read_paths(const JsonOptionsReader& r, const char* key, std::vector<std::st
 std::string absolute(const std::string& p) {
   if (p.empty()) return p;
   return std::filesystem::absolute(p).lexically_normal().string();
+}
+
+// The validation numbers a run can select its saved model by (train_job.cpp records them).
+const std::vector<std::string>& best_metrics() {
+  static const std::vector<std::string> names{"auto",     "eval_loss",  "macro_auc", "macro_ap", "macro_f1",
+                                              "within_dataset_macro_auc", "within_dataset_macro_ap",
+                                              "within_dataset_macro_f1"};
+  return names;
+}
+bool is_best_metric(const std::string& name) {
+  const auto& n = best_metrics();
+  return std::find(n.begin(), n.end(), name) != n.end();
+}
+std::string best_metric_names() {
+  std::string s;
+  for (const auto& n : best_metrics()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+// Fields a config may declare required ("require"), each with how it is found empty and what to do.
+struct RequiredField {
+  const char* name;
+  bool (*is_empty)(const RunConfig&);
+  const char* hint;
+};
+const RequiredField* required_field(const std::string& name) {
+  static const RequiredField fields[] = {
+      {"init_from", [](const RunConfig& c) { return c.init_from.empty(); },
+       "give the starting weights (e.g. the ImageNet torchvision ResNet-50 file, docs/imagenet-init.md) with "
+       "\"init_from\" or `raddiag train --init-from FILE`"},
+      {"data.val", [](const RunConfig& c) { return c.data.val.empty(); }, "give the validation cases in data.val"},
+      {"knowledge.text_encoder", [](const RunConfig& c) { return c.knowledge.text_encoder.empty(); },
+       "give the text encoder folder in knowledge.text_encoder (docs/knowledge-head.md)"},
+  };
+  for (const auto& f : fields)
+    if (name == f.name) return &f;
+  return nullptr;
 }
 
 }  // namespace
@@ -61,9 +99,11 @@ nlohmann::json RunConfig::to_json() const {
           {"steps", steps},
           {"epochs", epochs},
           {"log_every", log_every},
-          {"checkpoint_every", checkpoint_every},
+          {"checkpoint_every", checkpoint_every.to_json()},
           {"keep_last", keep_last},
-          {"validate_every", validate_every},
+          {"validate_every", validate_every.to_json()},
+          {"best_metric", best_metric},
+          {"require", require},
           {"seed", seed},
           {"device", device},
           {"dist_backend", dist_backend},
@@ -85,7 +125,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
                             {"data", "model", "preprocess", "augment", "mixing", "loss", "optim", "freeze", "sampler", "workers",
                              "batch_size", "steps", "epochs", "log_every", "checkpoint_every", "keep_last", "validate_every",
                              "seed", "device", "dist_backend", "dist_overlap", "threads", "init_from", "knowledge", "finetune",
-                             "ema", "comment"});
+                             "ema", "comment", "best_metric", "require"});
   if (r.has("data")) {
     const auto d = r.child("data", "DataConfig",
                            {"train", "val", "val_fraction", "data_root", "prefixes", "modality", "level", "vocabulary",
@@ -153,9 +193,11 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   r.read("steps", c.steps);
   r.read("epochs", c.epochs);
   r.read("log_every", c.log_every);
-  r.read("checkpoint_every", c.checkpoint_every);
+  if (r.has("checkpoint_every")) c.checkpoint_every = StepInterval::from_json(r.at("checkpoint_every"), kSubject, "checkpoint_every");
   r.read("keep_last", c.keep_last);
-  r.read("validate_every", c.validate_every);
+  if (r.has("validate_every")) c.validate_every = StepInterval::from_json(r.at("validate_every"), kSubject, "validate_every");
+  r.read("best_metric", c.best_metric);
+  r.read("require", c.require);
   r.read("seed", c.seed);
   r.read("device", c.device);
   r.read("dist_backend", c.dist_backend);
@@ -216,12 +258,22 @@ void RunConfig::validate() const {
   need(keep_last >= 1, "keep_last must be >= 1");
   need(ema_decay == 0 || (ema_decay > 0 && ema_decay < 1), "ema.decay must be 0 (off) or lie in (0, 1)");
   need(knowledge.embed_batch_size >= 1, "knowledge.embed_batch_size must be >= 1");
-  need(checkpoint_every >= 0 && validate_every >= 0 && log_every >= 1, "checkpoint_every/validate_every >= 0, log_every >= 1");
+  need(checkpoint_every.count >= 0 && validate_every.count >= 0 && log_every >= 1, "checkpoint_every/validate_every >= 0, log_every >= 1");
+  need(is_best_metric(best_metric), "best_metric must be one of " + best_metric_names() + " (got '" + best_metric + "')");
+  for (const auto& field : require)
+    need(required_field(field) != nullptr, "require: unknown field '" + field + "' (known: init_from, data.val, knowledge.text_encoder)");
   need(data.layout == "auto" || data.layout == "cases" || data.layout == "classes", "data.layout must be auto, cases or classes");
   need(dist_backend == "auto" || dist_backend == "gloo" || dist_backend == "nccl",
        "dist_backend must be auto, gloo or nccl (got '" + dist_backend + "')");
   need(!(finetune.enabled() && !init_from.empty()), "init_from and finetune.from: give one of them");
   finetune.validate();
+}
+
+void RunConfig::check_required() const {
+  for (const auto& field : require) {
+    const auto* f = required_field(field);
+    if (f && f->is_empty(*this)) throw Error(kSubject, field + " is required by this config: " + f->hint);
+  }
 }
 
 void RunConfig::make_paths_absolute() {

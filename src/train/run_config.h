@@ -18,7 +18,12 @@
 //   "optim": {OptimOptions JSON}, "freeze": ["backbone."],
 //   "sampler": {"kind": "shuffled"}, "workers": 2, "batch_size": 8,
 //   "steps": 0, "epochs": 1,          steps > 0 wins; else epochs over the training set
-//   "log_every": 1, "checkpoint_every": 0, "keep_last": 2, "validate_every": 0,
+//   "log_every": 1, "checkpoint_every": 0, "keep_last": 2, "validate_every": 0,   steps, or "N epochs"
+//   "best_metric": "auto",            the validation number that picks the saved model: auto (within-dataset
+//                                     mean AUC with several datasets, else macro AUC), eval_loss (lower is
+//                                     better, the official Trainer's choice), macro_auc, macro_ap, macro_f1,
+//                                     within_dataset_macro_auc|ap|f1
+//   "require": ["init_from"],          fields this config cannot run without (a recipe's ImageNet weights)
 //   "seed": 42, "device": "cpu", "threads": 0, "init_from": "",
 //   "dist_backend": "auto" | "gloo" | "nccl",   c10d backend of data-parallel runs (auto: NCCL on CUDA
 //                                               when built with it, else Gloo; train/distributed.h)
@@ -42,6 +47,7 @@
 #include "train/anatomy_mixing.h"
 #include "train/finetune.h"
 #include "train/optim.h"
+#include "train/step_interval.h"
 
 namespace raddiag::train {
 
@@ -100,9 +106,13 @@ struct RunConfig {
   int64_t steps = 0;
   int64_t epochs = 1;
   int64_t log_every = 1;
-  int64_t checkpoint_every = 0;
+  StepInterval checkpoint_every;
   int keep_last = 2;
-  int64_t validate_every = 0;
+  StepInterval validate_every;
+  std::string best_metric = "auto";
+  // Fields that must be set before the run starts (checked by check_required(), after command-line
+  // overrides): "init_from", "data.val", "knowledge.text_encoder".
+  std::vector<std::string> require;
   uint64_t seed = 42;
   std::string device = "cpu";
   std::string dist_backend = "auto";  // auto | gloo | nccl
@@ -122,6 +132,8 @@ struct RunConfig {
   static RunConfig from_json(const nlohmann::json& j);
   static RunConfig load(const std::string& path);
   void validate() const;
+  // Throws raddiag::Error naming the first field of `require` that is still empty.
+  void check_required() const;
   // Makes every relative path absolute (relative to the working directory).
   void make_paths_absolute();
 };

@@ -12,6 +12,7 @@
 #include "infer/predictor.h"
 #include "infer/quick_metrics.h"
 #include "infer/sharded_predict.h"
+#include "model/losses.h"
 #include "model/runtime.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
@@ -75,9 +76,9 @@ nlohmann::json dataset_label_sets_json(const TrainingData& data) {
 
 // Metric names of the validation record: the pooled macro values, and with several datasets each
 // dataset's own ("dataset/<name>/macro_auc", ...) and their mean ("within_dataset_macro_auc", ...).
-std::map<std::string, double> validation_record(const infer::QuickMetrics& q) {
+std::map<std::string, double> validation_record(const infer::QuickMetrics& q, double eval_loss) {
   std::map<std::string, double> m{{"macro_auc", q.macro_auc}, {"macro_ap", q.macro_ap}, {"macro_f1", q.macro_f1},
-                                  {"val_defined_classes", double(q.n_defined)}};
+                                  {"val_defined_classes", double(q.n_defined)}, {"eval_loss", eval_loss}};
   if (q.by_dataset.empty()) return m;
   m["within_dataset_macro_auc"] = q.within_dataset_macro_auc;
   m["within_dataset_macro_ap"] = q.within_dataset_macro_ap;
@@ -89,6 +90,15 @@ std::map<std::string, double> validation_record(const infer::QuickMetrics& q) {
     m["dataset/" + d.name + "/defined_classes"] = double(d.n_defined);
   }
   return m;
+}
+
+// The validation number that picks the saved model. "auto": with several datasets the pooled AUC mostly
+// rewards telling them apart, so the within-dataset mean; with one dataset the two are the same number.
+std::string resolve_best_metric(const std::string& configured, bool several_datasets) {
+  const std::string within = "within_dataset_";
+  if (configured == "auto") return several_datasets ? "within_dataset_macro_auc" : "macro_auc";
+  if (!several_datasets && configured.rfind(within, 0) == 0) return configured.substr(within.size());
+  return configured;
 }
 
 // The run folder's inputs as started: config (with the command line's overrides on --resume), vocabulary,
@@ -123,8 +133,8 @@ OptimOptions optimiser_options(const RunConfig& cfg, model::RadDiagModel& net) {
 class Validator {
  public:
   Validator(const RunConfig& cfg, const ModelSetup& setup, const TrainingData& data, model::RadDiagModel net,
-            std::string device, ProcessGroup* group)
-      : setup_(setup), data_(data), net_(std::move(net)), device_(std::move(device)), group_(group) {
+            std::string device, ProcessGroup* group, model::ClassificationLoss loss)
+      : setup_(setup), data_(data), net_(std::move(net)), device_(std::move(device)), group_(group), loss_(std::move(loss)) {
     options_.batch_size = cfg.batch_size;
     options_.progress = false;
     options_.seed = cfg.seed;
@@ -139,10 +149,14 @@ class Validator {
     b.model = net_;
     return b;
   }
-  infer::QuickMetrics run(bool sharded) const {
+  struct Result {
+    infer::QuickMetrics metrics;
+    double eval_loss = std::nan("");
+  };
+  Result run(bool sharded) const {
     infer::Predictor predictor(bundle(), device_);
-    return infer::quick_metrics(infer::predict_sharded(predictor, data_.val, options_, shard_group(sharded ? group_ : nullptr)), 1,
-                                &datasets_);
+    const infer::Predictions p = infer::predict_sharded(predictor, data_.val, options_, shard_group(sharded ? group_ : nullptr));
+    return {infer::quick_metrics(p, 1, &datasets_), eval_loss(p)};
   }
 
  private:
@@ -153,6 +167,21 @@ class Validator {
   ProcessGroup* group_;
   infer::PredictOptions options_;
   std::vector<std::string> datasets_;  // of each validation case
+  model::ClassificationLoss loss_;
+
+  // The training classification loss over the validation cases (rows that could be predicted, known
+  // labels only): the official Trainer's eval_loss without its KL attention term, which needs key-slice
+  // annotations the inference path does not read.
+  double eval_loss(const infer::Predictions& p) const {
+    if (!p.logits.defined() || p.logits.size(0) == 0) return std::nan("");
+    torch::NoGradGuard no_grad;
+    const torch::Tensor ok = p.logits.isfinite().all(1);
+    if (ok.sum().item<int64_t>() == 0) return std::nan("");
+    const torch::Tensor logits = p.logits.index({ok}).to(torch::kFloat32);
+    const torch::Tensor labels = p.labels.index({ok});
+    const torch::Tensor known = labels.ge(0).to(torch::kFloat32);
+    return loss_(logits, labels.clamp_min(0), known).item<double>();
+  }
 };
 
 }  // namespace
@@ -160,6 +189,7 @@ class Validator {
 TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   if (opt.run_dir.empty()) throw Error("--out", "a run folder is required");
+  cfg.check_required();
   cfg.make_paths_absolute();
   cfg.validate();
   model::configure_threads(cfg.threads);
@@ -190,25 +220,33 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   if (total <= 0) total = std::max<int64_t>(1, (feed.loader->batches_per_epoch() * cfg.epochs) / std::max(1, oo.grad_accum_steps));
   const StepFn step = make_step_function(net, cfg.loss, feed.class_counts, feed.source->size(), torch::Device(place.device),
                                          cfg.finetune.enabled() && cfg.finetune.mode == "frozen");  // 5
-  const Validator validator(cfg, setup, data, net, place.device, place.group.get());              // 6
+  torch::Tensor val_pos_weight;
+  if (cfg.loss.kind == "bce_pos_weight")
+    val_pos_weight = model::positive_class_weights(feed.class_counts, feed.source->size(), cfg.loss.pos_weight_max);
+  const Validator validator(cfg, setup, data, net, place.device, place.group.get(),
+                            model::make_classification_loss(cfg.loss, val_pos_weight));  // 6
 
   TrainerOptions to;
   to.total_steps = total;
   to.log_every = cfg.log_every;
-  to.checkpoint_every = cfg.checkpoint_every;
+  // Epoch-based intervals count optimiser steps of one pass over this rank's share of the training set.
+  const int64_t steps_per_epoch = std::max<int64_t>(1, feed.loader->batches_per_epoch() / std::max(1, oo.grad_accum_steps));
+  to.checkpoint_every = cfg.checkpoint_every.in_steps(steps_per_epoch);
   to.keep_last = cfg.keep_last;
-  to.validate_every = cfg.validate_every;
+  to.validate_every = cfg.validate_every.in_steps(steps_per_epoch);
   to.validate_at_end = !data.val.empty();
-  // With several datasets the pooled AUC mostly rewards telling them apart: pick by the within-dataset mean.
-  const bool several_val_datasets = count_datasets(data.val) > 1;
-  to.best_metric = data.val.empty() ? "" : several_val_datasets ? "within_dataset_macro_auc" : "macro_auc";
+  to.best_metric = data.val.empty() ? "" : resolve_best_metric(cfg.best_metric, count_datasets(data.val) > 1);
+  to.greater_is_better = to.best_metric != "eval_loss";
   to.device = place.device;
   to.weight_average_decay = cfg.ema_decay;
   to.overlap_grad_sync = cfg.overlap_for(place.group ? comm_backend_name(place.group->backend()) : "");
   to.progress = opt.progress;
   Trainer trainer(*net, step, *feed.loader, optim, oo, to, opt.run_dir, cfg.to_json(), place.group);
   if (!data.val.empty())
-    trainer.set_validation([&](int64_t) { return validation_record(validator.run(true)); });
+    trainer.set_validation([&](int64_t) {
+      const auto v = validator.run(true);
+      return validation_record(v.metrics, v.eval_loss);
+    });
   if (main_rank)
     spdlog::info("train: {} train / {} val cases, {} classes, {} steps of {} cases, model {} ({} head) on {}", data.train.size(),
                  data.val.size(), data.vocab.size(), total, cfg.batch_size, cfg.model.is_string() ? cfg.model.get<std::string>() : "custom",
@@ -245,10 +283,11 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
   bundle.text_encoder = knowledge.stored;
   TrainingRecord record;
   if (!data.val.empty()) {
-    const auto q = validator.run(false);
+    const auto v = validator.run(false);
+    const auto& q = v.metrics;
     bundle.thresholds = infer::thresholds_for_model(q.thresholds);
     result.val_macro_auc = q.macro_auc;
-    record.validation = {{"macro_auc", q.macro_auc}, {"macro_ap", q.macro_ap}, {"macro_f1", q.macro_f1},
+    record.validation = {{"macro_auc", q.macro_auc}, {"macro_ap", q.macro_ap}, {"macro_f1", q.macro_f1}, {"eval_loss", v.eval_loss},
                          {"n_cases", q.n_cases}, {"defined_classes", q.n_defined},
                          {"thresholds", "max F1 per class on the validation set (probability space); 0.5 where undefined"}};
     if (!q.by_dataset.empty()) {

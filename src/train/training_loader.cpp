@@ -10,10 +10,16 @@
 
 namespace raddiag::train {
 
+data::PreprocessOptions training_preprocess(const RunConfig& cfg, data::PreprocessOptions pre) {
+  const bool fixed = cfg.preprocess.is_object() && cfg.preprocess.contains("visit_order");
+  if (!fixed) pre.visit_order = data::VisitOrder::kShuffle;
+  return pre;
+}
+
 TrainingLoader make_training_loader(const RunConfig& cfg, const TrainingData& data, const data::PreprocessOptions& pre,
                                     bool late, ProcessGroup* group, bool log) {
   TrainingLoader t;
-  auto dataset = std::make_shared<data::CaseDataset>(data.train, data.vocab, pre, cfg.seed);
+  auto dataset = std::make_shared<data::CaseDataset>(data.train, data.vocab, training_preprocess(cfg, pre), cfg.seed);
   dataset->set_single_image(late);
   t.source = dataset;
   if (cfg.mixing.enabled()) {

@@ -21,6 +21,11 @@ struct TrainingLoader {
   std::unique_ptr<data::CaseLoader> loader;
 };
 
+// The preprocessing of training items: the model's, except that a case's samples are visited in a fresh
+// seeded order every epoch (so the n_image and per-modality caps keep different images of multi-image
+// cases) unless the run config fixes preprocess.visit_order. Inference keeps the model's order (JSON).
+data::PreprocessOptions training_preprocess(const RunConfig& cfg, data::PreprocessOptions pre);
+
 // Throws raddiag::Error when the batch is larger than the training set or mixing meets a late-fusion model.
 TrainingLoader make_training_loader(const RunConfig& config, const TrainingData& data, const data::PreprocessOptions& preprocess,
                                     bool late_fusion, ProcessGroup* group, bool log);
