@@ -18,8 +18,9 @@ std::string fmt(const char* f, double v) {
   std::snprintf(b, sizeof b, f, v);
   return b;
 }
-std::string prob(double v) { return std::isfinite(v) ? fmt("%.3f", v) : "&ndash;"; }
+std::string prob(double v) { return std::isfinite(v) ? fmt("%.3g", v) : "&ndash;"; }  // small means stay visible
 std::string pct(double v) { return std::isfinite(v) ? fmt("%.2f", 100 * v) : "&ndash;"; }
+std::string prob_text(double v) { return std::isfinite(v) ? fmt("%.3g", v) : "-"; }  // for escaped text
 std::string pct_text(double v) { return std::isfinite(v) ? fmt("%.2f", 100 * v) : "-"; }
 
 std::string name_of(const std::vector<std::string>* names, int64_t c) {
@@ -69,6 +70,11 @@ std::string svg_histograms(const std::string& title, const std::string& subtitle
   }
   s << "<text x='" << X(0.5) << "' y='" << H - 5 << "' text-anchor='middle'>predicted probability</text>";
   s << "<text transform='translate(12," << T + PH / 2 << ") rotate(-90)' text-anchor='middle'>share of the group</text>";
+  int shown = 0;
+  for (const auto& g : groups) shown += g.share.empty() ? 0 : 1;
+  // The legend on a light backing, so bars behind it stay readable.
+  s << "<rect x='" << X(0.38) - 4 << "' y='" << T + 2 << "' width='" << PW * 0.62 << "' height='" << 14 * shown + 4
+    << "' fill='white' fill-opacity='0.8'/>";
   int row = 0;
   for (const auto& g : groups) {
     if (g.share.empty()) continue;
@@ -214,9 +220,9 @@ std::string negative_scores_html(const NegativeScoreAnalysis& a, const std::vect
   h << "<figure>"
     << svg_histograms("All " + std::to_string(a.classes.size()) + " classes",
                       "per bin: mean over classes of the group's share", e,
-                      {{"positives, mean " + prob(p.mean_prob_positives), kPositiveColor, p.mean_share_positives, p.mean_prob_positives},
-                       {"intra-anatomy neg., mean " + prob(p.mean_prob_intra), kIntraColor, p.mean_share_intra, p.mean_prob_intra},
-                       {"inter-anatomy neg., mean " + prob(p.mean_prob_inter), kInterColor, p.mean_share_inter, p.mean_prob_inter}})
+                      {{"positives, mean " + prob_text(p.mean_prob_positives), kPositiveColor, p.mean_share_positives, p.mean_prob_positives},
+                       {"intra-anatomy neg., mean " + prob_text(p.mean_prob_intra), kIntraColor, p.mean_share_intra, p.mean_prob_intra},
+                       {"inter-anatomy neg., mean " + prob_text(p.mean_prob_inter), kInterColor, p.mean_share_inter, p.mean_prob_inter}})
     << "<figcaption>Probability histograms (" << e.size() - 1 << " bins on [0, 1]); dashed lines: means.</figcaption></figure>\n";
   const std::vector<int64_t> drawn = classes_to_plot(a, max_classes);
   std::ostringstream rows;

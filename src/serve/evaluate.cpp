@@ -78,6 +78,7 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
         row_datasets += c.dataset + "\n";
         datasets.insert(c.dataset);
         std::string anatomy = o.anatomy_from == "dataset" ? c.dataset : c.anatomy;
+        if (anatomy == "Unknown") anatomy.clear();  // RP3D's value for a case of unknown anatomy
         std::replace(anatomy.begin(), anatomy.end(), ',', ';');
         std::replace(anatomy.begin(), anatomy.end(), '\n', ' ');
         row_anatomies += anatomy + "\n";
