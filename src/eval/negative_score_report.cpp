@@ -70,11 +70,8 @@ std::string svg_histograms(const std::string& title, const std::string& subtitle
   }
   s << "<text x='" << X(0.5) << "' y='" << H - 5 << "' text-anchor='middle'>predicted probability</text>";
   s << "<text transform='translate(12," << T + PH / 2 << ") rotate(-90)' text-anchor='middle'>share of the group</text>";
-  int shown = 0;
-  for (const auto& g : groups) shown += g.share.empty() ? 0 : 1;
-  // The legend on a light backing, so bars behind it stay readable.
-  s << "<rect x='" << X(0.38) - 4 << "' y='" << T + 2 << "' width='" << PW * 0.62 << "' height='" << 14 * shown + 4
-    << "' fill='white' fill-opacity='0.8'/>";
+  // Histograms and mean lines first, the legend last on a light backing, so it stays readable.
+  std::ostringstream legend;
   int row = 0;
   for (const auto& g : groups) {
     if (g.share.empty()) continue;
@@ -89,9 +86,11 @@ std::string svg_histograms(const std::string& title, const std::string& subtitle
       s << "<line x1='" << X(g.mean) << "' y1='" << Y(0) << "' x2='" << X(g.mean) << "' y2='" << Y(top)
         << "' stroke='" << g.color << "' stroke-dasharray='4 3'/>";
     const double ly = T + 14 + 14 * row++;
-    s << "<rect x='" << X(0.38) << "' y='" << ly - 8 << "' width='10' height='10' fill='" << g.color << "'/>";
-    s << "<text x='" << X(0.38) + 14 << "' y='" << ly + 1 << "'>" << html_escape(g.label) << "</text>";
+    legend << "<rect x='" << X(0.3) << "' y='" << ly - 8 << "' width='10' height='10' fill='" << g.color << "'/>";
+    legend << "<text x='" << X(0.3) + 14 << "' y='" << ly + 1 << "'>" << html_escape(g.label) << "</text>";
   }
+  s << "<rect x='" << X(0.3) - 4 << "' y='" << T + 2 << "' width='" << PW * 0.7 << "' height='" << 14 * row + 4
+    << "' fill='white' fill-opacity='0.85'/>" << legend.str();
   s << "</svg>";
   return s.str();
 }
