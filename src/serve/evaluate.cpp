@@ -120,7 +120,7 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
     mo.breakdowns.emplace_back(what, file);
   }
 
-  if (o.anatomy_from == "case" || o.anatomy_from == "dataset") {
+  if ((o.anatomy_from == "case" || o.anatomy_from == "dataset") && !row_anatomies.empty()) {
     write_bytes_atomically(o.out + "/row_anatomies.txt", row_anatomies);
     mo.row_anatomies = o.out + "/row_anatomies.txt";
     mo.anatomy_source = o.anatomy_from == "case"
