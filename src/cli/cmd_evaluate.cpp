@@ -30,6 +30,11 @@ Registrar register_evaluate({"evaluate", "evaluate a model on a labelled test se
                  "also report within each modality / anatomy / dataset (repeatable; datasets are always broken "
                  "down when the cases come from several)")
       ->check(CLI::IsMember({"modality", "anatomy", "dataset"}));
+  sub.add_option("--anatomy-from", o->anatomy_from,
+                 "anatomy of each case for the intra-/inter-anatomy negative score distributions: case (its Anatomy), "
+                 "dataset (its dataset stands in, for data without anatomy) or none")
+      ->check(CLI::IsMember({"case", "dataset", "none"}))
+      ->capture_default_str();
   sub.add_option("--bootstrap", o->bootstrap, "bootstrap rounds over cases for CIs (0 = none)")->capture_default_str();
   sub.add_option("--seed", o->seed, "bootstrap seed")->capture_default_str();
   sub.add_option("--batch", o->batch, "cases per forward pass")->capture_default_str();

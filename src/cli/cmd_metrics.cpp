@@ -40,6 +40,9 @@ Registrar register_metrics({"metrics", "evaluate scores against labels (.npy): m
   sub.add_option("--row-groups", o->row_groups,
                  "dataset of each score row (one name per line, or a CSV with a 'dataset' column such as predict's "
                  ".cases.csv): with several, metrics also within each dataset and their mean");
+  sub.add_option("--row-anatomies", o->row_anatomies,
+                 "anatomy of each score row's case (one per line, empty = unknown): adds the intra-/inter-anatomy "
+                 "negative score distributions (negative_scores)");
   sub.add_flag("--no-per-class", *no_per_class, "leave per-class entries out of the JSON");
   sub.add_flag("--json", *json_out, "print JSON instead of a table");
   sub.add_option("--out", *out, "write the output to this file instead of stdout");

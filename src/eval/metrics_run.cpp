@@ -10,6 +10,7 @@
 #include "eval/icd_mapping.h"
 #include "eval/metrics_json.h"
 #include "eval/multilabel_metrics.h"
+#include "eval/negative_score_report.h"
 #include "eval/report.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -162,6 +163,15 @@ MetricsRunResult run_metrics(const MetricsRunOptions& opt) {
     out.table += "\n" + grouped_table(breakdowns.back().second, what);
   }
 
+  // Intra-/inter-anatomy negatives (the paper's Fig. 4a), on the probabilities.
+  NegativeScoreAnalysis negatives;
+  if (!opt.row_anatomies.empty()) {
+    negatives = analyse_negative_scores(scores, labels, read_row_groups(opt.row_anatomies), opt.row_anatomies);
+    negatives.anatomy_source = opt.anatomy_source;
+    out.json["negative_scores"] = negative_scores_to_json(negatives, names.empty() ? nullptr : &names);
+    out.table += "\n" + negative_scores_summary(negatives);
+  }
+
   // ICD-10 level: aggregate the disorder columns to codes, evaluate with the same options.
   EvaluationResult icd;
   CodeLevelData code_level;
@@ -201,6 +211,7 @@ MetricsRunResult run_metrics(const MetricsRunOptions& opt) {
     ReportOptions ro;
     ro.by_dataset = by_dataset ? &grouped : nullptr;
     for (const auto& [what, g] : breakdowns) ro.breakdowns.emplace_back(what, &g);
+    if (!opt.row_anatomies.empty()) ro.negative_scores = &negatives;
     write_report(sections, opt.report_dir + "/report.html", ro);
     write_curves_json(curves, opt.report_dir + "/curves.json");
     write_per_class_csv(r, opt.report_dir + "/per_class.csv", names.empty() ? nullptr : &names);

@@ -36,6 +36,10 @@ struct MetricsRunOptions {
   // Further breakdowns: (name, file of one group name per score row), e.g. ("modality", ...). Each with
   // more than one group adds "by_<name>" to the JSON, a table and a report section.
   std::vector<std::pair<std::string, std::string>> breakdowns;
+  // Optional: the anatomy of every score row's case, one per line, empty = unknown: adds the
+  // intra-/inter-anatomy negative analysis ("negative_scores"; eval/negative_score_distribution.h).
+  std::string row_anatomies;
+  std::string anatomy_source = "the row anatomies file";  // what the anatomies are, for the reader
 };
 
 // A row-group file: one name per line, or a CSV whose header has a `dataset` (else `group`) column

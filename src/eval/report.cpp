@@ -7,12 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eval/negative_score_report.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
 namespace raddiag::eval {
-
-namespace {
 
 std::string html_escape(const std::string& s) {
   std::string o;
@@ -27,6 +26,8 @@ std::string html_escape(const std::string& s) {
   }
   return o;
 }
+
+namespace {
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -204,6 +205,8 @@ void write_report(const std::vector<ReportSection>& sections, const std::string&
     }
     h << class_list_html(r, sec.class_names, opt.best_worst) << "\n";
   }
+  if (opt.negative_scores)
+    h << negative_scores_html(*opt.negative_scores, sections.empty() ? nullptr : sections.front().class_names);
   h << "</body></html>\n";
   write_bytes_atomically(path, h.str());
 }

@@ -9,6 +9,7 @@
 #include "eval/curve_bands.h"
 #include "eval/grouped_metrics.h"
 #include "eval/multilabel_metrics.h"
+#include "eval/negative_score_distribution.h"
 
 namespace raddiag::eval {
 
@@ -28,7 +29,12 @@ struct ReportOptions {
   const GroupedEvaluation* by_dataset = nullptr;
   // Further breakdowns (`evaluate --by modality|anatomy`): a table each, after the dataset table.
   std::vector<std::pair<std::string, const GroupedEvaluation*>> breakdowns;
+  // The intra-/inter-anatomy negative analysis (eval/negative_score_report.h): a section after the others.
+  const NegativeScoreAnalysis* negative_scores = nullptr;
 };
+
+// Text made safe for HTML content and attribute values (&, <, >, ").
+std::string html_escape(const std::string& s);
 
 void write_report(const std::vector<ReportSection>& sections, const std::string& path, const ReportOptions& opt = {});
 // Single-granularity convenience.

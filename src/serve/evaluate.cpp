@@ -69,6 +69,7 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   std::string row_datasets;
   std::set<std::string> datasets;
   std::map<std::string, std::string> row_breakdowns;
+  std::string row_anatomies;  // for the negative analysis: one per row, empty = unknown
   {
     torch::Tensor ok = torch::isfinite(test.logits).all(1);
     for (std::size_t i = 0; i < test_cases.size(); ++i)
@@ -76,6 +77,11 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
         const data::Case& c = test_cases[i];
         row_datasets += c.dataset + "\n";
         datasets.insert(c.dataset);
+        std::string anatomy = o.anatomy_from == "dataset" ? c.dataset : c.anatomy;
+        if (anatomy == "Unknown") anatomy.clear();  // RP3D's value for a case of unknown anatomy
+        std::replace(anatomy.begin(), anatomy.end(), ',', ';');
+        std::replace(anatomy.begin(), anatomy.end(), '\n', ' ');
+        row_anatomies += anatomy + "\n";
         for (const auto& what : o.by) {
           if (what == "modality") {
             std::set<std::string> mods;
@@ -112,6 +118,16 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
     const std::string file = o.out + "/row_" + what + ".txt";
     write_bytes_atomically(file, rows);
     mo.breakdowns.emplace_back(what, file);
+  }
+
+  if ((o.anatomy_from == "case" || o.anatomy_from == "dataset") && !row_anatomies.empty()) {
+    write_bytes_atomically(o.out + "/row_anatomies.txt", row_anatomies);
+    mo.row_anatomies = o.out + "/row_anatomies.txt";
+    mo.anatomy_source = o.anatomy_from == "case"
+                            ? "each case's Anatomy (RP3D `Anatomy`, folder `anatomy` column)"
+                            : "each case's dataset stands in for its anatomy (--anatomy-from dataset)";
+  } else if (o.anatomy_from != "none") {
+    throw Error("--anatomy-from", "unknown value \"" + o.anatomy_from + "\" (case, dataset, none)");
   }
 
   std::string threshold_source = "test set (no validation set given)";

@@ -33,6 +33,10 @@ struct EvaluateOptions {
   // Breakdowns besides the automatic per-dataset one: "modality" (the case's modalities, joined with
   // "+" when it holds several), "anatomy" (the case's Anatomy, "Unknown" when absent), "dataset".
   std::vector<std::string> by;
+  // The anatomy of each case for the intra-/inter-anatomy negative analysis (metrics.json
+  // "negative_scores", a report section): "case" (the case's Anatomy; the section says why when no case
+  // has one), "dataset" (each case's dataset stands in for its anatomy, for own data without anatomy), "none".
+  std::string anatomy_from = "case";
   int bootstrap = 1000;
   uint64_t seed = 0;
   int64_t batch = 4;
