@@ -280,6 +280,16 @@ void RunConfig::make_paths_absolute() {
   for (auto& p : data.train) p = absolute(p);
   for (auto& p : data.val) p = absolute(p);
   data.data_root = absolute(data.data_root);
+  // FROM=TO rewrites: a relative TO is a folder of this machine, relative to the working directory like
+  // every other path here (left relative, the reader would take it from the manifest's folder).
+  for (auto& p : data.prefixes) {
+    const auto eq = p.find('=');
+    if (eq == std::string::npos || eq + 1 >= p.size() || std::filesystem::path(p.substr(eq + 1)).is_absolute()) continue;
+    const std::string to = p.substr(eq + 1);
+    std::string abs = absolute(to);
+    if (to.back() == '/' && (abs.empty() || abs.back() != '/')) abs += '/';
+    p = p.substr(0, eq + 1) + abs;
+  }
   data.vocabulary = absolute(data.vocabulary);
   init_from = absolute(init_from);
   knowledge.text_encoder = absolute(knowledge.text_encoder);

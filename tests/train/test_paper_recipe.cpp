@@ -173,3 +173,16 @@ TEST(PaperRecipe, TrainsOnTheDemoCasesFromTorchvisionWeights) {
   const auto transfer = nlohmann::json::parse(wt);
   EXPECT_FALSE(transfer.dump().find("backbone.") == std::string::npos) << transfer.dump().substr(0, 400);
 }
+
+// The recipe's FROM=TO image-path rewrite names a folder relative to the repository root: like every
+// path of a run config it is taken from the working directory (not from the manifest's folder).
+TEST(PaperRecipe, RelativePrefixTargetsAreTakenFromTheWorkingDirectory) {
+  train::RunConfig c = train::RunConfig::from_json(
+      {{"data", {{"train", {"x.json"}}, {"prefixes", {"/home/a/DataPath/=rel/DataPath/", "/b/=/abs/b/", "/c/=rel/c"}}}}});
+  c.make_paths_absolute();
+  const std::string cwd = fs::current_path().string();
+  ASSERT_EQ(c.data.prefixes.size(), 3u);
+  EXPECT_EQ(c.data.prefixes[0], "/home/a/DataPath/=" + cwd + "/rel/DataPath/");
+  EXPECT_EQ(c.data.prefixes[1], "/b/=/abs/b/");
+  EXPECT_EQ(c.data.prefixes[2], "/c/=" + cwd + "/rel/c");
+}
