@@ -22,7 +22,7 @@ std::string tune_process_allocator() {
   // brk; a thread arena that cannot hold a large block falls back to the main arena.
   mallopt(M_MMAP_MAX, 0);
   // Never give the heap top back to the kernel: the next forward needs the same memory again. Peak RSS
-  // stays what the largest forward needed (measured: +6 % on the released model).
+  // grows by the holes the heap cannot return (+30 % on the released model, docs/performance.md).
   mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
   return mode;
 #else
