@@ -1,7 +1,9 @@
 // Model throughput on CPU: cases/s, peak RSS, FLOPs per case and achieved GFLOP/s against a measured
 // convolution peak, for the released configuration (random weights) and the parity-size one, on three
 // typical cases, with the fast inference path (valid slices of non-empty slots only) and the official
-// path (every slice of every slot) side by side, and with channels-last / mkldnn variants.
+// path (every slice of every slot) side by side, and with channels-last / mkldnn variants; for the fast
+// path also with BatchNorm folded into the convolutions (what predict/evaluate/diagnose run) and with
+// the slice encoder in bf16 (--precision bf16).
 //
 //   bench_model [--benchmark_filter=...]     (set OMP_NUM_THREADS to the cores to use)
 #include <benchmark/benchmark.h>
@@ -15,9 +17,11 @@
 #include <string>
 
 #include "model/model_config.h"
+#include "model/precision.h"
 #include "model/raddiag_model.h"
 #include "model/resnet.h"
 #include "model/runtime.h"
+#include "util/allocator_tuning.h"
 
 using namespace raddiag;
 
@@ -131,13 +135,21 @@ Setup& setup(const std::string& name) {
   return *s;
 }
 
+struct Variant {
+  const char* name;
+  bool channels_last = true, mkldnn = true, fold_batchnorm = false;
+  model::Precision precision = model::Precision::kFp32;
+};
+
 void run_case(benchmark::State& state, const std::string& cfg, const std::string& kind, model::ForwardPath path,
-              bool channels_last, bool mkldnn, bool warm_up) {
+              const Variant& v, bool warm_up) {
   set_threads();
   auto& s = setup(cfg);
   const bool mkldnn_before = at::globalContext().userEnabledMkldnn();
-  at::globalContext().setUserEnabledMkldnn(mkldnn);
-  s.model->set_channels_last(channels_last);
+  at::globalContext().setUserEnabledMkldnn(v.mkldnn);
+  s.model->set_channels_last(v.channels_last);
+  s.model->slice_encoder()->set_batchnorm_folding(v.fold_batchnorm);
+  s.model->set_backbone_precision(v.precision);
   const auto& slots = case_kinds().at(kind);
   auto batch = make_case(s.config, slots);
   int64_t valid = 0, used = 0;
@@ -163,6 +175,8 @@ void run_case(benchmark::State& state, const std::string& cfg, const std::string
   state.counters["peak_RSS_MiB"] = peak_rss_mib();
   state.counters["slices"] = static_cast<double>(fast ? valid : n * s.config.depth);
   s.model->set_channels_last(true);
+  s.model->slice_encoder()->set_batchnorm_folding(false);
+  s.model->set_backbone_precision(model::Precision::kFp32);
   at::globalContext().setUserEnabledMkldnn(mkldnn_before);
 }
 
@@ -189,27 +203,36 @@ void BM_ConvPeak(benchmark::State& state) {
 BENCHMARK(BM_ConvPeak)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
 
 const bool registered = [] {
+  // The allocator settings of the raddiag process (RADDIAG_MALLOC=glibc for glibc's defaults).
+  tune_process_allocator();
   for (const std::string cfg : {"released", "parity_size"}) {
     for (const auto& kv : case_kinds()) {
       const std::string& kind = kv.first;
       for (auto path : {model::ForwardPath::kFast, model::ForwardPath::kOfficial}) {
         const bool fast = path == model::ForwardPath::kFast;
-        struct Variant {
-          const char* name;
-          bool channels_last, mkldnn;
-        };
         const bool released = cfg == "released";
         // The official path always encodes N*D slices whatever the case: one case kind is enough for
         // the released model (about a minute per forward on 2 busy cores).
         if (!fast && released && kind != "ct_3axes") continue;
         // channels_last + mkldnn is the model's default (fastest measured).
-        std::vector<Variant> variants{{"channels_last", true, true}};
-        if (fast) variants.push_back({"contiguous", false, true});
+        std::vector<Variant> variants{{"channels_last"}};
+        if (fast) variants.push_back({"contiguous", false});
         if (fast && !released) variants.push_back({"no_mkldnn", true, false});
+        if (fast) variants.push_back({"bn_folded", true, true, true});
+        // bf16 only where the CPU has it natively (model/precision.h says why not otherwise).
+        const bool bf16 = [] {
+          try {
+            model::require_precision_support(model::Precision::kBf16, "cpu");
+            return true;
+          } catch (const std::exception&) {
+            return false;
+          }
+        }();
+        if (fast && bf16) variants.push_back({"bn_folded_bf16", true, true, true, model::Precision::kBf16});
         for (const auto& v : variants) {
           const std::string name = "Case/" + cfg + "/" + kind + "/" + (fast ? "fast" : "official") + "/" + v.name;
           auto* b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
-            run_case(st, cfg, kind, path, v.channels_last, v.mkldnn, /*warm_up=*/!(released && !fast));
+            run_case(st, cfg, kind, path, v, /*warm_up=*/!(released && !fast));
           });
           b->Unit(benchmark::kMillisecond)->UseRealTime();
           // The official path on the released model costs seconds per case: one iteration is enough.

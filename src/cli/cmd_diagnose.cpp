@@ -68,7 +68,8 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
     std::ostream& table = a->json == "-" ? std::cerr : std::cout;
     if (a->request.top_k < 1) throw Error("--top-k", "must be at least 1");
     apply_device_options(a->runtime);
-    infer::Predictor predictor(load_model_logged(a->model, a->classes, table, "classes"), a->runtime.device);
+    infer::Predictor predictor(load_model_logged(a->model, a->classes, table, "classes"), a->runtime.device,
+                               inference_options(a->runtime));
     a->request.study.threads = a->runtime.threads;
     a->request.outputs.software_version = RADDIAG_VERSION;
     const serve::DiagnoseResult d = serve::run_diagnose(predictor, a->model, a->request);

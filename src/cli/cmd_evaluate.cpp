@@ -46,6 +46,7 @@ Registrar register_evaluate({"evaluate", "evaluate a model on a labelled test se
     refuse_to_overwrite_inputs(o->out, {o->model, o->manifest, o->val});
     apply_device_options(*runtime);
     o->device = runtime->device;
+    o->inference = inference_options(*runtime);
     o->threads = runtime->threads;
     o->progress = !*quiet;
     const auto r = serve::run_evaluate(*o);

@@ -98,7 +98,8 @@ int run_pacs_diagnose(const PacsDiagnoseArgs& a) {
   r.threads = a.runtime.threads;
   r.software_version = RADDIAG_VERSION;
   apply_device_options(a.runtime);
-  infer::Predictor predictor(load_model_logged(a.model, a.classes, std::cout, "classes"), a.runtime.device);
+  infer::Predictor predictor(load_model_logged(a.model, a.classes, std::cout, "classes"), a.runtime.device,
+                               inference_options(a.runtime));
   const serve::PacsDiagnoseResult res =
       serve::run_pacs_diagnose(predictor, a.model, r, [](const std::string& line) { std::cout << line << "\n"; });
   const serve::DiagnoseResult& d = res.diagnosis;

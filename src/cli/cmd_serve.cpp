@@ -220,7 +220,8 @@ int serve_main(const ServeArgs& a) {
   // one diagnosis at a time on the single copy.
   const int n_predictors = a.shared_predictor ? 1 : a.workers;
   for (int i = 0; i < n_predictors; ++i)
-    predictors.push_back(std::make_unique<infer::Predictor>(serve::load_model_with_classes(a.model, a.classes), a.runtime.device));
+    predictors.push_back(std::make_unique<infer::Predictor>(serve::load_model_with_classes(a.model, a.classes), a.runtime.device,
+                                                            inference_options(a.runtime)));
   std::vector<std::mutex> predictor_mutex(static_cast<std::size_t>(n_predictors));
   const auto& bundle = predictors[0]->bundle();
   // The idempotency key's model half: the file's bytes and every option that changes a result.

@@ -15,11 +15,25 @@ void add_device_options(CLI::App& sub, DeviceOptions& o) {
   sub.add_option("--device", o.device, "cpu, cuda or cuda:N");
   sub.add_flag("--tf32", o.tf32, "CUDA: allow TF32 convolutions and matrix products (faster, ~1e-4 off fp32)");
   sub.add_option("--threads", o.threads, "intra-op threads (0 = all cores)");
+  sub.add_option("--precision", o.precision,
+                 "slice encoder arithmetic: fp32 (exact) or bf16 (CPU with avx512_bf16/AMX; faster, logits differ, "
+                 "see docs/performance.md)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
 }
 
 void apply_device_options(const DeviceOptions& o) {
   model::configure_threads(o.threads);
   model::set_cuda_tf32(o.tf32);
+}
+
+infer::InferenceOptions inference_options(const DeviceOptions& o) {
+  infer::InferenceOptions i;
+  i.fold_batchnorm = true;  // inference only: these commands never train the model they load
+  i.precision = model::parse_precision(o.precision);
+  // Refused before the model file is read (infer::Predictor checks again).
+  model::require_precision_support(i.precision, model::resolve_device(o.device));
+  return i;
 }
 
 void add_case_source_options(CLI::App& sub, data::CaseSourceOptions& o) {

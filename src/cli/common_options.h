@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "data/case_sources.h"
+#include "infer/predictor.h"
 #include "io/read_options.h"
 #include "model/model_file.h"
 
@@ -19,15 +20,18 @@ struct RunConfig;
 
 namespace raddiag::cli {
 
-// --device, --tf32, --threads.
+// --device, --tf32, --threads, --precision.
 struct DeviceOptions {
   std::string device = "cpu";
   bool tf32 = false;
   int threads = 0;
+  std::string precision = "fp32";
 };
 void add_device_options(CLI::App& sub, DeviceOptions& o);
 // Sets the intra-op threads and the CUDA TF32 switch; call before loading a model.
 void apply_device_options(const DeviceOptions& o);
+// How the inference commands run the model: BatchNorm folded, --precision.
+infer::InferenceOptions inference_options(const DeviceOptions& o);
 
 // --data-root, --prefix, --modality.
 void add_case_source_options(CLI::App& sub, data::CaseSourceOptions& o);

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "cli/command.h"
+#include "util/allocator_tuning.h"
 #include "util/error.h"
 
 namespace raddiag::cli {
@@ -18,6 +19,13 @@ std::vector<Command>& registry() {
 
 int main(int argc, char** argv) {
   using namespace raddiag::cli;
+  // Before any thread or large allocation: every subcommand (predict, serve, train, ...) runs with it.
+  try {
+    raddiag::tune_process_allocator();
+  } catch (const raddiag::Error& e) {
+    std::cerr << "raddiag: error: " << e.what() << "\n";
+    return 1;
+  }
   CLI::App app{"raddiag: case-level multi-label disease diagnosis on radiology images (RadDiag in C++)"};
   app.require_subcommand(1);
   bool verbose = false;

@@ -12,14 +12,18 @@
 
 namespace raddiag::infer {
 
-Predictor::Predictor(model::ModelBundle bundle, const std::string& device)
+Predictor::Predictor(model::ModelBundle bundle, const std::string& device, const InferenceOptions& inference)
     : bundle_(std::move(bundle)),
       // The model's geometry wins over whatever the preprocessing JSON says.
       preprocess_(preprocess_for(bundle_.config, data::PreprocessOptions::from_json(bundle_.preprocess))),
       vocab_(bundle_.classes),
       device_(model::resolve_device(device)) {
+  model::require_precision_support(inference.precision, model::resolve_device(device));
   bundle_.model->to(device_);
   bundle_.model->eval();
+  // After the move to the device, so that the folded weights are where the model runs.
+  if (inference.fold_batchnorm) bundle_.model->slice_encoder()->set_batchnorm_folding(true);
+  bundle_.model->set_backbone_precision(inference.precision);
 }
 
 data::CaseTensors Predictor::case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report,

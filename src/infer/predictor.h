@@ -10,6 +10,7 @@
 #include "data/label_vocabulary.h"
 #include "data/preprocess.h"
 #include "model/model_file.h"
+#include "model/precision.h"
 
 namespace raddiag::infer {
 
@@ -35,9 +36,19 @@ struct Predictions {
   std::vector<CaseFailure> failures;
 };
 
+// How the model computes, set when a Predictor is made. The defaults leave the model as it is, for
+// callers that share it with training (validation during a run).
+struct InferenceOptions {
+  // BatchNorm folded into the convolutions (model/batchnorm_folding.h): exact to float rounding, the
+  // parameters (and so any model file saved later) unchanged. The inference commands turn it on.
+  bool fold_batchnorm = false;
+  // The slice encoder's arithmetic (model/precision.h); bf16 is refused where it is not native.
+  model::Precision precision = model::Precision::kFp32;
+};
+
 class Predictor {
  public:
-  Predictor(model::ModelBundle bundle, const std::string& device = "cpu");
+  Predictor(model::ModelBundle bundle, const std::string& device = "cpu", const InferenceOptions& inference = {});
 
   const model::ModelBundle& bundle() const { return bundle_; }
   const data::PreprocessOptions& preprocess() const { return preprocess_; }

@@ -68,7 +68,9 @@ void RadDiagModelImpl::set_channels_last(bool on) {
 torch::Tensor RadDiagModelImpl::encode_slices(const torch::Tensor& slices) {
   auto run = [&](torch::Tensor x) {
     if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-    return encoder_->forward(x);
+    if (backbone_precision_ == Precision::kFp32) return encoder_->forward(x);
+    CpuAutocast autocast(backbone_precision_);
+    return encoder_->forward(x).to(torch::kFloat);
   };
   const int64_t n = slices.size(0);
   if (slice_chunk_ <= 0 || n <= slice_chunk_) return run(slices);

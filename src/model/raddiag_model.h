@@ -14,6 +14,7 @@
 #include "model/case_fusion.h"
 #include "model/heads.h"
 #include "model/model_config.h"
+#include "model/precision.h"
 #include "model/slice_aggregator.h"
 #include "model/slice_encoder.h"
 
@@ -56,6 +57,10 @@ class RadDiagModelImpl : public torch::nn::Module {
   // mkldnn on CPU, see bench/bench_model.cpp); results equal to float rounding.
   void set_channels_last(bool on);
   bool channels_last() const { return channels_last_; }
+  // Inference: the arithmetic of the slice encoder (model/precision.h); its features are returned in
+  // fp32 whatever it is, so the aggregator, fusion and head always compute in fp32. Default fp32.
+  void set_backbone_precision(Precision p) { backbone_precision_ = p; }
+  Precision backbone_precision() const { return backbone_precision_; }
 
   KnowledgeHead knowledge_head() const { return knowledge_head_; }  // null unless head.type is kKnowledge
   // The backbone (registered under "backbone"): what Grad-CAM asks for its feature map, and fine-tuning
@@ -73,6 +78,7 @@ class RadDiagModelImpl : public torch::nn::Module {
   ModelConfig config_;
   int64_t slice_chunk_ = 0;
   bool channels_last_ = false;
+  Precision backbone_precision_ = Precision::kFp32;
   SliceEncoder encoder_{nullptr};
   SliceAggregator aggregator_{nullptr};
   CaseFusion fusion_{nullptr};

@@ -16,46 +16,62 @@ torch::nn::BatchNorm2d bn(int64_t c) {
   return torch::nn::BatchNorm2d(torch::nn::BatchNormOptions(c).eps(1e-5).momentum(0.1));
 }
 
-torch::nn::Sequential make_downsample(int64_t in, int64_t out, int64_t stride) {
-  if (stride == 1 && in == out) return nullptr;
-  return torch::nn::Sequential(conv(in, out, 1, stride, 0), bn(out));
+// The 1x1 projection of the shortcut (torchvision's downsample.{0,1}) when shape or width change; the
+// block keeps the two modules too, to fold them.
+void make_downsample(torch::nn::Module& block, int64_t in, int64_t out, int64_t stride, torch::nn::Sequential& seq,
+                     torch::nn::Conv2d& c, torch::nn::BatchNorm2d& b) {
+  if (stride == 1 && in == out) return;
+  c = conv(in, out, 1, stride, 0);
+  b = bn(out);
+  seq = block.register_module("downsample", torch::nn::Sequential(c, b));
 }
 
 }  // namespace
 
-BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t planes, int64_t stride) {
+BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t planes, int64_t stride) : stride_(stride) {
   conv1 = register_module("conv1", conv(in, planes, 3, stride, 1));
   bn1 = register_module("bn1", bn(planes));
   conv2 = register_module("conv2", conv(planes, planes, 3, 1, 1));
   bn2 = register_module("bn2", bn(planes));
-  downsample = make_downsample(in, planes, stride);
-  if (downsample) register_module("downsample", downsample);
+  make_downsample(*this, in, planes, stride, downsample, down_conv_, down_bn_);
 }
 
 torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
-  auto out = torch::relu(bn1(conv1(x)));
-  out = bn2(conv2(out));
-  out += downsample ? downsample->forward(x) : x;
+  auto out = torch::relu(folded1_.apply(x, conv1, bn1));
+  out = folded2_.apply(out, conv2, bn2);
+  out += downsample ? folded_down_.apply(x, down_conv_, down_bn_) : x;
   return torch::relu(out);
 }
 
-BottleneckImpl::BottleneckImpl(int64_t in, int64_t planes, int64_t stride) {
+void BasicBlockImpl::set_batchnorm_folding(bool on) {
+  folded1_ = on ? FoldedConvBn(conv1, bn1, stride_, 1) : FoldedConvBn();
+  folded2_ = on ? FoldedConvBn(conv2, bn2, 1, 1) : FoldedConvBn();
+  folded_down_ = on && downsample ? FoldedConvBn(down_conv_, down_bn_, stride_, 0) : FoldedConvBn();
+}
+
+BottleneckImpl::BottleneckImpl(int64_t in, int64_t planes, int64_t stride) : stride_(stride) {
   conv1 = register_module("conv1", conv(in, planes, 1, 1, 0));
   bn1 = register_module("bn1", bn(planes));
   conv2 = register_module("conv2", conv(planes, planes, 3, stride, 1));
   bn2 = register_module("bn2", bn(planes));
   conv3 = register_module("conv3", conv(planes, planes * kExpansion, 1, 1, 0));
   bn3 = register_module("bn3", bn(planes * kExpansion));
-  downsample = make_downsample(in, planes * kExpansion, stride);
-  if (downsample) register_module("downsample", downsample);
+  make_downsample(*this, in, planes * kExpansion, stride, downsample, down_conv_, down_bn_);
 }
 
 torch::Tensor BottleneckImpl::forward(torch::Tensor x) {
-  auto out = torch::relu(bn1(conv1(x)));
-  out = torch::relu(bn2(conv2(out)));
-  out = bn3(conv3(out));
-  out += downsample ? downsample->forward(x) : x;
+  auto out = torch::relu(folded1_.apply(x, conv1, bn1));
+  out = torch::relu(folded2_.apply(out, conv2, bn2));
+  out = folded3_.apply(out, conv3, bn3);
+  out += downsample ? folded_down_.apply(x, down_conv_, down_bn_) : x;
   return torch::relu(out);
+}
+
+void BottleneckImpl::set_batchnorm_folding(bool on) {
+  folded1_ = on ? FoldedConvBn(conv1, bn1, 1, 0) : FoldedConvBn();
+  folded2_ = on ? FoldedConvBn(conv2, bn2, stride_, 1) : FoldedConvBn();
+  folded3_ = on ? FoldedConvBn(conv3, bn3, 1, 0) : FoldedConvBn();
+  folded_down_ = on && downsample ? FoldedConvBn(down_conv_, down_bn_, stride_, 0) : FoldedConvBn();
 }
 
 ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
@@ -97,22 +113,43 @@ torch::Tensor ResNetImpl::feature_map(torch::Tensor x) {
   TORCH_CHECK(x.dim() == 4 && (x.size(1) == 1 || x.size(1) == 3), "ResNet expects [n, 1|3, H, W], got ",
               x.sizes());
   torch::Tensor y;
-  if (x.size(1) == 1) {
-    y = torch::conv2d(x, conv1->weight.sum(1, /*keepdim=*/true), {}, 2, 3);
+  if (folded_stem_.usable(conv1, bn1)) {
+    const auto& w = folded_stem_.weight();
+    y = torch::conv2d(x, x.size(1) == 1 ? w.sum(1, /*keepdim=*/true) : w, folded_stem_.bias(), 2, 3);
+  } else if (x.size(1) == 1) {
+    y = bn1(torch::conv2d(x, conv1->weight.sum(1, /*keepdim=*/true), {}, 2, 3));
   } else {
-    y = conv1(x);
+    y = bn1(conv1(x));
   }
-  y = torch::max_pool2d(torch::relu(bn1(y)), 3, 2, 1);
+  y = torch::max_pool2d(torch::relu(y), 3, 2, 1);
   for (auto& s : stages_) y = s->forward(y);
   if (capture_) captured_.push_back(y);
   return y;
 }
 
 void ResNetImpl::set_channels_last(bool on) {
-  torch::NoGradGuard ng;
-  const auto fmt = on ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
-  for (auto& p : parameters())
-    if (p.dim() == 4) p.set_data(p.contiguous(fmt));
+  {
+    torch::NoGradGuard ng;
+    const auto fmt = on ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+    for (auto& p : parameters())
+      if (p.dim() == 4) p.set_data(p.contiguous(fmt));
+  }
+  if (folded_) set_batchnorm_folding(true);  // the folded weights follow the layout
+}
+
+void ResNetImpl::set_batchnorm_folding(bool on) {
+  folded_ = on;
+  folded_stem_ = on ? FoldedConvBn(conv1, bn1, 2, 3) : FoldedConvBn();
+  for (auto& stage : stages_)
+    for (auto& block : stage->children()) {
+      if (auto* b = block->as<BottleneckImpl>()) b->set_batchnorm_folding(on);
+      else if (auto* bb = block->as<BasicBlockImpl>()) bb->set_batchnorm_folding(on);
+    }
+}
+
+void ResNetImpl::train(bool on) {
+  if (on && folded_) set_batchnorm_folding(false);
+  SliceEncoderImpl::train(on);
 }
 
 std::string ResNetImpl::depth_stage(const std::string& name) const {

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "model/batchnorm_folding.h"
 #include "model/slice_encoder.h"
 
 namespace raddiag::model {
@@ -22,12 +23,16 @@ class BasicBlockImpl : public torch::nn::Module {
  public:
   BasicBlockImpl(int64_t in, int64_t planes, int64_t stride);
   torch::Tensor forward(torch::Tensor x);
+  // Folds (or drops the folded copies of) every conv+BatchNorm pair (model/batchnorm_folding.h).
+  void set_batchnorm_folding(bool on);
   static constexpr int64_t kExpansion = 1;
 
  private:
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  int64_t stride_;
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, down_conv_{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, down_bn_{nullptr};
   torch::nn::Sequential downsample{nullptr};
+  FoldedConvBn folded1_, folded2_, folded_down_;
 };
 TORCH_MODULE(BasicBlock);
 
@@ -35,12 +40,15 @@ class BottleneckImpl : public torch::nn::Module {
  public:
   BottleneckImpl(int64_t in, int64_t planes, int64_t stride);
   torch::Tensor forward(torch::Tensor x);
+  void set_batchnorm_folding(bool on);
   static constexpr int64_t kExpansion = 4;
 
  private:
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  int64_t stride_;
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, down_conv_{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr}, down_bn_{nullptr};
   torch::nn::Sequential downsample{nullptr};
+  FoldedConvBn folded1_, folded2_, folded3_, folded_down_;
 };
 TORCH_MODULE(Bottleneck);
 
@@ -66,12 +74,19 @@ class ResNetImpl : public SliceEncoderImpl {
   const ResNetOptions& options() const { return options_; }
   // Stores the conv weights in channels-last layout (inputs should then be channels-last too).
   void set_channels_last(bool on) override;
+  // Inference: every BatchNorm folded into its convolution while in eval mode; the parameters stay as
+  // they are. train(true) drops the folded copies (training never uses them).
+  void set_batchnorm_folding(bool on) override;
+  bool batchnorm_folded() const override { return folded_; }
+  void train(bool on = true) override;
 
  private:
   ResNetOptions options_;
   torch::nn::Conv2d conv1{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr};
   std::vector<torch::nn::Sequential> stages_;
+  FoldedConvBn folded_stem_;
+  bool folded_ = false;
   bool capture_ = false;
   std::vector<torch::Tensor> captured_;
 };

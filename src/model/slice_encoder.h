@@ -34,6 +34,11 @@ class SliceEncoderImpl : public torch::nn::Module {
 
   // Conv weights in channels-last layout (faster on CPU); encoders without convolutions ignore it.
   virtual void set_channels_last(bool /*on*/) {}
+
+  // Inference only: BatchNorm folded into the convolutions before it (model/batchnorm_folding.h), used
+  // in eval mode; the parameters are not changed. Encoders without BatchNorm ignore it.
+  virtual void set_batchnorm_folding(bool /*on*/) {}
+  virtual bool batchnorm_folded() const { return false; }
 };
 TORCH_MODULE(SliceEncoder);
 

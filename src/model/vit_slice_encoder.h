@@ -75,6 +75,8 @@ class ResNetVitSliceEncoderImpl : public SliceEncoderImpl {
   void set_capture_feature_maps(bool on) override { cnn_->set_capture_feature_maps(on); }
   const std::vector<torch::Tensor>& captured_feature_maps() const override { return cnn_->captured_feature_maps(); }
   void set_channels_last(bool on) override { cnn_->set_channels_last(on); }
+  void set_batchnorm_folding(bool on) override { cnn_->set_batchnorm_folding(on); }
+  bool batchnorm_folded() const override { return cnn_->batchnorm_folded(); }
   // "cnn.layerK." for the CNN stages, "blocks.N." for the transformer blocks.
   std::string depth_stage(const std::string& parameter_name) const override;
   // Side of the token grid for an S x S slice.

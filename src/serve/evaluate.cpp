@@ -53,7 +53,7 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   }
   const nlohmann::json card = bundle.card;
   const nlohmann::json icd_mapping = bundle.icd_mapping;
-  infer::Predictor predictor(bundle, o.device);
+  infer::Predictor predictor(bundle, o.device, o.inference);
   infer::PredictOptions po;
   po.batch_size = o.batch;
   po.progress = o.progress;

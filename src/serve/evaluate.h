@@ -27,6 +27,7 @@ struct EvaluateOptions {
   std::string classes;  // --classes FILE_OR_LIST (serve/class_selection.h); empty = the model's classes
   data::CaseSourceOptions source;
   std::string device = "cpu";
+  infer::InferenceOptions inference;  // BatchNorm folding, precision
   // Class groups of the tables: auto (RP3D ranges for the 5569-class vocabulary, else training counts
   // from the model card, else none) or one of rp3d | rp3d-icd | counts | none.
   std::string groups = "auto";

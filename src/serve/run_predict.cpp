@@ -34,7 +34,8 @@ PredictResult run_predict(const PredictRequest& request) {
   refuse_to_overwrite_inputs(request.out, {request.model, request.manifest});
   PredictResult r;
   const auto cases = data::load_cases(request.manifest, request.source);
-  infer::Predictor predictor(load_model_with_classes(request.model, request.classes, &r.class_selection), request.device);
+  infer::Predictor predictor(load_model_with_classes(request.model, request.classes, &r.class_selection), request.device,
+                             request.inference);
   infer::PredictOptions po;
   po.batch_size = request.batch;
   po.progress = request.progress;

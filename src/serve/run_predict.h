@@ -16,6 +16,7 @@ struct PredictRequest {
   std::string classes;               // --classes FILE_OR_LIST; empty = the model's classes
   data::CaseSourceOptions source;
   std::string device = "cpu";
+  infer::InferenceOptions inference;  // BatchNorm folding, precision
   bool probabilities = false;        // sigmoid of the logits
   bool progress = true;
   int64_t batch = 4;

@@ -151,3 +151,22 @@ TEST(ImportOfficial, MismatchedArchitectureListsKeysAndWritesNothing) {
   EXPECT_NE(log.find("shape"), std::string::npos) << log;
   EXPECT_FALSE(fs::exists(dir + "/m.raddiag"));
 }
+
+// --precision bf16 through the product path: the official logits to the bf16 bound of
+// docs/performance.md (fp32 is the test above); a precision that does not exist is refused.
+TEST(ImportPredict, Bf16PrecisionStaysWithinItsBoundOfTheOfficialLogits) {
+  const std::string dir = test::scratch_dir("bf16");
+  std::string log;
+  const std::string base = test::shell_quote(test::cli_path()) + " predict -q --model " +
+                           test::shell_quote(imported_model()) + " --manifest " +
+                           test::shell_quote(parity() + "/cases.json") + " --out ";
+  EXPECT_NE(test::run_command(base + test::shell_quote(dir + "/x.npy") + " --precision fp16", &log), 0);
+  EXPECT_NE(log.find("--precision"), std::string::npos) << log;
+  const int rc = test::run_command(base + test::shell_quote(dir + "/b.npy") + " --precision bf16", &log);
+  if (rc != 0 && log.find("neither avx512_bf16 nor amx_bf16") != std::string::npos) GTEST_SKIP() << log;
+  ASSERT_EQ(rc, 0) << log;
+  const double diff =
+      (npy_tensor(dir + "/b.npy") - npy_tensor(parity() + "/json_order/expected_logits.npy")).abs().max().item<double>();
+  EXPECT_GT(diff, 1e-5) << "bf16 gave the fp32 logits: was it used?";
+  EXPECT_LE(diff, 5e-3) << "max abs logit difference " << diff;
+}
