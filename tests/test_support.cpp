@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include "util/error.h"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -68,6 +70,15 @@ bool python_has(const std::vector<std::string>& modules) {
   std::string code = "import ";
   for (size_t i = 0; i < modules.size(); ++i) code += (i ? ", " : "") + modules[i];
   return run_command(shell_quote(python()) + " -c " + shell_quote(code)) == 0;
+}
+
+std::string error_text(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace raddiag::test

@@ -1,6 +1,7 @@
 #pragma once
 // Shared helpers for the test suite: where the real data lives, a scratch folder per test, and
 // running Debian's Python as an independent reference implementation.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,5 +21,8 @@ std::string run_python_script(const std::string& script, const std::vector<std::
 // True when Debian's Python has the given modules (tests that need them skip with a message otherwise).
 bool python_has(const std::vector<std::string>& modules);
 std::string shell_quote(const std::string& s);
+
+// The message of the raddiag::Error that `f` throws, or "" when it throws none.
+std::string error_text(const std::function<void()>& f);
 
 }  // namespace raddiag::test

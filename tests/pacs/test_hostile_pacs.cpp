@@ -75,14 +75,7 @@ class FakePacs {
   bool released_ = false;
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::function<void()>& f) { return test::error_text(f); }
 
 json failed_sop_body(const std::string& sop, int reason) {
   return {{"00081198",

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "test_support.h"
 #include "train/run_config.h"
 #include "train/step_interval.h"
 #include "util/error.h"
@@ -14,15 +15,6 @@ using namespace raddiag;
 using train::StepInterval;
 
 namespace step_interval_test {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 nlohmann::json minimal_run() { return {{"data", {{"train", {"somewhere"}}}}}; }
 
@@ -59,7 +51,7 @@ TEST(StepInterval, RefusesBadValuesNamingTheKey) {
   for (const nlohmann::json bad : {nlohmann::json(-1), nlohmann::json("epoch"), nlohmann::json("2 weeks"), nlohmann::json("-2 epochs"),
                                    nlohmann::json("1.5 epochs"), nlohmann::json("2 epochs later"), nlohmann::json(1.5),
                                    nlohmann::json::array()}) {
-    const std::string msg = error_of([&] { StepInterval::from_json(bad, "run config", "checkpoint_every"); });
+    const std::string msg = test::error_text([&] { StepInterval::from_json(bad, "run config", "checkpoint_every"); });
     EXPECT_NE(msg.find("checkpoint_every"), std::string::npos) << bad.dump() << ": " << msg;
     EXPECT_NE(msg.find(bad.dump()), std::string::npos) << msg;
   }
@@ -82,7 +74,7 @@ TEST(StepInterval, RunConfigReadsEpochIntervalsBestMetricAndRequire) {
   EXPECT_EQ(back.to_json()["checkpoint_every"], 300);
 
   // The required field is empty: the run refuses to start and says what to give.
-  const std::string msg = error_of([&] { c.check_required(); });
+  const std::string msg = test::error_text([&] { c.check_required(); });
   EXPECT_NE(msg.find("init_from is required"), std::string::npos) << msg;
   EXPECT_NE(msg.find("--init-from"), std::string::npos) << msg;
   auto given = c;
@@ -98,15 +90,15 @@ TEST(StepInterval, RunConfigReadsEpochIntervalsBestMetricAndRequire) {
 TEST(StepInterval, RunConfigRefusesUnknownBestMetricAndRequiredField) {
   nlohmann::json j = minimal_run();
   j["best_metric"] = "accuracy";
-  std::string msg = error_of([&] { train::RunConfig::from_json(j); });
+  std::string msg = test::error_text([&] { train::RunConfig::from_json(j); });
   EXPECT_NE(msg.find("best_metric"), std::string::npos) << msg;
   EXPECT_NE(msg.find("eval_loss"), std::string::npos) << msg;  // lists the known ones
   j = minimal_run();
   j["require"] = {"init_form"};
-  msg = error_of([&] { train::RunConfig::from_json(j); });
+  msg = test::error_text([&] { train::RunConfig::from_json(j); });
   EXPECT_NE(msg.find("init_form"), std::string::npos) << msg;
   j = minimal_run();
   j["validate_every"] = "every epoch";
-  msg = error_of([&] { train::RunConfig::from_json(j); });
+  msg = test::error_text([&] { train::RunConfig::from_json(j); });
   EXPECT_NE(msg.find("validate_every"), std::string::npos) << msg;
 }
