@@ -44,23 +44,10 @@ PY
 fi
 
 # 2. One config per variant: base + the variant's merge patch, the text encoder filled in.
-variants=$("$PY" - "$OUT" <<'PY'
-import json, sys
-out = sys.argv[1]
-spec = json.load(open("configs/ablations.json"))
-def merge(a, b):
-    if not isinstance(b, dict): return b
-    res = dict(a) if isinstance(a, dict) else {}
-    for k, v in b.items():
-        if v is None: res.pop(k, None)
-        else: res[k] = merge(res.get(k), v)
-    return res
-for name, patch in spec["variants"].items():
-    cfg = json.loads(json.dumps(merge(spec["base"], patch)).replace("@TEXT_ENCODER@", out + "/text"))
-    json.dump(cfg, open(f"{out}/{name}.json", "w"), indent=1)
-    print(name)
-PY
-)
+variants=$("$PY" scripts/merge_config.py configs/ablations.json variants --list)
+for v in $variants; do
+  "$PY" scripts/merge_config.py configs/ablations.json variants "$v" "$OUT/$v.json" --replace "@TEXT_ENCODER@=$OUT/text"
+done
 
 # 3. Train and predict every variant and seed on the run's own validation split.
 for seed in $SEEDS; do

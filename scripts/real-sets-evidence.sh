@@ -53,22 +53,11 @@ echo "## Within-dataset macro AUC of the recipe (configs/real-sets.json)"
 # 2. The levers (LEVERS=1): base + one merge patch each.
 if [ "${LEVERS:-0}" = 1 ]; then
   mkdir -p "$OUT/levers"
-  names=$("$PY" -c "import json; [print(k) for k in json.load(open('configs/real-sets-levers.json'))['levers']]")
+  names=$("$PY" scripts/merge_config.py configs/real-sets-levers.json levers --list)
   printf 'lever\t%s\tval mean\treal mean\n' "$(echo $SOURCES | tr ' ' '\t')" > "$OUT/levers.tsv"
   while IFS= read -r name; do
     slug=$(echo "$name" | tr -c 'A-Za-z0-9\n' '-')
-    "$PY" - "$name" "$OUT/levers/$slug.json" <<'PY'
-import json, sys
-spec = json.load(open("configs/real-sets-levers.json"))
-def merge(a, b):
-    if not isinstance(b, dict): return b
-    out = dict(a) if isinstance(a, dict) else {}
-    for k, v in b.items():
-        if v is None: out.pop(k, None)
-        else: out[k] = merge(out.get(k), v)
-    return out
-json.dump(merge(spec["base"], spec["levers"][sys.argv[1]]), open(sys.argv[2], "w"), indent=1)
-PY
+    "$PY" scripts/merge_config.py configs/real-sets-levers.json levers "$name" "$OUT/levers/$slug.json"
     train "$OUT/levers/$slug" "$OUT/levers/$slug.json" > /dev/null
     evaluate "$OUT/levers/$slug"
     "$PY" - "$name" "$OUT/levers/$slug" $SOURCES >> "$OUT/levers.tsv" <<'PY'
