@@ -38,6 +38,7 @@ Registrar register_evaluate({"evaluate", "evaluate a model on a labelled test se
   sub.add_option("--bootstrap", o->bootstrap, "bootstrap rounds over cases for CIs (0 = none)")->capture_default_str();
   sub.add_option("--seed", o->seed, "bootstrap seed")->capture_default_str();
   sub.add_option("--batch", o->batch, "cases per forward pass")->capture_default_str();
+  add_prefetch_option(sub, o->prefetch);
   add_device_options(sub, *runtime);
   sub.add_flag("--store-thresholds", o->store_thresholds, "write the chosen thresholds into the model file");
   sub.add_flag("--json", *json_out, "print metrics.json instead of the table");
@@ -51,6 +52,7 @@ Registrar register_evaluate({"evaluate", "evaluate a model on a labelled test se
     o->progress = !*quiet;
     const auto r = serve::run_evaluate(*o);
     std::cout << (*json_out ? r.metrics.dump(2) + "\n" : r.table);
+    if (!*quiet) std::cerr << describe_timing(r.timing) << "\n";
     std::cerr << "wrote " << o->out << "/{metrics.json,per_class.csv,thresholds.json,report.html}"
               << (o->store_thresholds ? "; thresholds stored in " + o->model : "") << "\n";
     return 0;

@@ -26,6 +26,7 @@ Registrar register_predict({"predict", "run a model on every case of a manifest 
   sub.add_flag("--probs", r.probabilities, "write sigmoid probabilities instead of logits");
   add_device_options(sub, a->runtime);
   sub.add_option("--batch", r.batch, "cases per forward pass");
+  add_prefetch_option(sub, r.prefetch);
   sub.add_option("--seed", r.seed, "seed of the preprocessing's random choices");
   sub.add_flag("-q,--quiet", a->quiet, "no progress line");
   sub.add_flag("--strict", a->strict, "exit 1 when any case is skipped (default: only when every case is)");
@@ -38,6 +39,7 @@ Registrar register_predict({"predict", "run a model on every case of a manifest 
     if (!a->request.classes.empty()) std::cerr << "columns: " << res.class_selection << "\n";
     std::cerr << "wrote " << res.scores_path << " [" << res.rows << " x " << res.columns << "]"
               << (a->request.probabilities ? " probabilities" : " logits") << " and " << res.status_path << "\n";
+    if (!a->quiet) std::cerr << describe_timing(res.timing) << "\n";
     for (const auto& f : res.failures)
       std::cerr << "skipped case " << f.index << " (" << f.case_id << "): " << f.reason << " (status 'skipped', row is NaN)\n";
     if (res.cases > 0 && res.failures.size() == res.cases) {

@@ -36,6 +36,21 @@ infer::InferenceOptions inference_options(const DeviceOptions& o) {
   return i;
 }
 
+void add_prefetch_option(CLI::App& sub, int& workers) {
+  sub.add_option("--prefetch", workers,
+                 "worker threads reading and preprocessing the next cases while the model runs (0 = read in turn "
+                 "on the model's thread); results do not depend on it")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+}
+
+std::string describe_timing(const infer::PredictTiming& t) {
+  char line[200];
+  std::snprintf(line, sizeof line, "predict: %lld cases run in %.1f s; model %.1f s (%.1f %%), waiting for input %.1f s",
+                static_cast<long long>(t.cases_run), t.wall_s, t.model_s, 100.0 * t.model_share(), t.input_wait_s);
+  return line;
+}
+
 void add_case_source_options(CLI::App& sub, data::CaseSourceOptions& o) {
   sub.add_option("--data-root", o.data_root, "root for relative image paths of the JSON");
   sub.add_option("--prefix", o.prefixes, "rewrite an image path prefix, FROM=TO (repeatable)");

@@ -1,12 +1,14 @@
 #include "infer/predictor.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include <spdlog/spdlog.h>
 
 #include "infer/model_input.h"
 #include "infer/preprocess_for.h"
 #include "model/runtime.h"
+#include "util/ordered_prefetch.h"
 #include "util/error.h"
 #include "util/progress.h"
 
@@ -47,18 +49,31 @@ model::ModelOutput Predictor::run(const data::CaseBatch& batch) {
 }
 
 Predictions Predictor::predict(const std::vector<data::Case>& cases, const PredictOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  const auto started = Clock::now();
   const int64_t n = static_cast<int64_t>(cases.size());
   const int64_t C = bundle_.config.head.num_classes;
   Predictions out;
   out.logits = torch::full({n, C}, std::numeric_limits<float>::quiet_NaN());
   out.labels = torch::zeros({n, C});
+  if (options.shard_count < 1 || options.shard_index < 0 || options.shard_index >= options.shard_count)
+    throw Error("predict", "shard " + std::to_string(options.shard_index) + " of " + std::to_string(options.shard_count) + " does not exist");
   ProgressLine progress("predict", n, "cases", options.progress);
   std::vector<data::CaseTensors> pending;
   std::vector<int64_t> rows;
+  auto fail = [&](int64_t i, const std::string& why) {
+    const auto& c = cases[static_cast<std::size_t>(i)];
+    out.failures.push_back({static_cast<std::size_t>(i), c.id, why});
+    spdlog::warn("case {} ({}) skipped: {}", i, c.id, why);
+  };
   auto flush = [&] {
     if (pending.empty()) return;
+    const auto model_started = Clock::now();
     auto result = run(data::collate(pending));
     auto logits = result.logits.to(torch::kCPU, torch::kFloat);
+    out.timing.model_s += seconds_since(model_started);
+    out.timing.cases_run += static_cast<int64_t>(rows.size());
     auto finite = torch::isfinite(logits).all(1);
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const int64_t r = static_cast<int64_t>(i);
@@ -68,35 +83,44 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
       }
       // NaN/inf weights or an input the model cannot handle: never a row of scores that reads as "negative".
       const auto bad = (~torch::isfinite(logits[r])).sum().item<int64_t>();
-      const auto& c = cases[static_cast<std::size_t>(rows[i])];
-      const std::string why = "the model's output is not finite (" + std::to_string(bad) + " of " +
-                              std::to_string(logits.size(1)) + " logits are NaN/inf): check the model's weights and this case's input";
-      out.failures.push_back({static_cast<std::size_t>(rows[i]), c.id, why});
-      spdlog::warn("case {} ({}) skipped: {}", rows[i], c.id, why);
+      fail(rows[i], "the model's output is not finite (" + std::to_string(bad) + " of " + std::to_string(logits.size(1)) +
+                        " logits are NaN/inf): check the model's weights and this case's input");
     }
     progress.advance(static_cast<int64_t>(rows.size()));
     pending.clear();
     rows.clear();
   };
-  if (options.shard_count < 1 || options.shard_index < 0 || options.shard_index >= options.shard_count)
-    throw Error("predict", "shard " + std::to_string(options.shard_index) + " of " + std::to_string(options.shard_count) + " does not exist");
-  for (int64_t i = 0; i < n; ++i) {
-    if (i % options.shard_count != options.shard_index) {
-      progress.advance(1);
-      continue;
-    }
-    const auto& c = cases[static_cast<std::size_t>(i)];
+
+  // This shard's cases, read and preprocessed ahead of the model on worker threads.
+  std::vector<int64_t> mine;
+  for (int64_t i = options.shard_index; i < n; i += options.shard_count) mine.push_back(i);
+  progress.advance(n - static_cast<int64_t>(mine.size()));
+  const bool early = bundle_.config.fusion.mode == model::FusionMode::kEarly;
+  OrderedPrefetch<data::CaseTensors> inputs(
+      mine,
+      [&](int64_t i) {
+        const auto& c = cases[static_cast<std::size_t>(i)];
+        auto t = case_tensors(c, options.seed + static_cast<uint64_t>(i));
+        if (early && !(t.mods != 0).any().item<bool>()) throw Error(c.id, "no usable scan in this case");
+        return t;
+      },
+      options.prefetch_workers,
+      options.prefetch_cases > 0 ? options.prefetch_cases : static_cast<int>(2 * std::max<int64_t>(1, options.batch_size)),
+      // The model keeps the cores' OpenMP teams; a decoding thread computes alone.
+      [] { model::use_one_intraop_thread_on_this_thread(); });
+  while (!inputs.done()) {
+    const int64_t i = inputs.next_key();
+    const auto wait_started = Clock::now();
     try {
-      auto t = case_tensors(c, options.seed + static_cast<uint64_t>(i));
+      auto t = inputs.take();
+      out.timing.input_wait_s += seconds_since(wait_started);
       if (t.labels.defined()) out.labels[i].copy_(t.labels);
       if (t.labels.defined() && t.known.defined()) out.labels[i].masked_fill_(t.known == 0, -1.f);
-      if (!(t.mods != 0).any().item<bool>() && bundle_.config.fusion.mode == model::FusionMode::kEarly)
-        throw Error(c.id, "no usable scan in this case");
       pending.push_back(std::move(t));
       rows.push_back(i);
     } catch (const std::exception& e) {
-      out.failures.push_back({static_cast<std::size_t>(i), c.id, e.what()});
-      spdlog::warn("case {} ({}) skipped: {}", i, c.id, e.what());
+      out.timing.input_wait_s += seconds_since(wait_started);
+      fail(i, e.what());
       progress.advance(1);
     }
     if (static_cast<int64_t>(pending.size()) >= options.batch_size) flush();
@@ -105,6 +129,7 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
   progress.finish();
   std::sort(out.failures.begin(), out.failures.end(),
             [](const CaseFailure& a, const CaseFailure& b) { return a.index < b.index; });
+  out.timing.wall_s = seconds_since(started);
   return out;
 }
 

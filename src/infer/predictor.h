@@ -27,6 +27,19 @@ struct PredictOptions {
   // Sharding (distributed validation): only cases i with i % shard_count == shard_index are run; the
   // other rows stay NaN. Case i keeps seed + i, so the shards together equal one unsharded run.
   int64_t shard_index = 0, shard_count = 1;
+  // Cases are read and preprocessed on this many worker threads while the model runs on the previous
+  // batch (0 = on the model's thread, in turn). Each case keeps its seed, so the numbers do not depend on it.
+  int prefetch_workers = 1;
+  // How many prepared cases may wait ahead of the model (bounds memory); 0 = two batches.
+  int prefetch_cases = 0;
+};
+
+// Where predict's wall time went: running the model (forward, logits back to the host) or waiting for
+// the next case to be read and preprocessed.
+struct PredictTiming {
+  double wall_s = 0, model_s = 0, input_wait_s = 0;
+  int64_t cases_run = 0;
+  double model_share() const { return wall_s > 0 ? model_s / wall_s : 0.0; }
 };
 
 struct Predictions {
@@ -34,6 +47,7 @@ struct Predictions {
   torch::Tensor labels;   // [cases, C] float32 multi-hot from the cases' labels (vocabulary of the model),
                           // -1 where a label is unknown (ignored by the metrics)
   std::vector<CaseFailure> failures;
+  PredictTiming timing;
 };
 
 // How the model computes, set when a Predictor is made. The defaults leave the model as it is, for
@@ -62,7 +76,7 @@ class Predictor {
   // Forward pass without gradients on a batch (moved to the model's device).
   model::ModelOutput run(const data::CaseBatch& batch);
   // Every case, in order. A case that cannot be read or preprocessed is reported in `failures` and
-  // gets a NaN row; the others go on.
+  // gets a NaN row; the others go on. Reading overlaps the model (PredictOptions::prefetch_workers).
   Predictions predict(const std::vector<data::Case>& cases, const PredictOptions& options = {});
 
  private:

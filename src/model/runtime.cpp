@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <dlfcn.h>
+
 #include <fstream>
 #include <algorithm>
 #include <set>
@@ -33,6 +35,16 @@ int configure_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   return torch::get_num_threads();
+}
+
+void use_one_intraop_thread_on_this_thread() {
+  // libtorch sets this thread's OpenMP count from its global setting on first use; do that first, then
+  // override. omp_set_num_threads is looked up at run time, so no OpenMP flags are needed to build and a
+  // libtorch on another threading backend simply keeps its behaviour.
+  at::internal::lazy_init_num_threads();
+  using SetThreads = void (*)(int);
+  static const auto set_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (set_threads != nullptr) set_threads(1);
 }
 
 std::string resolve_device(const std::string& requested) {

@@ -16,6 +16,12 @@ std::string loaded_blas_library();
 // Sets intra-op threads (0 = leave libtorch's default) and returns the count in effect.
 int configure_threads(int threads);
 
+// Makes libtorch's CPU operators on the calling thread single-threaded, leaving the other threads' counts
+// alone (an OpenMP thread count is per thread; torch::set_num_threads would change the process default).
+// For helper threads (case decoding beside a running model) that must not start a second OpenMP team on
+// cores the model uses. A no-op where libtorch was built without OpenMP.
+void use_one_intraop_thread_on_this_thread();
+
 // "cpu", "cuda", "cuda:1"; throws raddiag::Error when the device is not available.
 std::string resolve_device(const std::string& requested);
 

@@ -57,11 +57,13 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   infer::PredictOptions po;
   po.batch_size = o.batch;
   po.progress = o.progress;
+  po.prefetch_workers = o.prefetch;
 
   EvaluateResult result;
   const auto test_cases = data::load_cases(o.manifest, o.source);
   infer::Predictions test = predictor.predict(test_cases, po);
   result.failures = static_cast<int64_t>(test.failures.size());
+  result.timing = test.timing;
   if (!test_cases.empty() && test.failures.size() == test_cases.size())
     throw Error(o.manifest, "no case of the test set could be read");
   // The dataset of every kept row: with several, metrics are also computed within each dataset. The

@@ -41,6 +41,7 @@ struct EvaluateOptions {
   int bootstrap = 1000;
   uint64_t seed = 0;
   int64_t batch = 4;
+  int prefetch = 1;  // worker threads reading cases while the model runs (0 = none)
   int threads = 0;
   bool store_thresholds = false;
   bool progress = true;
@@ -51,6 +52,7 @@ struct EvaluateResult {
   std::string table;              // the readable summary
   std::vector<float> thresholds;  // chosen per class (what --store-thresholds stores)
   int64_t failures = 0;
+  infer::PredictTiming timing;  // of the test set's prediction
 };
 
 EvaluateResult run_evaluate(const EvaluateOptions& options);

@@ -40,6 +40,7 @@ PredictResult run_predict(const PredictRequest& request) {
   po.batch_size = request.batch;
   po.progress = request.progress;
   po.seed = request.seed;
+  po.prefetch_workers = request.prefetch;
   auto p = predictor.predict(cases, po);
   torch::Tensor out = (request.probabilities ? torch::sigmoid(p.logits) : p.logits).contiguous();
   npy::write(request.out, npy::make_float32({out.size(0), out.size(1)}, out.data_ptr<float>()));
@@ -51,6 +52,7 @@ PredictResult run_predict(const PredictRequest& request) {
   r.columns = out.size(1);
   r.cases = cases.size();
   r.failures = std::move(p.failures);
+  r.timing = p.timing;
   return r;
 }
 

@@ -20,6 +20,7 @@ struct PredictRequest {
   bool probabilities = false;        // sigmoid of the logits
   bool progress = true;
   int64_t batch = 4;
+  int prefetch = 1;  // worker threads reading cases while the model runs (0 = none)
   uint64_t seed = 42;
 };
 
@@ -29,6 +30,7 @@ struct PredictResult {
   std::size_t cases = 0;
   std::vector<infer::CaseFailure> failures;   // skipped cases (NaN rows)
   std::string class_selection;         // summary of --classes ("" without)
+  infer::PredictTiming timing;         // model vs input-wait share of the wall time
 };
 
 // Throws raddiag::Error for an unreadable model or manifest, or an output that would overwrite an input.
