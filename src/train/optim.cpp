@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "model/precision.h"
 #include "util/error.h"
 #include "util/json_keys.h"
 
@@ -167,8 +168,21 @@ double current_lr(const torch::optim::Optimizer& opt) {
   return opt.param_groups().front().options().get_lr();
 }
 
+bool cpu_bf16_slice_encoder(const std::string& precision, const torch::Device& device) {
+  if (precision != "bf16" || !device.is_cpu()) return false;
+  try {
+    model::require_precision_support(model::Precision::kBf16, "cpu");
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 std::string AutocastScope::effective(const std::string& precision, const torch::Device& device) {
   if (precision == "bf16" && device.is_cuda()) return "bf16 autocast (cuda)";
+  if (precision == "bf16" && device.is_cpu())
+    return cpu_bf16_slice_encoder(precision, device) ? "bf16 slice encoder (cpu autocast)"
+                                                     : "fp32 (this CPU has no native bf16)";
   if (precision == "fp16") return device.is_cuda() ? "fp16 autocast (cuda), dynamic loss scaling" : "fp32, dynamic loss scaling";
   return "fp32";
 }

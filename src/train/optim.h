@@ -37,9 +37,11 @@ struct OptimOptions {
   std::string schedule = "cosine"; // cosine | linear | constant (all with linear warm-up)
   double warmup_ratio = 0.05;
   int64_t warmup_steps = -1;       // >= 0 overrides warmup_ratio
-  // fp32, or bf16 / fp16 autocast. Autocast is used only on CUDA; on CPU the forward stays fp32 (CPU
-  // bf16 autocast exists in libtorch 1.13 but is slower than fp32 without AVX512-BF16). fp16 (for GPUs
-  // without bf16, e.g. V100, T4) adds dynamic loss scaling (train/loss_scaler.h), on every device.
+  // fp32, or bf16 / fp16 autocast. On CUDA autocast covers the whole forward. On a CPU with native bf16
+  // (avx512_bf16 / amx_bf16) bf16 runs the slice encoder under CPU autocast, as `--precision bf16`
+  // inference does (the transformer layers, head and loss stay fp32; train_job sets it on the model);
+  // on a CPU without it bf16 would be emulated and slower, so the run stays fp32 and says so. fp16 (for
+  // GPUs without bf16, e.g. V100, T4) adds dynamic loss scaling (train/loss_scaler.h), on every device.
   std::string precision = "fp32";
   LossScalerOptions loss_scaler;  // fp16 only
 
@@ -87,7 +89,11 @@ double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm)
 // Current learning rate of the optimiser's first group.
 double current_lr(const torch::optim::Optimizer& opt);
 
-// RAII: autocast around a forward pass when `precision` asks for it and the device supports it.
+// Whether a run with this precision trains the slice encoder in bf16 on the CPU (see OptimOptions::precision).
+bool cpu_bf16_slice_encoder(const std::string& precision, const torch::Device& device);
+
+// RAII: autocast around a forward pass when `precision` asks for it and the device supports it (CUDA;
+// the CPU's bf16 slice encoder is the model's own setting, not this scope).
 class AutocastScope {
  public:
   AutocastScope(const std::string& precision, const torch::Device& device);

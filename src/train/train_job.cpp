@@ -13,6 +13,7 @@
 #include "infer/quick_metrics.h"
 #include "infer/sharded_predict.h"
 #include "model/losses.h"
+#include "model/precision.h"
 #include "model/runtime.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
@@ -154,7 +155,11 @@ class Validator {
     double eval_loss = std::nan("");
   };
   Result run(bool sharded) const {
-    infer::Predictor predictor(bundle(), device_);
+    // The network is shared with training: validate in the precision it trains in, which also leaves
+    // the setting as it was (a Predictor sets it on the model).
+    infer::InferenceOptions inference;
+    inference.precision = net_->backbone_precision();
+    infer::Predictor predictor(bundle(), device_, inference);
     const infer::Predictions p = infer::predict_sharded(predictor, data_.val, options_, shard_group(sharded ? group_ : nullptr));
     return {infer::quick_metrics(p, 1, &datasets_), eval_loss(p)};
   }
@@ -215,6 +220,11 @@ TrainJobResult run_train_job(RunConfig cfg, const TrainJobOptions& opt) {
 
   TrainingLoader feed = make_training_loader(cfg, data, setup.preprocess, late, place.group.get(), main_rank);  // 4
   OptimOptions oo = optimiser_options(cfg, net);
+  if (cpu_bf16_slice_encoder(oo.precision, torch::Device(place.device))) {
+    net->set_backbone_precision(model::Precision::kBf16);
+  } else if (oo.precision == "bf16" && place.device == "cpu" && main_rank) {
+    spdlog::warn("precision bf16: this CPU has no native bf16 (avx512_bf16 / amx_bf16), so the run trains in fp32");
+  }
   OptimizerSetup optim = make_adamw(*net, oo);
   int64_t total = cfg.steps;
   if (total <= 0) total = std::max<int64_t>(1, (feed.loader->batches_per_epoch() * cfg.epochs) / std::max(1, oo.grad_accum_steps));

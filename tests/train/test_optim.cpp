@@ -57,7 +57,10 @@ TEST(Optim, OptionsJsonRoundTripAndRejectsUnknowns) {
   EXPECT_THROW(OptimOptions::from_json({{"loss_scaler", {{"init_scale", 0}}}}), Error);
   EXPECT_THROW(OptimOptions::from_json({{"lr_typo", 1}}), Error);
   EXPECT_THROW(OptimOptions::from_json({{"schedule", "poly"}}), Error);
-  EXPECT_EQ(AutocastScope::effective("bf16", torch::Device("cpu")), "fp32");
+  // On the CPU, bf16 is the model's slice encoder setting where the CPU has native bf16, never this scope.
+  EXPECT_EQ(AutocastScope::effective("bf16", torch::Device("cpu")),
+            cpu_bf16_slice_encoder("bf16", torch::Device("cpu")) ? "bf16 slice encoder (cpu autocast)" : "fp32 (this CPU has no native bf16)");
+  EXPECT_FALSE(cpu_bf16_slice_encoder("fp32", torch::Device("cpu")));
   AutocastScope scope("bf16", torch::Device("cpu"));
   EXPECT_FALSE(scope.active());
 }
