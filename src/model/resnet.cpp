@@ -110,6 +110,13 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) {
 }
 
 torch::Tensor ResNetImpl::feature_map(torch::Tensor x) {
+  auto y = stem(std::move(x));
+  for (int64_t i = 0; i < stage_count(); ++i) y = stage(i, y);
+  if (capture_) captured_.push_back(y);
+  return y;
+}
+
+torch::Tensor ResNetImpl::stem(torch::Tensor x) {
   TORCH_CHECK(x.dim() == 4 && (x.size(1) == 1 || x.size(1) == 3), "ResNet expects [n, 1|3, H, W], got ",
               x.sizes());
   torch::Tensor y;
@@ -121,10 +128,12 @@ torch::Tensor ResNetImpl::feature_map(torch::Tensor x) {
   } else {
     y = bn1(conv1(x));
   }
-  y = torch::max_pool2d(torch::relu(y), 3, 2, 1);
-  for (auto& s : stages_) y = s->forward(y);
-  if (capture_) captured_.push_back(y);
-  return y;
+  return torch::max_pool2d(torch::relu(y), 3, 2, 1);
+}
+
+torch::Tensor ResNetImpl::stage(int64_t i, torch::Tensor x) {
+  TORCH_CHECK(i >= 0 && i < stage_count(), "ResNet stage ", i, " out of 0..", stage_count() - 1);
+  return stages_[static_cast<size_t>(i)]->forward(x);
 }
 
 void ResNetImpl::set_channels_last(bool on) {

@@ -63,6 +63,12 @@ class ResNetImpl : public SliceEncoderImpl {
   // The last stage's activation map [n, out_dim, h, w] before pooling; forward() = its spatial mean.
   // For explanations (Grad-CAM); the same operations as forward().
   torch::Tensor feature_map(torch::Tensor x);
+  // The pieces feature_map() chains, for per-stage profiling (bench/bench_model.cpp): the stem
+  // (conv1 + bn1 + relu + 3x3 max-pool, [n, 1|3, H, W] -> [n, 64, H/4, W/4]) and stage i in 0..stage_count()-1
+  // (layer{i+1}); feature_map(x) = stage(3, stage(2, stage(1, stage(0, stem(x))))) for four stages.
+  torch::Tensor stem(torch::Tensor x);
+  torch::Tensor stage(int64_t i, torch::Tensor x);
+  int64_t stage_count() const { return static_cast<int64_t>(stages_.size()); }
   // While on, forward()/feature_map() also keep every last-stage map they compute (in call order), so that a caller
   // running the whole model can differentiate with respect to them. Turning it on clears the list.
   void set_capture_feature_maps(bool on) override { capture_ = on; captured_.clear(); }
