@@ -20,6 +20,11 @@ void add_device_options(CLI::App& sub, DeviceOptions& o) {
                  "see docs/performance.md)")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
+  sub.add_option("--tta", o.tta,
+                 "test-time augmentation: none, or flip (also score the left-right mirror image and average the "
+                 "logits; twice the model time; measured in docs/real-data.md)")
+      ->check(CLI::IsMember(infer::test_time_augmentation_names()))
+      ->capture_default_str();
 }
 
 void apply_device_options(const DeviceOptions& o) {
@@ -31,6 +36,7 @@ infer::InferenceOptions inference_options(const DeviceOptions& o) {
   infer::InferenceOptions i;
   i.fold_batchnorm = true;  // inference only: these commands never train the model they load
   i.precision = model::parse_precision(o.precision);
+  i.tta = infer::parse_test_time_augmentation(o.tta);
   // Refused before the model file is read (infer::Predictor checks again).
   model::require_precision_support(i.precision, model::resolve_device(o.device));
   return i;

@@ -20,17 +20,18 @@ struct RunConfig;
 
 namespace raddiag::cli {
 
-// --device, --tf32, --threads, --precision.
+// --device, --tf32, --threads, --precision, --tta: how the model runs.
 struct DeviceOptions {
   std::string device = "cpu";
   bool tf32 = false;
   int threads = 0;
   std::string precision = "fp32";
+  std::string tta = "none";
 };
 void add_device_options(CLI::App& sub, DeviceOptions& o);
 // Sets the intra-op threads and the CUDA TF32 switch; call before loading a model.
 void apply_device_options(const DeviceOptions& o);
-// How the inference commands run the model: BatchNorm folded, --precision.
+// How the inference commands run the model: BatchNorm folded, --precision, --tta.
 infer::InferenceOptions inference_options(const DeviceOptions& o);
 
 // --prefetch N: worker threads that read and preprocess the next cases while the model runs.

@@ -75,6 +75,8 @@ void PreprocessOptions::validate() const {
   if (!ct_window.empty()) parse_ct_window(ct_window);
   if (!(spacing.slice_mm >= 0) || spacing.slice_mm > 100)
     throw Error("preprocessing options", "spacing.slice_mm must be 0 (off) or a slice spacing in mm up to 100");
+  if (!(spacing.field_mm >= 0) || spacing.field_mm > 2000)
+    throw Error("preprocessing options", "spacing.field_mm must be 0 (off) or an in-plane field of view in mm up to 2000");
 }
 
 nlohmann::json PreprocessOptions::to_json() const {
@@ -96,6 +98,7 @@ nlohmann::json PreprocessOptions::to_json() const {
   j["resample_nonconforming"] = resample_nonconforming;
   j["replicate_2d"] = replicate_2d;
   j["spacing"] = {{"slice_mm", spacing.slice_mm}, {"keep_aspect", spacing.keep_aspect}};
+  if (spacing.field_mm > 0) j["spacing"]["field_mm"] = spacing.field_mm;  // absent: files as before the option
   return j;
 }
 
@@ -138,9 +141,10 @@ PreprocessOptions PreprocessOptions::from_json(const nlohmann::json& j) {
   r.read("resample_nonconforming", o.resample_nonconforming);
   r.read("replicate_2d", o.replicate_2d);
   if (r.has("spacing")) {
-    const auto rs = r.child("spacing", "SpacingOptions", {"slice_mm", "keep_aspect"});
+    const auto rs = r.child("spacing", "SpacingOptions", {"slice_mm", "keep_aspect", "field_mm"});
     rs.read("slice_mm", o.spacing.slice_mm);
     rs.read("keep_aspect", o.spacing.keep_aspect);
+    rs.read("field_mm", o.spacing.field_mm);
   }
   o.validate();
   return o;

@@ -63,7 +63,7 @@ struct PreprocessOptions {
   ConstantBlock constant_block = ConstantBlock::kZeros;
   bool resample_nonconforming = true;   // false: reject like the official early loader
   // Opt-in geometry-aware resampling (data/resample.h); when active it applies to every scan, conforming
-  // or not. JSON: "spacing": {"slice_mm": 5.0, "keep_aspect": true}.
+  // or not. JSON: "spacing": {"slice_mm": 5.0, "keep_aspect": true, "field_mm": 40}.
   SpacingResample spacing;
   // Single-slice (2D) scans are repeated to this many identical slices, as RP3D stores 2D images
   // (d = 3). RP3D .npy data already has d = 3, so this never changes official numbers. 1 = off.

@@ -155,15 +155,19 @@ std::vector<float> resample_slices_linear(const float* src, int64_t h, int64_t w
 
 std::vector<float> resize_into_canvas(const float* src, int64_t h, int64_t w, int64_t d, int64_t new_h, int64_t new_w,
                                       int64_t size, float pad) {
-  if (new_h < 1 || new_w < 1 || new_h > size || new_w > size) throw Error("resample", "canvas does not fit");
+  if (new_h < 1 || new_w < 1 || size < 1) throw Error("resample", "canvas and resized sizes must be positive");
   const auto resized = (new_h == h && new_w == w) ? std::vector<float>(src, src + h * w * d)
                                                   : resize_bilinear_slices(src, h, w, d, new_h, new_w);
   std::vector<float> out(static_cast<std::size_t>(size * size * d), pad);
+  // Offsets of the resized image in the canvas (>= 0: padded) or of the canvas in it (crop).
   const int64_t top = (size - new_h) / 2, left = (size - new_w) / 2;
+  const int64_t rows = std::min(new_h, size), cols = std::min(new_w, size);
+  const int64_t dst_row = std::max<int64_t>(top, 0), src_row = std::max<int64_t>(-top, 0);
+  const int64_t dst_col = std::max<int64_t>(left, 0), src_col = std::max<int64_t>(-left, 0);
   for (int64_t k = 0; k < d; ++k)
-    for (int64_t c = 0; c < new_w; ++c)  // column-major: a column of new_h rows is contiguous
-      std::memcpy(out.data() + top + size * (left + c + size * k), resized.data() + new_h * (c + new_w * k),
-                  static_cast<std::size_t>(new_h) * sizeof(float));
+    for (int64_t c = 0; c < cols; ++c)  // column-major: a column of rows is contiguous
+      std::memcpy(out.data() + dst_row + size * (dst_col + c + size * k),
+                  resized.data() + src_row + new_h * (src_col + c + new_w * k), static_cast<std::size_t>(rows) * sizeof(float));
   return out;
 }
 
@@ -188,8 +192,19 @@ int64_t resample_scan_physical(io::Scan& scan, int64_t size, int64_t depth, cons
       scan.dims[2] = out_d;
     }
   }
-  // 2. In-plane: stretch (official) or fit the physical field of view into the square.
-  if (sr.keep_aspect) {
+  // 2. In-plane: stretch (official), a fixed physical field of view, or fit the scan's own field of view
+  // into the square.
+  if (sr.field_mm > 0 && has_physical_spacing(scan)) {
+    const double px_per_mm = static_cast<double>(size) / sr.field_mm;
+    const double sy = scan.spacing[0] > 0 ? scan.spacing[0] : 1.0, sx = scan.spacing[1] > 0 ? scan.spacing[1] : 1.0;
+    // At most 8x the canvas before the crop: a whole-body scan under a small field costs no more than that.
+    const int64_t nh = std::clamp<int64_t>(std::llround(static_cast<double>(h) * sy * px_per_mm), 1, 8 * size);
+    const int64_t nw = std::clamp<int64_t>(std::llround(static_cast<double>(w) * sx * px_per_mm), 1, 8 * size);
+    const float pad = scan.voxels.empty() ? 0.f : *std::min_element(scan.voxels.begin(), scan.voxels.end());
+    scan.voxels = resize_into_canvas(scan.voxels.data(), h, w, scan.dims[2], nh, nw, size, pad);
+    scan.spacing[0] = scan.spacing[1] = 1.0 / px_per_mm;
+    scan.dims[0] = scan.dims[1] = size;
+  } else if (sr.keep_aspect) {
     const double eh = static_cast<double>(h) * (scan.spacing[0] > 0 ? scan.spacing[0] : 1.0);
     const double ew = static_cast<double>(w) * (scan.spacing[1] > 0 ? scan.spacing[1] : 1.0);
     const double scale = static_cast<double>(size) / std::max(eh, ew);

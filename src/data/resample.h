@@ -37,7 +37,13 @@ struct SpacingResample {
   // In-plane: keep the physical aspect ratio (pixel spacing and H != W) and pad the short side, centred,
   // with the scan's minimum (its background), instead of stretching to a square.
   bool keep_aspect = false;
-  bool active() const { return slice_mm > 0 || keep_aspect; }
+  // > 0: a scan with real geometry is resampled so that the size x size canvas spans this many mm
+  // (pixel = field_mm / size), centred: cropped where the scan is wider, padded with its minimum where
+  // narrower. For region-of-interest crops (a nodule patch), where the object's physical size is a finding
+  // that stretching every crop to the canvas would erase. Takes precedence over keep_aspect for such
+  // scans; scans without geometry (PNG, JPEG, .npy) take the other settings.
+  double field_mm = 0;
+  bool active() const { return slice_mm > 0 || keep_aspect || field_mm > 0; }
 };
 
 // True for scans whose spacing comes from the file (NIfTI, DICOM), not a default of 1.
@@ -47,7 +53,8 @@ bool has_physical_spacing(const io::Scan& scan);
 // slices kept (source position j * (d-1)/(out_d-1)), as PyTorch's linear interpolate with align_corners=True.
 std::vector<float> resample_slices_linear(const float* src, int64_t h, int64_t w, int64_t d, int64_t out_d);
 
-// Resizes every slice to (new_h, new_w) and centres it in a size x size canvas filled with `pad`.
+// Resizes every slice to (new_h, new_w) and centres it in a size x size canvas filled with `pad`; a
+// side longer than `size` is cropped, centred.
 std::vector<float> resize_into_canvas(const float* src, int64_t h, int64_t w, int64_t d, int64_t new_h, int64_t new_w,
                                       int64_t size, float pad);
 

@@ -19,7 +19,8 @@ Predictor::Predictor(model::ModelBundle bundle, const std::string& device, const
       // The model's geometry wins over whatever the preprocessing JSON says.
       preprocess_(preprocess_for(bundle_.config, data::PreprocessOptions::from_json(bundle_.preprocess))),
       vocab_(bundle_.classes),
-      device_(model::resolve_device(device)) {
+      device_(model::resolve_device(device)),
+      tta_(inference.tta) {
   model::require_precision_support(inference.precision, model::resolve_device(device));
   bundle_.model->to(device_);
   bundle_.model->eval();
@@ -45,7 +46,17 @@ model::ModelOutput Predictor::run(const data::CaseBatch& batch) {
   b.keys = b.keys.to(device_);
   b.labels = torch::Tensor();  // losses are not needed at inference
   b.known = torch::Tensor();
-  return bundle_.model->forward(model_input(b), model::ForwardPath::kFast);
+  const auto views = test_time_views(b.images, tta_);
+  b.images = views.front();
+  auto out = bundle_.model->forward(model_input(b), model::ForwardPath::kFast);
+  if (views.size() == 1) return out;
+  auto sum = out.logits.clone();
+  for (std::size_t v = 1; v < views.size(); ++v) {
+    b.images = views[v];
+    sum += bundle_.model->forward(model_input(b), model::ForwardPath::kFast).logits;
+  }
+  out.logits = sum / static_cast<double>(views.size());
+  return out;
 }
 
 Predictions Predictor::predict(const std::vector<data::Case>& cases, const PredictOptions& options) {

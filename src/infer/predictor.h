@@ -11,6 +11,7 @@
 #include "data/preprocess.h"
 #include "model/model_file.h"
 #include "model/precision.h"
+#include "infer/test_time_augmentation.h"
 
 namespace raddiag::infer {
 
@@ -58,6 +59,8 @@ struct InferenceOptions {
   bool fold_batchnorm = false;
   // The slice encoder's arithmetic (model/precision.h); bf16 is refused where it is not native.
   model::Precision precision = model::Precision::kFp32;
+  // Views each case is scored on, logits averaged (infer/test_time_augmentation.h).
+  TestTimeAugmentation tta = TestTimeAugmentation::kNone;
 };
 
 class Predictor {
@@ -73,7 +76,8 @@ class Predictor {
   // `loader` replaces the file reader (e.g. scans already decoded by `diagnose`).
   data::CaseTensors case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report = nullptr,
                                  const data::ImageLoader& loader = data::default_image_loader) const;
-  // Forward pass without gradients on a batch (moved to the model's device).
+  // Forward pass without gradients on a batch (moved to the model's device). With test-time
+  // augmentation the logits are the mean over the views; the other outputs are those of the unchanged images.
   model::ModelOutput run(const data::CaseBatch& batch);
   // Every case, in order. A case that cannot be read or preprocessed is reported in `failures` and
   // gets a NaN row; the others go on. Reading overlaps the model (PredictOptions::prefetch_workers).
@@ -84,6 +88,7 @@ class Predictor {
   data::PreprocessOptions preprocess_;
   data::LabelVocabulary vocab_;
   torch::Device device_;
+  TestTimeAugmentation tta_ = TestTimeAugmentation::kNone;
 };
 
 }  // namespace raddiag::infer

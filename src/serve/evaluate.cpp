@@ -176,6 +176,8 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   const eval::MetricsRunResult r = eval::run_metrics(mo);
   result.metrics = r.json;
   result.metrics["model"] = o.model;
+  result.metrics["inference"] = {{"precision", model::precision_name(o.inference.precision)},
+                                 {"tta", infer::test_time_augmentation_name(o.inference.tta)}};
   result.metrics["test_set"] = o.manifest;
   if (!o.val.empty()) result.metrics["val_set"] = o.val;
   result.metrics["threshold_source_set"] = threshold_source;

@@ -224,3 +224,55 @@ TEST(Resample, GeometryAwareRulesKeysAndOptIn) {
   bad["spacing"]["slice_thickness"] = 1;
   EXPECT_THROW(PreprocessOptions::from_json(bad), Error);
 }
+
+TEST(Resample, FixedFieldOfViewKeepsPhysicalSize) {
+  auto ramp_scan = [](const std::string& format, int64_t h, int64_t w, int64_t d, double mm) {
+    io::Scan s;
+    s.source.format = format;
+    s.dims = {h, w, d};
+    s.spacing = {mm, mm, 2.5};
+    s.voxels.resize(static_cast<std::size_t>(h * w * d));
+    for (std::size_t i = 0; i < s.voxels.size(); ++i) s.voxels[i] = 5.f + static_cast<float>((i * 7) % 11);
+    return s;
+  };
+  SpacingResample sr;
+  sr.field_mm = 40;
+  // 40 x 20 pixels of 0.5 mm (20 x 10 mm) under a 40 mm field at 16 px (0.4 px/mm): 8 x 4 pixels, centred,
+  // padded with the minimum (5).
+  io::Scan small = ramp_scan("nifti", 40, 20, 2, 0.5);
+  const auto inner = resize_bilinear_slices(small.voxels.data(), 40, 20, 2, 8, 4);
+  resample_scan_physical(small, 16, 8, sr, 0);
+  ASSERT_EQ(small.dims, (std::array<int64_t, 3>{16, 16, 2}));
+  EXPECT_DOUBLE_EQ(small.spacing[0], 2.5);
+  for (int64_t k = 0; k < 2; ++k)
+    for (int64_t h = 0; h < 16; ++h)
+      for (int64_t w = 0; w < 16; ++w) {
+        const bool in = h >= 4 && h < 12 && w >= 6 && w < 10;
+        const float want = in ? inner[static_cast<std::size_t>((h - 4) + 8 * ((w - 6) + 4 * k))] : 5.f;
+        EXPECT_FLOAT_EQ(small.at(h, w, k), want) << h << "," << w << "," << k;
+      }
+  // 64 x 64 pixels of 1 mm under a 32 mm field at 16 px: resized to 32 x 32, the centre 16 x 16 kept.
+  io::Scan big = ramp_scan("dicom", 64, 64, 1, 1.0);
+  const auto whole = resize_bilinear_slices(big.voxels.data(), 64, 64, 1, 32, 32);
+  SpacingResample narrow;
+  narrow.field_mm = 32;
+  resample_scan_physical(big, 16, 8, narrow, 0);
+  ASSERT_EQ(big.dims, (std::array<int64_t, 3>{16, 16, 1}));
+  for (int64_t h = 0; h < 16; ++h)
+    for (int64_t w = 0; w < 16; ++w)
+      EXPECT_FLOAT_EQ(big.at(h, w, 0), whole[static_cast<std::size_t>((h + 8) + 32 * (w + 8))]) << h << "," << w;
+  // Without geometry (a PNG) the field does not apply: the usual stretch, as with no option at all.
+  io::Scan png = ramp_scan("png", 40, 20, 1, 1.0), plain = png;
+  resample_scan_physical(png, 16, 8, sr, 0);
+  resample_scan(plain, 16, 8);
+  EXPECT_EQ(png.voxels, plain.voxels);
+  // JSON: absent while off (model files as before), kept when set, validated.
+  PreprocessOptions o;
+  EXPECT_FALSE(o.to_json()["spacing"].contains("field_mm"));
+  o.spacing.field_mm = 40;
+  EXPECT_TRUE(o.spacing.active());
+  EXPECT_DOUBLE_EQ(PreprocessOptions::from_json(o.to_json()).spacing.field_mm, 40);
+  auto bad = o.to_json();
+  bad["spacing"]["field_mm"] = -3;
+  EXPECT_THROW(PreprocessOptions::from_json(bad), Error);
+}
