@@ -24,6 +24,9 @@
 //   --step-threads: compute threads of each side of the step comparison (default 1);
 //   --no-released-step: part 1 without the released size; --no-runs: skip part 2;
 //   --released-steps, --threads, --no-released: part 2's released-size steps, threads, and skipping it.
+//   --trace DIR: after its timed steps, each side runs one more step under the autograd profiler and writes
+//   a Chrome trace, DIR/SIZE-PRECISION-{raddiag,pytorch}.json; bench/py/compare_step_traces.py DIR tables
+//   the operators' self time side by side (where one implementation spends more than the other).
 //   (RADDIAG_SHARED_DATA: the shared data folder; RADDIAG_BENCH_PYTHON: the Python with torch)
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -46,6 +49,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "bench_data.h"
 #include "model/raddiag_model.h"
@@ -75,6 +79,7 @@ struct Args {
   bool released = true;           // part 2 with the released size
   bool runs = true;               // part 2 at all
   std::string out = bench::temp_dir("raddiag_bench_train");
+  std::string trace;              // --trace DIR: one profiled step per side and case, as Chrome traces
 };
 
 std::string shared_dir() { return bench::shared_data_dir(); }
@@ -127,7 +132,7 @@ double median(std::vector<double> v) {
 
 // The step as raddiag's trainer does it: forward (fast path), BCE + attention loss, backward, clipping,
 // AdamW. bf16: the slice encoder under CPU autocast (set_backbone_precision), the rest fp32.
-nlohmann::json time_cpp_step(const StepSize& z, model::Precision precision, int threads) {
+nlohmann::json time_cpp_step(const StepSize& z, model::Precision precision, int threads, const std::string& trace) {
   model::configure_threads(threads);
   torch::manual_seed(0);
   const auto config = train::resolve_model_config(z.model, z.classes);
@@ -158,6 +163,11 @@ nlohmann::json time_cpp_step(const StepSize& z, model::Precision precision, int 
     walls.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     cpus.push_back(cpu_seconds() - cpu0);
   }
+  if (!trace.empty()) {
+    // One more step under the (legacy) autograd profiler: a Chrome trace of every operator, on exit.
+    torch::autograd::profiler::RecordProfile profile(trace);
+    step();
+  }
   const double wall = median(walls);
   const bool finite = std::all_of(norms.begin(), norms.end(), [](double n) { return std::isfinite(n); });
   return {{"impl", "raddiag"}, {"size", z.name}, {"precision", model::precision_name(precision)}, {"steps", z.steps},
@@ -166,13 +176,13 @@ nlohmann::json time_cpp_step(const StepSize& z, model::Precision precision, int 
           {"grad_norms_finite", finite}};
 }
 
-nlohmann::json time_python_step(const StepSize& z, model::Precision precision, int threads) {
+nlohmann::json time_python_step(const StepSize& z, model::Precision precision, int threads, const std::string& trace) {
   const char* py = std::getenv("RADDIAG_BENCH_PYTHON");
   const std::string script = std::string(RADDIAG_SOURCE_DIR) + "/bench/py/bench_train.py";
   const std::string cmd = std::string(py ? py : "/usr/bin/python3") + " '" + script + "' " + std::to_string(z.steps) +
                           " " + std::to_string(z.batch) + " " + std::to_string(threads) + " " +
                           std::to_string(z.classes) + " --size " + z.name + " --precision " +
-                          model::precision_name(precision);
+                          model::precision_name(precision) + (trace.empty() ? "" : " --trace '" + trace + "'");
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return nullptr;
   std::string text;
@@ -196,7 +206,14 @@ std::string load_average() {
 
 // Part 1: every size x precision, raddiag then PyTorch back to back (so that drifting load hits both), then
 // the tables.
-void compare_steps(const std::vector<StepSize>& sizes, int threads, bool python) {
+void compare_steps(const std::vector<StepSize>& sizes, int threads, bool python, const std::string& trace_dir) {
+  if (!trace_dir.empty()) fs::create_directories(trace_dir);
+  auto trace_file = [&](const std::string& key, const char* impl) {
+    if (trace_dir.empty()) return std::string();
+    std::string name = key;
+    std::replace(name.begin(), name.end(), '/', '-');
+    return trace_dir + "/" + name + "-" + impl + ".json";
+  };
   std::printf("\n[step] one optimiser step on a synthetic batch (slot 0 a 4-slice volume, slot 1 a 3-slice image in every\n"
               "       other case; fast path, BCE + attention loss, backward, clipping, AdamW), %d thread(s) each, median\n"
               "       of the timed steps after %d warm-up steps; bf16 = CPU autocast around the slice encoder only\n",
@@ -225,11 +242,11 @@ void compare_steps(const std::vector<StepSize>& sizes, int threads, bool python)
       };
       std::printf("  %-14s raddiag", key.c_str());
       std::fflush(stdout);
-      report(res[key + "/raddiag"] = time_cpp_step(z, prec, threads));
+      report(res[key + "/raddiag"] = time_cpp_step(z, prec, threads, trace_file(key, "raddiag")));
       if (python) {
         std::printf(", pytorch");
         std::fflush(stdout);
-        report(res[key + "/pytorch"] = time_python_step(z, prec, threads));
+        report(res[key + "/pytorch"] = time_python_step(z, prec, threads, trace_file(key, "pytorch")));
       }
       std::printf("  (wall / CPU s/step)\n");
     }
@@ -399,10 +416,11 @@ int main(int argc, char** argv) {
     else if (k == "--no-released") a.released = false;
     else if (k == "--no-runs") a.runs = false;
     else if (k == "--out") a.out = next();
+    else if (k == "--trace") a.trace = next();
     else {
       std::cerr << "usage: bench_train [--steps N] [--released-train-steps N] [--step-threads T] [--no-python]\n"
                    "                   [--no-released-step] [--released-steps N] [--threads T] [--no-released] [--no-runs]\n"
-                   "                   [--out DIR]\n";
+                   "                   [--out DIR] [--trace DIR]\n";
       return 2;
     }
   }
@@ -419,7 +437,8 @@ int main(int argc, char** argv) {
   std::vector<StepSize> sizes = {{"tiny", "tiny", 8, 4, a.steps}};
   if (a.released_step)
     sizes.push_back({"released", {{"preset", "released"}, {"train_all_slices", false}}, 2, 5569, a.released_train_steps});
-  compare_steps(sizes, a.step_threads, a.python);
+  compare_steps(sizes, a.step_threads, a.python, a.trace);
+  if (!a.trace.empty()) std::printf("  traces in %s (bench/py/compare_step_traces.py %s)\n", a.trace.c_str(), a.trace.c_str());
   if (!a.runs) return 0;
 
   // 2. Whole training processes on real data.

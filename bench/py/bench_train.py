@@ -1,6 +1,6 @@
 """The Python side of bench_train: one training step of a RadDiag preset in PyTorch, timed.
 
-usage: bench_train.py STEPS BATCH THREADS CLASSES [--size tiny|released] [--precision fp32|bf16]
+usage: bench_train.py STEPS BATCH THREADS CLASSES [--size tiny|released] [--precision fp32|bf16] [--trace FILE]
        (bench_train runs it; prints one JSON line)
 
 The same architecture as raddiag's presets (src/train/model_setup.cpp, src/model/model_config.h,
@@ -205,6 +205,7 @@ def main():
         ap.add_argument(name, type=int)
     ap.add_argument("--size", choices=sorted(SIZES), default="tiny")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    ap.add_argument("--trace", default="", help="after the timed steps, one more under the autograd profiler: a Chrome trace")
     a = ap.parse_args()
     z = SIZES[a.size]
     torch.set_num_threads(a.threads)
@@ -240,6 +241,10 @@ def main():
         step()
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - cpu0)
+    if a.trace:
+        with torch.autograd.profiler.profile() as prof:
+            step()
+        prof.export_chrome_trace(a.trace)
     wall, cpu = statistics.median(walls), statistics.median(cpus)
     print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "size": a.size, "precision": a.precision,
                       "steps": a.steps, "batch": a.batch, "threads": a.threads, "wall_s_per_step": wall,

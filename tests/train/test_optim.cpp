@@ -115,3 +115,31 @@ TEST(Optim, MatchesPythonTorchAdamWWithClippingAndSchedule) {
   for (size_t i = 0; i < ref_w.size(); ++i) EXPECT_NEAR(ours_w.data_ptr<float>()[i], ref_w[i], 2e-6) << i;
   for (size_t i = 0; i < ref_b.size(); ++i) EXPECT_NEAR(lin->bias.data_ptr<float>()[i], ref_b[i], 2e-6) << i;
 }
+
+// The global gradient norm of a large model's worth of gradients against a double-precision computation
+// made independently (numpy-style: sum of squares of every element in double), and the clipping to it.
+TEST(Optim, ClipGradNormMatchesADoubleComputationOnLargeGradients) {
+  torch::manual_seed(3);
+  std::vector<torch::Tensor> params;
+  for (int64_t n : {3000000, 4097, 1, 250000}) {
+    auto p = torch::zeros({n}, torch::requires_grad());
+    p.mutable_grad() = torch::randn({n}) * 0.01;
+    params.push_back(p);
+  }
+  params.push_back(torch::zeros({7}, torch::requires_grad()));  // no gradient: ignored
+  double sum_sq = 0;
+  for (const auto& p : params) {
+    if (!p.grad().defined()) continue;
+    const auto g = p.grad().to(torch::kDouble).contiguous();
+    const double* d = g.data_ptr<double>();
+    for (int64_t i = 0; i < g.numel(); ++i) sum_sq += d[i] * d[i];
+  }
+  const double expected = std::sqrt(sum_sq);
+  const auto before = params[0].grad().clone();
+  const double total = clip_grad_norm(params, 1.0);
+  EXPECT_NEAR(total, expected, 1e-6 * expected);
+  ASSERT_GT(total, 1.0);  // so clipping applied
+  const double coef = 1.0 / (total + 1e-6);
+  EXPECT_TRUE(torch::allclose(params[0].grad(), before * coef, 1e-6, 0));
+  EXPECT_NEAR(clip_grad_norm(params, 0), 1.0, 1e-5);  // max_norm 0: measured, not clipped
+}
