@@ -49,7 +49,10 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#if __has_include(<torch/csrc/autograd/profiler_legacy.h>)
 #include <torch/csrc/autograd/profiler_legacy.h>
+#define RADDIAG_HAVE_LEGACY_PROFILER 1
+#endif
 
 #include "bench_data.h"
 #include "model/raddiag_model.h"
@@ -164,9 +167,13 @@ nlohmann::json time_cpp_step(const StepSize& z, model::Precision precision, int 
     cpus.push_back(cpu_seconds() - cpu0);
   }
   if (!trace.empty()) {
+#ifdef RADDIAG_HAVE_LEGACY_PROFILER
     // One more step under the (legacy) autograd profiler: a Chrome trace of every operator, on exit.
     torch::autograd::profiler::RecordProfile profile(trace);
     step();
+#else
+    std::fprintf(stderr, "bench_train: --trace needs libtorch's legacy profiler header; no raddiag trace written\n");
+#endif
   }
   const double wall = median(walls);
   const bool finite = std::all_of(norms.begin(), norms.end(), [](double n) { return std::isfinite(n); });

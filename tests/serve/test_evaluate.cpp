@@ -275,3 +275,45 @@ TEST(Evaluate, NegativeScoresSplitByAnatomy) {
   ASSERT_EQ(test::run_command(common + eval_brain() + " --anatomy-from none --out " + dir + "/eval-none", &log), 0) << log;
   EXPECT_FALSE(eval_read_json(dir + "/eval-none/metrics.json").contains("negative_scores"));
 }
+
+// --tta flip through the CLI: metrics.json says how the model ran, the scores change (the model is not
+// mirror-symmetric) and stay finite; an unknown augmentation is refused before any work, naming the known ones.
+TEST(Evaluate, TestTimeFlipIsRecordedAndChangesTheScores) {
+  const std::string dir = test::scratch_dir("evaluate-tta");
+  const std::string brain = test::shared_data() + "/real/brain_tumor_mri";
+  train::seed_everything(8);
+  model::ModelBundle b;
+  b.config = train::resolve_model_config("tiny", 4);
+  b.classes = {"glioma", "meningioma", "pituitary tumor", "no tumor"};
+  b.preprocess = {{"size", b.config.size}, {"depth", b.config.depth}, {"n_image", b.config.n_image}};
+  b.model = model::build_model(b.config);
+  const std::string model_path = dir + "/m.raddiag";
+  model::save_model_file(model_path, b);
+  const std::string cli = test::shell_quote(test::cli_path());
+  std::string log;
+  for (const char* tta : {"none", "flip"})
+    ASSERT_EQ(test::run_command(cli + " evaluate --quiet --bootstrap 0 --tta " + tta + " --model " + model_path +
+                                    " --manifest " + brain + " --out " + dir + "/" + tta,
+                                &log),
+              0)
+        << log;
+  const auto plain = eval_read_json(dir + "/none/metrics.json"), flipped = eval_read_json(dir + "/flip/metrics.json");
+  EXPECT_EQ(plain["inference"]["tta"], "none");
+  EXPECT_EQ(flipped["inference"]["tta"], "flip");
+  EXPECT_EQ(flipped["inference"]["precision"], "fp32");
+  const auto a = npy::read(dir + "/none/scores.npy").to_float32(), f = npy::read(dir + "/flip/scores.npy").to_float32();
+  ASSERT_EQ(a.size(), f.size());
+  ASSERT_GT(a.size(), 0u);
+  double largest = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(f[i])) << i;
+    largest = std::max(largest, static_cast<double>(std::abs(a[i] - f[i])));
+  }
+  EXPECT_GT(largest, 1e-4);
+  EXPECT_NE(test::run_command(cli + " evaluate --quiet --tta rotate --model " + model_path + " --manifest " + brain +
+                                  " --out " + dir + "/bad",
+                              &log),
+            0);
+  EXPECT_NE(log.find("flip"), std::string::npos) << log;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad/metrics.json"));
+}
