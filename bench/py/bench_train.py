@@ -199,27 +199,21 @@ def attention_kl(scores, cutoffs, keys, D):  # Gaussian target around the key sl
     return (target * (target.log() - logp)).sum(1).mean()
 
 
-def main():
-    ap = argparse.ArgumentParser(description="one RadDiag training step in PyTorch, timed")
-    for name in ("steps", "batch", "threads", "classes"):
-        ap.add_argument(name, type=int)
-    ap.add_argument("--size", choices=sorted(SIZES), default="tiny")
-    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
-    ap.add_argument("--trace", default="", help="after the timed steps, one more under the autograd profiler: a Chrome trace")
-    a = ap.parse_args()
-    z = SIZES[a.size]
-    torch.set_num_threads(a.threads)
+def make_step(size, batch, classes, bf16):
+    """The model, batch and optimiser of one benchmark case; returns (step, losses, norms): step() runs one
+    optimiser step and appends its loss and its gradient norm (before clipping) to the two lists."""
+    z = SIZES[size]
     torch.manual_seed(0)
-    model = RadDiag(z, a.classes, a.precision == "bf16")
+    model = RadDiag(z, classes, bf16)
     model.backbone.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
-    images = torch.rand(a.batch, z.N, z.S, z.S, z.D)
-    mods = torch.zeros(a.batch, z.N, dtype=torch.long)
-    marks = torch.zeros(a.batch, z.N, z.D, dtype=torch.long)
+    images = torch.rand(batch, z.N, z.S, z.S, z.D)
+    mods = torch.zeros(batch, z.N, dtype=torch.long)
+    marks = torch.zeros(batch, z.N, z.D, dtype=torch.long)
     mods[:, 0], marks[:, 0, :4] = 1, 1
     mods[::2, 1], marks[::2, 1, :3] = 7, 1
     images = images * marks[:, :, None, None, :]
-    labels = (torch.rand(a.batch, a.classes) < 0.3).float()
+    labels = (torch.rand(batch, classes) < 0.3).float()
     keys = torch.zeros(int((mods != 0).sum()), dtype=torch.long)
     model.train()
     losses, norms = [], []
@@ -232,6 +226,20 @@ def main():
         norms.append(float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)))  # before clipping
         opt.step()
         losses.append(float(loss))
+
+    return step, losses, norms
+
+
+def main():
+    ap = argparse.ArgumentParser(description="one RadDiag training step in PyTorch, timed")
+    for name in ("steps", "batch", "threads", "classes"):
+        ap.add_argument(name, type=int)
+    ap.add_argument("--size", choices=sorted(SIZES), default="tiny")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    ap.add_argument("--trace", default="", help="after the timed steps, one more under the autograd profiler: a Chrome trace")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    step, losses, norms = make_step(a.size, a.batch, a.classes, a.precision == "bf16")
 
     for _ in range(2):  # warm-up (allocator, mkldnn primitives), as bench_train
         step()

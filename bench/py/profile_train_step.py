@@ -15,7 +15,6 @@ import time
 from collections import defaultdict
 
 import torch
-import torch.nn.functional as F
 
 import bench_train as bt
 
@@ -44,29 +43,8 @@ def main():
     ap.add_argument("--classes", type=int, default=5569)
     ap.add_argument("--steps", type=int, default=2)
     a = ap.parse_args()
-    z = bt.SIZES[a.size]
     torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
-    model = bt.RadDiag(z, a.classes, False)
-    model.backbone.to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
-    images = torch.rand(a.batch, z.N, z.S, z.S, z.D)
-    mods = torch.zeros(a.batch, z.N, dtype=torch.long)
-    marks = torch.zeros(a.batch, z.N, z.D, dtype=torch.long)
-    mods[:, 0], marks[:, 0, :4] = 1, 1
-    mods[::2, 1], marks[::2, 1, :3] = 7, 1
-    images = images * marks[:, :, None, None, :]
-    labels = (torch.rand(a.batch, a.classes) < 0.3).float()
-    keys = torch.zeros(int((mods != 0).sum()), dtype=torch.long)
-    model.train()
-
-    def step():
-        opt.zero_grad()
-        logits, scores, cutoffs = model(images, mods, marks)
-        loss = F.binary_cross_entropy_with_logits(logits.clamp(-60, 60), labels) + 0.001 * bt.attention_kl(scores, cutoffs, keys, z.D)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+    step, _, _ = bt.make_step(a.size, a.batch, a.classes, False)
 
     for _ in range(2):
         step()

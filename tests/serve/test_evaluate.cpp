@@ -31,6 +31,17 @@ nlohmann::json eval_read_json(const std::string& path) {
   return nlohmann::json::parse(in);
 }
 
+// A freshly initialised tiny model with these classes, saved to `path` (seeded: the same weights every run).
+void save_tiny_eval_model(const std::string& path, const std::vector<std::string>& classes, uint64_t seed) {
+  train::seed_everything(seed);
+  model::ModelBundle b;
+  b.config = train::resolve_model_config("tiny", static_cast<int64_t>(classes.size()));
+  b.classes = classes;
+  b.preprocess = {{"size", b.config.size}, {"depth", b.config.depth}, {"n_image", b.config.n_image}};
+  b.model = model::build_model(b.config);
+  model::save_model_file(path, b);
+}
+
 }  // namespace evaluate_test
 using namespace evaluate_test;
 
@@ -128,14 +139,8 @@ TEST(Evaluate, ByModalityBreaksDownWithinEachModality) {
   for (const auto& [id, labels] : data::read_labels_csv(covid + "/labels.csv"))
     for (const auto& l : labels)
       if (std::find(classes.begin(), classes.end(), l) == classes.end()) classes.push_back(l);
-  train::seed_everything(5);
-  model::ModelBundle b;
-  b.config = train::resolve_model_config("tiny", static_cast<int64_t>(classes.size()));
-  b.classes = classes;
-  b.preprocess = {{"size", b.config.size}, {"depth", b.config.depth}, {"n_image", b.config.n_image}};
-  b.model = model::build_model(b.config);
   const std::string model_path = dir + "/m.raddiag";
-  model::save_model_file(model_path, b);
+  save_tiny_eval_model(model_path, classes, 5);
   const std::string cli = test::shell_quote(test::cli_path());
   std::string log;
   ASSERT_EQ(test::run_command(cli + " evaluate --quiet --bootstrap 0 --by modality --by anatomy --model " + model_path +
@@ -280,15 +285,9 @@ TEST(Evaluate, NegativeScoresSplitByAnatomy) {
 // mirror-symmetric) and stay finite; an unknown augmentation is refused before any work, naming the known ones.
 TEST(Evaluate, TestTimeFlipIsRecordedAndChangesTheScores) {
   const std::string dir = test::scratch_dir("evaluate-tta");
-  const std::string brain = test::shared_data() + "/real/brain_tumor_mri";
-  train::seed_everything(8);
-  model::ModelBundle b;
-  b.config = train::resolve_model_config("tiny", 4);
-  b.classes = {"glioma", "meningioma", "pituitary tumor", "no tumor"};
-  b.preprocess = {{"size", b.config.size}, {"depth", b.config.depth}, {"n_image", b.config.n_image}};
-  b.model = model::build_model(b.config);
+  const std::string brain = eval_brain();
   const std::string model_path = dir + "/m.raddiag";
-  model::save_model_file(model_path, b);
+  save_tiny_eval_model(model_path, {"glioma", "meningioma", "pituitary tumor", "no tumor"}, 8);
   const std::string cli = test::shell_quote(test::cli_path());
   std::string log;
   for (const char* tta : {"none", "flip"})
