@@ -197,9 +197,14 @@ int64_t resample_scan_physical(io::Scan& scan, int64_t size, int64_t depth, cons
   if (sr.field_mm > 0 && has_physical_spacing(scan)) {
     const double px_per_mm = static_cast<double>(size) / sr.field_mm;
     const double sy = scan.spacing[0] > 0 ? scan.spacing[0] : 1.0, sx = scan.spacing[1] > 0 ? scan.spacing[1] : 1.0;
-    // At most 8x the canvas before the crop: a whole-body scan under a small field costs no more than that.
-    const int64_t nh = std::clamp<int64_t>(std::llround(static_cast<double>(h) * sy * px_per_mm), 1, 8 * size);
-    const int64_t nw = std::clamp<int64_t>(std::llround(static_cast<double>(w) * sx * px_per_mm), 1, 8 * size);
+    const int64_t nh = std::max<int64_t>(1, std::llround(static_cast<double>(h) * sy * px_per_mm));
+    const int64_t nw = std::max<int64_t>(1, std::llround(static_cast<double>(w) * sx * px_per_mm));
+    // The resize happens before the crop: refuse a scan that would need more than 8x the canvas (a whole
+    // CT under a nodule-sized field) rather than squeeze it, which would silently change its scale.
+    if (nh > 8 * size || nw > 8 * size)
+      throw Error(scan.source.path, "spacing.field_mm " + std::to_string(sr.field_mm) + " mm shows under an eighth of this scan (" +
+                                        std::to_string(static_cast<double>(h) * sy) + " x " + std::to_string(static_cast<double>(w) * sx) +
+                                        " mm): field_mm is meant for region-of-interest crops");
     const float pad = scan.voxels.empty() ? 0.f : *std::min_element(scan.voxels.begin(), scan.voxels.end());
     scan.voxels = resize_into_canvas(scan.voxels.data(), h, w, scan.dims[2], nh, nw, size, pad);
     scan.spacing[0] = scan.spacing[1] = 1.0 / px_per_mm;

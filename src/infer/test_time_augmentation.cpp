@@ -26,9 +26,10 @@ const std::map<std::string, TtaEntry>& tta_registry() {
   return registry;
 }
 
-const TtaEntry& entry_of(TestTimeAugmentation t) {
-  for (const auto& [name, e] : tta_registry())
-    if (e.kind == t) return e;
+// The registry row of a value (name and entry).
+const std::pair<const std::string, TtaEntry>& row_of(TestTimeAugmentation t) {
+  for (const auto& row : tta_registry())
+    if (row.second.kind == t) return row;
   throw Error("--tta", "unknown test-time augmentation value");
 }
 
@@ -42,11 +43,7 @@ TestTimeAugmentation parse_test_time_augmentation(const std::string& name) {
   throw Error("--tta", "unknown test-time augmentation '" + name + "' (known: " + known + ")");
 }
 
-std::string test_time_augmentation_name(TestTimeAugmentation t) {
-  for (const auto& [name, e] : tta_registry())
-    if (e.kind == t) return name;
-  throw Error("--tta", "unknown test-time augmentation value");
-}
+std::string test_time_augmentation_name(TestTimeAugmentation t) { return row_of(t).first; }
 
 std::vector<std::string> test_time_augmentation_names() {
   std::vector<std::string> names;
@@ -57,7 +54,7 @@ std::vector<std::string> test_time_augmentation_names() {
 std::vector<torch::Tensor> test_time_views(const torch::Tensor& images, TestTimeAugmentation t) {
   if (images.dim() != 6)
     throw Error("test-time augmentation", "expected images [B, N, 1, H, W, D], got " + std::to_string(images.dim()) + " dimensions");
-  return entry_of(t).views(images);
+  return row_of(t).second.views(images);
 }
 
 }  // namespace raddiag::infer

@@ -261,6 +261,18 @@ TEST(Resample, FixedFieldOfViewKeepsPhysicalSize) {
   for (int64_t h = 0; h < 16; ++h)
     for (int64_t w = 0; w < 16; ++w)
       EXPECT_FLOAT_EQ(big.at(h, w, 0), whole[static_cast<std::size_t>((h + 8) + 32 * (w + 8))]) << h << "," << w;
+  // A scan more than 8x wider than the field (a whole CT under a nodule-sized field) is refused, naming it.
+  io::Scan whole_ct = ramp_scan("nifti", 400, 400, 1, 1.0);
+  whole_ct.source.path = "whole_ct.nii.gz";
+  SpacingResample tiny_field;
+  tiny_field.field_mm = 40;
+  try {
+    resample_scan_physical(whole_ct, 16, 8, tiny_field, 0);
+    FAIL() << "a 400 mm scan under a 40 mm field was squeezed instead of refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("whole_ct.nii.gz"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("field_mm"), std::string::npos) << e.what();
+  }
   // Without geometry (a PNG) the field does not apply: the usual stretch, as with no option at all.
   io::Scan png = ramp_scan("png", 40, 20, 1, 1.0), plain = png;
   resample_scan_physical(png, 16, 8, sr, 0);
