@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Issue 13 evidence (docs/real-data.md): trains the real-sets recipe (configs/real-sets.json) on the four
 # folders of ../shared/data/real-train and prints the within-dataset table on its own validation split
-# (inside real-train) and on the untouched external set ../shared/data/real. With LEVERS=1 it also trains
+# (inside real-train) and on the untouched external set ../shared/data/real. Then the recipe's ensemble:
+# the same config with the seeds of EXTRA_SEEDS (the same validation split, data.split_seed), scored
+# together with `evaluate --ensemble`, and a table of every seed and the ensemble. With LEVERS=1 it also trains
 # every lever of configs/real-sets-levers.json (one change at a time on the lever base) and prints the
 # lever table (within-dataset macro AUC per dataset on the validation split, and their mean).
 # Usage: scripts/real-sets-evidence.sh [OUT_DIR]   (from the repository root; resumable: finished runs are kept)
 #   LEVERS=1  also run the levers      BOOTSTRAP=1000  CI rounds      RADDIAG=build/raddiag
+#   EXTRA_SEEDS="43 44"  the ensemble's other seeds ("" = no ensemble)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${RADDIAG:-build/raddiag}
@@ -19,25 +22,28 @@ mkdir -p "$OUT"
 # The external test set as one folder (each case keeps its source as its dataset).
 "$PY" scripts/combine_sets.py "$OUT/real-all" $(for s in $SOURCES; do echo "$DATA/real/$s"; done) > /dev/null
 
-# train RUN_DIR CONFIG: trains (or resumes) a run unless its model file exists.
+# train RUN_DIR CONFIG [ARGS...]: trains (or resumes) a run unless its model file exists.
 train() {
   local run=$1 config=$2
+  shift 2
   if [ -f "$run/model.raddiag" ]; then return; fi
   if [ -d "$run/checkpoints" ]; then
     "$BIN" train --resume "$run" > "$run.log" 2>&1
   else
     rm -rf "$run"
-    "$BIN" train --config "$config" --out "$run" > "$run.log" 2>&1
+    "$BIN" train --config "$config" --out "$run" "$@" > "$run.log" 2>&1
   fi
   tail -n 2 "$run.log"
 }
-# evaluate RUN_DIR: the run's own validation split and the external set.
+# evaluate RUN_DIR [--ensemble MODEL...]: the run's own validation split and the external set, into
+# RUN_DIR/eval-val and RUN_DIR/eval-real (EVAL_TAG=-x writes eval-val-x, eval-real-x).
 evaluate() {
-  local run=$1
-  [ -f "$run/eval-val/metrics.json" ] || "$BIN" evaluate --quiet --model "$run/model.raddiag" --manifest "$run/val_cases.json" \
-      --bootstrap "$BOOTSTRAP" --out "$run/eval-val" > /dev/null
-  [ -f "$run/eval-real/metrics.json" ] || "$BIN" evaluate --quiet --model "$run/model.raddiag" --manifest "$OUT/real-all" \
-      --bootstrap "$BOOTSTRAP" --out "$run/eval-real" > /dev/null
+  local run=$1 tag=${EVAL_TAG:-}
+  shift
+  [ -f "$run/eval-val$tag/metrics.json" ] || "$BIN" evaluate --quiet --model "$run/model.raddiag" "$@" \
+      --manifest "$run/val_cases.json" --bootstrap "$BOOTSTRAP" --out "$run/eval-val$tag" > /dev/null
+  [ -f "$run/eval-real$tag/metrics.json" ] || "$BIN" evaluate --quiet --model "$run/model.raddiag" "$@" \
+      --manifest "$OUT/real-all" --bootstrap "$BOOTSTRAP" --out "$run/eval-real$tag" > /dev/null
 }
 
 # 1. The recipe.
@@ -50,7 +56,37 @@ echo "## Within-dataset macro AUC of the recipe (configs/real-sets.json)"
 "$PY" scripts/real_sets_tables.py datasets "validation split (real-train)=$OUT/recipe/eval-val" \
   "external (../shared/data/real)=$OUT/recipe/eval-real"
 
-# 2. The levers (LEVERS=1): base + one merge patch each.
+# 2. The ensemble: the recipe again with other seeds. data.split_seed keeps the validation split, so the
+# members and the ensemble are scored on the same held-out cases.
+EXTRA_SEEDS=${EXTRA_SEEDS-43 44}
+if [ -n "$EXTRA_SEEDS" ]; then
+  start=$(date +%s)
+  members=()
+  seeds=("seed 42=$OUT/recipe")
+  for s in $EXTRA_SEEDS; do
+    train "$OUT/recipe-seed$s" configs/real-sets.json --seed "$s"
+    evaluate "$OUT/recipe-seed$s"
+    if ! cmp -s "$OUT/recipe/val_cases.json" "$OUT/recipe-seed$s/val_cases.json"; then
+      echo "seed $s has another validation split than seed 42: is data.split_seed set in configs/real-sets.json?" >&2
+      exit 1
+    fi
+    members+=(--ensemble "$OUT/recipe-seed$s/model.raddiag")
+    seeds+=("seed $s=$OUT/recipe-seed$s")
+  done
+  EVAL_TAG=-ensemble evaluate "$OUT/recipe" "${members[@]}"
+  echo "ensemble: trained and evaluated in $(( $(date +%s) - start )) s (0 when already done)"
+  echo
+  echo "## Within-dataset macro AUC of the ensemble (logits of seeds 42 $EXTRA_SEEDS averaged)"
+  "$PY" scripts/real_sets_tables.py datasets "validation split (real-train)=$OUT/recipe/eval-val-ensemble" \
+    "external (../shared/data/real)=$OUT/recipe/eval-real-ensemble"
+  echo
+  echo "## Every seed and the ensemble (within-dataset macro AUC; validation split | external set)"
+  specs=()
+  for spec in "${seeds[@]}" "ensemble=$OUT/recipe/eval--ensemble"; do specs+=("$spec"); done
+  "$PY" scripts/real_sets_tables.py seeds "${specs[@]}"
+fi
+
+# 3. The levers (LEVERS=1): base + one merge patch each.
 if [ "${LEVERS:-0}" = 1 ]; then
   mkdir -p "$OUT/levers"
   names=$("$PY" scripts/merge_config.py configs/real-sets-levers.json levers --list)

@@ -1,6 +1,8 @@
 """Tables of the real-sets evidence (scripts/real-sets-evidence.sh): the per-dataset table of one or more
 `raddiag evaluate` outputs (metrics.json with a by_dataset section), and the lever table.
-Usage: real_sets_tables.py datasets NAME=EVAL_DIR...   |   real_sets_tables.py levers LEVERS_TSV"""
+Usage: real_sets_tables.py datasets NAME=EVAL_DIR...   |   real_sets_tables.py levers LEVERS_TSV
+       real_sets_tables.py seeds NAME=RUN_OR_PATTERN...  (one row per run: RUN/eval-val and RUN/eval-real; a
+       NAME=RUN/eval--TAG spec reads RUN/eval-val-TAG and RUN/eval-real-TAG)"""
 import csv
 import json
 import sys
@@ -47,5 +49,27 @@ def levers(path):
         print(f"| {r['lever']} | " + " | ".join(r[k] for k in keys) + " |")
 
 
+def seeds(specs):
+    rows = []
+    names = None
+    for spec in specs:
+        name, d = spec.split("=", 1)
+        head, _, tag = d.partition("/eval--")
+        dirs = [f"{head}/eval-{s}-{tag}" if tag else f"{d}/eval-{s}" for s in ("val", "real")]
+        cells = []
+        for eval_dir in dirs:
+            bd = json.load(open(f"{eval_dir}/metrics.json"))["by_dataset"]
+            auc = {x["name"]: x["macro"].get("auc") for x in bd["datasets"]}
+            names = names or sorted(auc)
+            cells += [f"{auc[n]:.3f}" if auc.get(n) is not None else "-" for n in names]
+            cells.append(f"**{bd['within_dataset_mean']['macro']['auc']:.3f}**")
+        rows.append((name, cells))
+    header = [f"val {n}" for n in names] + ["val mean"] + [f"external {n}" for n in names] + ["external mean"]
+    print("| model | " + " | ".join(header) + " |")
+    print("|---|" + "---|" * len(header))
+    for name, cells in rows:
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 if __name__ == "__main__":
-    {"datasets": datasets, "levers": lambda a: levers(a[0])}[sys.argv[1]](sys.argv[2:])
+    {"datasets": datasets, "levers": lambda a: levers(a[0]), "seeds": seeds}[sys.argv[1]](sys.argv[2:])

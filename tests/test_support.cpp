@@ -30,6 +30,39 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+namespace {
+
+std::vector<std::string>& scratch_dirs_made() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+
+// Removes this process's scratch folders at the end of a passing run: a full CI run otherwise leaves
+// gigabytes of models and volumes in /tmp.
+class ScratchDirCleaner : public ::testing::EmptyTestEventListener {
+  void OnTestProgramEnd(const ::testing::UnitTest& unit) override {
+    auto& dirs = scratch_dirs_made();
+    const char* keep = std::getenv("RADDIAG_KEEP_TEST_DIRS");
+    if (!unit.Passed() || (keep && *keep && std::string(keep) != "0")) {
+      for (const auto& d : dirs) std::fprintf(stderr, "kept scratch dir: %s\n", d.c_str());
+      return;
+    }
+    for (const auto& d : dirs) {
+      std::error_code ec;
+      std::filesystem::remove_all(d, ec);
+      if (ec) std::fprintf(stderr, "could not remove scratch dir %s: %s\n", d.c_str(), ec.message().c_str());
+    }
+    dirs.clear();
+  }
+};
+
+const bool scratch_dir_cleaner_installed = [] {
+  ::testing::UnitTest::GetInstance()->listeners().Append(new ScratchDirCleaner);
+  return true;
+}();
+
+}  // namespace
+
 std::string scratch_dir(const std::string& tag) {
   namespace fs = std::filesystem;
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -41,6 +74,8 @@ std::string scratch_dir(const std::string& tag) {
   fs::path dir = fs::temp_directory_path() / ("raddiag_test_" + name + "_" + std::to_string(rd()));
   fs::remove_all(dir);
   fs::create_directories(dir);
+  (void)scratch_dir_cleaner_installed;
+  scratch_dirs_made().push_back(dir.string());
   return dir.string();
 }
 

@@ -12,7 +12,9 @@ std::string shared_data();
 std::string source_dir();
 std::string cli_path();
 std::string python();
-// A fresh empty directory under the system temp dir, unique to this test.
+// A fresh empty directory under the system temp dir, unique to this test. Removed when the test program
+// ends with every test passed (a failing run keeps and names them; RADDIAG_KEEP_TEST_DIRS=1 keeps all):
+// suites cache models in function-local statics across tests, so nothing goes before the program ends.
 std::string scratch_dir(const std::string& tag);
 // Runs a command through the shell; returns its exit status and fills `output` with stdout+stderr.
 int run_command(const std::string& cmd, std::string* output = nullptr);

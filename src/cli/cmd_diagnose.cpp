@@ -7,6 +7,8 @@
 
 #include "cli/command.h"
 #include "cli/common_options.h"
+#include "cli/version.h"
+#include "serve/model_loading.h"
 #include "serve/run_diagnose.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -70,6 +72,7 @@ Registrar register_diagnose({"diagnose", "diagnose a study (DICOM/NIfTI/PNG/JPEG
     apply_device_options(a->runtime);
     infer::Predictor predictor(load_model_logged(a->model, a->classes, table, "classes"), a->runtime.device,
                                inference_options(a->runtime));
+    serve::add_ensemble_members(predictor, a->runtime.ensemble, a->classes);
     a->request.study.threads = a->runtime.threads;
     a->request.outputs.software_version = RADDIAG_VERSION;
     const serve::DiagnoseResult d = serve::run_diagnose(predictor, a->model, a->request);

@@ -44,8 +44,11 @@ Registrar register_evaluate({"evaluate", "evaluate a model on a labelled test se
   sub.add_flag("--json", *json_out, "print metrics.json instead of the table");
   sub.add_flag("-q,--quiet", *quiet, "no progress line");
   return std::function<int()>([=] {
-    refuse_to_overwrite_inputs(o->out, {o->model, o->manifest, o->val});
+    std::vector<std::string> inputs{o->model, o->manifest, o->val};
+    inputs.insert(inputs.end(), runtime->ensemble.begin(), runtime->ensemble.end());
+    refuse_to_overwrite_inputs(o->out, inputs);
     apply_device_options(*runtime);
+    o->ensemble = runtime->ensemble;
     o->device = runtime->device;
     o->inference = inference_options(*runtime);
     o->threads = runtime->threads;

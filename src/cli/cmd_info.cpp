@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/version.h"
 #include "model/runtime.h"
 #include "train/distributed.h"
 

@@ -13,9 +13,11 @@
 
 #include "cli/command.h"
 #include "cli/common_options.h"
+#include "cli/version.h"
 #include "pacs/dicomweb_client.h"
 #include "pacs/dimse_scu.h"
 #include "pacs/study_layout.h"
+#include "serve/model_loading.h"
 #include "serve/run_pacs_diagnose.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -100,6 +102,7 @@ int run_pacs_diagnose(const PacsDiagnoseArgs& a) {
   apply_device_options(a.runtime);
   infer::Predictor predictor(load_model_logged(a.model, a.classes, std::cout, "classes"), a.runtime.device,
                                inference_options(a.runtime));
+  serve::add_ensemble_members(predictor, a.runtime.ensemble, a.classes);
   const serve::PacsDiagnoseResult res =
       serve::run_pacs_diagnose(predictor, a.model, r, [](const std::string& line) { std::cout << line << "\n"; });
   const serve::DiagnoseResult& d = res.diagnosis;

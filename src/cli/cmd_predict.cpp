@@ -34,6 +34,7 @@ Registrar register_predict({"predict", "run a model on every case of a manifest 
     apply_device_options(a->runtime);
     a->request.device = a->runtime.device;
     a->request.inference = inference_options(a->runtime);
+    a->request.ensemble = a->runtime.ensemble;
     a->request.progress = !a->quiet;
     const serve::PredictResult res = serve::run_predict(a->request);
     if (!a->request.classes.empty()) std::cerr << "columns: " << res.class_selection << "\n";

@@ -17,6 +17,7 @@
 
 #include "cli/command.h"
 #include "cli/common_options.h"
+#include "cli/version.h"
 #include "http/api_server.h"
 #include "http/job_runner.h"
 #include "http/metrics.h"
@@ -219,17 +220,23 @@ int serve_main(const ServeArgs& a) {
   // 9 of 61 jobs failed with 2 workers on a shared copy). --shared-predictor saves the memory and runs
   // one diagnosis at a time on the single copy.
   const int n_predictors = a.shared_predictor ? 1 : a.workers;
-  for (int i = 0; i < n_predictors; ++i)
+  for (int i = 0; i < n_predictors; ++i) {
     predictors.push_back(std::make_unique<infer::Predictor>(serve::load_model_with_classes(a.model, a.classes), a.runtime.device,
                                                             inference_options(a.runtime)));
+    serve::add_ensemble_members(*predictors.back(), a.runtime.ensemble, a.classes);
+  }
   std::vector<std::mutex> predictor_mutex(static_cast<std::size_t>(n_predictors));
   const auto& bundle = predictors[0]->bundle();
   // The idempotency key's model half: the file's bytes and every option that changes a result.
-  const std::string model_key = jobs::sha256_hex(jobs::sha256_file_hex(a.model) + "|classes=" + a.classes + "|top_k=" + std::to_string(a.top_k));
+  std::string model_identity = jobs::sha256_file_hex(a.model) + "|classes=" + a.classes + "|top_k=" + std::to_string(a.top_k) +
+                               "|precision=" + a.runtime.precision + "|tta=" + a.runtime.tta;
+  for (const auto& m : a.runtime.ensemble) model_identity += "|ensemble=" + jobs::sha256_file_hex(m);
+  const std::string model_key = jobs::sha256_hex(model_identity);
   Json info = Json::parse(serve::model_identity_json(a.model, bundle).dump());
   info.erase("file");
   info["classes"] = bundle.classes;
-  info["thresholds"] = bundle.thresholds.empty() ? Json(nullptr) : Json(bundle.thresholds);
+  info["thresholds"] = predictors[0]->thresholds().empty() ? Json(nullptr) : Json(predictors[0]->thresholds());
+  if (!a.runtime.ensemble.empty()) info["ensemble"] = a.runtime.ensemble;
   info["card"] = bundle.card;
   info["sha256"] = jobs::sha256_file_hex(a.model);
   info["serve"] = {{"top_k", a.top_k}, {"workers", a.workers}, {"shared_predictor", a.shared_predictor}};

@@ -25,6 +25,10 @@ void add_device_options(CLI::App& sub, DeviceOptions& o) {
                  "logits; twice the model time; measured in docs/real-data.md)")
       ->check(CLI::IsMember(infer::test_time_augmentation_names()))
       ->capture_default_str();
+  sub.add_option("--ensemble", o.ensemble,
+                 "another model file scored on the same cases, its logits averaged with --model's (repeatable; same "
+                 "preprocessing, classes matched by name; measured in docs/real-data.md)")
+      ->check(CLI::ExistingFile);
 }
 
 void apply_device_options(const DeviceOptions& o) {

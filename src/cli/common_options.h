@@ -20,13 +20,14 @@ struct RunConfig;
 
 namespace raddiag::cli {
 
-// --device, --tf32, --threads, --precision, --tta: how the model runs.
+// --device, --tf32, --threads, --precision, --tta, --ensemble: how the model runs.
 struct DeviceOptions {
   std::string device = "cpu";
   bool tf32 = false;
   int threads = 0;
   std::string precision = "fp32";
   std::string tta = "none";
+  std::vector<std::string> ensemble;  // more model files, logits averaged with --model's
 };
 void add_device_options(CLI::App& sub, DeviceOptions& o);
 // Sets the intra-op threads and the CUDA TF32 switch; call before loading a model.

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "infer/ensemble.h"
 #include "infer/model_input.h"
 #include "infer/preprocess_for.h"
 #include "model/runtime.h"
@@ -20,13 +21,40 @@ Predictor::Predictor(model::ModelBundle bundle, const std::string& device, const
       preprocess_(preprocess_for(bundle_.config, data::PreprocessOptions::from_json(bundle_.preprocess))),
       vocab_(bundle_.classes),
       device_(model::resolve_device(device)),
-      tta_(inference.tta) {
+      inference_(inference),
+      tta_(inference.tta),
+      thresholds_(bundle_.thresholds) {
   model::require_precision_support(inference.precision, model::resolve_device(device));
   bundle_.model->to(device_);
   bundle_.model->eval();
   // After the move to the device, so that the folded weights are where the model runs.
   if (inference.fold_batchnorm) bundle_.model->slice_encoder()->set_batchnorm_folding(true);
   bundle_.model->set_backbone_precision(inference.precision);
+}
+
+void Predictor::add_ensemble_member(model::ModelBundle member, const std::string& name) {
+  const auto member_preprocess =
+      preprocess_for(member.config, data::PreprocessOptions::from_json(member.preprocess));
+  const std::string first_name = bundle_.card.is_object() && bundle_.card.contains("name") && bundle_.card["name"].is_string()
+                                     ? bundle_.card["name"].get<std::string>()
+                                     : std::string("--model");
+  require_same_inputs(bundle_.config, preprocess_, first_name, member.config, member_preprocess, name);
+  auto columns = ensemble_class_columns(bundle_.classes, member.classes, name).to(device_);
+  // Running mean over the models so far (the first model and the earlier members).
+  if (member.thresholds.size() != member.classes.size()) thresholds_.clear();
+  const double k = static_cast<double>(members_.size() + 1);
+  const auto cols = columns.to(torch::kCPU);
+  for (std::size_t c = 0; c < thresholds_.size(); ++c) {
+    const float t = member.thresholds[static_cast<std::size_t>(cols[static_cast<int64_t>(c)].item<int64_t>())];
+    thresholds_[c] = static_cast<float>((thresholds_[c] * k + t) / (k + 1));
+  }
+  member.model->to(device_);
+  member.model->eval();
+  if (inference_.fold_batchnorm) member.model->slice_encoder()->set_batchnorm_folding(true);
+  member.model->set_backbone_precision(inference_.precision);
+  members_.push_back(std::move(member));
+  member_columns_.push_back(std::move(columns));
+  member_names_.push_back(name);
 }
 
 data::CaseTensors Predictor::case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report,
@@ -49,13 +77,16 @@ model::ModelOutput Predictor::run(const data::CaseBatch& batch) {
   const auto views = test_time_views(b.images, tta_);
   b.images = views.front();
   auto out = bundle_.model->forward(model_input(b), model::ForwardPath::kFast);
-  if (views.size() == 1) return out;
-  auto sum = out.logits.clone();
-  for (std::size_t v = 1; v < views.size(); ++v) {
+  if (views.size() == 1 && members_.empty()) return out;
+  auto sum = out.logits.to(torch::kFloat).clone();
+  for (std::size_t v = 0; v < views.size(); ++v) {
     b.images = views[v];
-    sum += bundle_.model->forward(model_input(b), model::ForwardPath::kFast).logits;
+    const auto input = model_input(b);
+    if (v > 0) sum += bundle_.model->forward(input, model::ForwardPath::kFast).logits.to(torch::kFloat);
+    for (std::size_t m = 0; m < members_.size(); ++m)
+      sum += members_[m].model->forward(input, model::ForwardPath::kFast).logits.to(torch::kFloat).index_select(1, member_columns_[m]);
   }
-  out.logits = sum / static_cast<double>(views.size());
+  out.logits = sum / static_cast<double>(views.size() * (1 + members_.size()));
   return out;
 }
 

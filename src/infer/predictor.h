@@ -77,8 +77,18 @@ class Predictor {
   data::CaseTensors case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report = nullptr,
                                  const data::ImageLoader& loader = data::default_image_loader) const;
   // Forward pass without gradients on a batch (moved to the model's device). With test-time
-  // augmentation the logits are the mean over the views; the other outputs are those of the unchanged images.
+  // augmentation and/or an ensemble the logits are the mean over the views and members; the other outputs
+  // are those of the first model on the unchanged images.
   model::ModelOutput run(const data::CaseBatch& batch);
+  // Adds a model whose logits are averaged with this one's (infer/ensemble.h): it runs on the same device
+  // with the same InferenceOptions, and its classes are matched to this model's by name. `name` (its
+  // file) names it in errors and reports. Throws raddiag::Error when its inputs or classes do not fit.
+  void add_ensemble_member(model::ModelBundle member, const std::string& name);
+  // The files of the added members (empty without an ensemble); bundle() stays the first model.
+  const std::vector<std::string>& ensemble_members() const { return member_names_; }
+  // Per-class decision thresholds of what run() scores: the model's stored ones, or with an ensemble the
+  // mean of the members' (each chosen on its own validation), empty when any member stores none.
+  const std::vector<float>& thresholds() const { return thresholds_; }
   // Every case, in order. A case that cannot be read or preprocessed is reported in `failures` and
   // gets a NaN row; the others go on. Reading overlaps the model (PredictOptions::prefetch_workers).
   Predictions predict(const std::vector<data::Case>& cases, const PredictOptions& options = {});
@@ -88,7 +98,14 @@ class Predictor {
   data::PreprocessOptions preprocess_;
   data::LabelVocabulary vocab_;
   torch::Device device_;
+  InferenceOptions inference_;
   TestTimeAugmentation tta_ = TestTimeAugmentation::kNone;
+  // Ensemble members after the first model, and for each the columns of its logits that give this
+  // model's class order.
+  std::vector<model::ModelBundle> members_;
+  std::vector<torch::Tensor> member_columns_;
+  std::vector<std::string> member_names_;
+  std::vector<float> thresholds_;
 };
 
 }  // namespace raddiag::infer

@@ -79,7 +79,8 @@ Diagnosis diagnose(infer::Predictor& predictor, const Study& study, const Diagno
   });
   order.resize(static_cast<std::size_t>(k));
 
-  d.thresholds_from_model = !bundle.thresholds.empty();
+  const auto& thresholds = predictor.thresholds();
+  d.thresholds_from_model = !thresholds.empty();
   std::optional<eval::IcdMapping> icd;
   if (!bundle.icd_mapping.is_null()) {
     try {
@@ -98,7 +99,7 @@ Diagnosis diagnose(infer::Predictor& predictor, const Study& study, const Diagno
     f.disorder = bundle.classes[static_cast<std::size_t>(c)];
     f.probability = d.probabilities[static_cast<std::size_t>(c)];
     f.logit = logits[c].item<double>();
-    f.threshold = d.thresholds_from_model ? bundle.thresholds[static_cast<std::size_t>(c)] : 0.5;
+    f.threshold = d.thresholds_from_model ? thresholds[static_cast<std::size_t>(c)] : 0.5;
     f.positive = f.probability >= f.threshold;
     if (icd) {
       auto it = icd->disorder_codes.find(f.disorder);
@@ -154,6 +155,8 @@ nlohmann::ordered_json diagnosis_json(const std::string& model_path, const infer
   j["schema"] = "raddiag.diagnosis";
   j["schema_version"] = kDiagnosisSchemaVersion;
   j["model"] = model_identity_json(model_path, predictor.bundle());
+  // Scores are the mean logits of these files; explanations (slot relevance, Grad-CAM) are the first model's.
+  if (!predictor.ensemble_members().empty()) j["model"]["ensemble"] = predictor.ensemble_members();
   j["study"] = {{"inputs", inputs}, {"case_id", study.case_data.id}};
   nlohmann::ordered_json used = nlohmann::ordered_json::array();
   std::vector<std::string> warnings = study.warnings;
@@ -194,9 +197,13 @@ nlohmann::ordered_json diagnosis_json(const std::string& model_path, const infer
   for (const auto& s : study.skipped) skipped.push_back({{"path", s.path}, {"reason", s.reason}});
   j["inputs_skipped"] = std::move(skipped);
   for (const auto& w : d.warnings) warnings.push_back(w);
-  if (!d.thresholds_from_model) warnings.push_back("the model stores no decision thresholds: 0.5 is used for every class");
+  const bool ensemble = !predictor.ensemble_members().empty();
+  if (!d.thresholds_from_model)
+    warnings.push_back(ensemble ? "a model of the ensemble stores no decision thresholds: 0.5 is used for every class"
+                                : "the model stores no decision thresholds: 0.5 is used for every class");
   j["warnings"] = warnings;
-  j["decision"] = {{"threshold_source", d.thresholds_from_model ? "model" : "default"}, {"default_threshold", 0.5}};
+  j["decision"] = {{"threshold_source", !d.thresholds_from_model ? "default" : ensemble ? "ensemble_mean" : "model"},
+                   {"default_threshold", 0.5}};
   nlohmann::ordered_json findings = nlohmann::ordered_json::array();
   for (const auto& f : d.findings) {
     nlohmann::ordered_json x;

@@ -12,6 +12,7 @@
 #include "eval/multilabel_metrics.h"
 #include "model/model_file.h"
 #include "serve/class_selection.h"
+#include "serve/model_loading.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/npy.h"
@@ -41,6 +42,8 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   if (o.out.empty()) throw Error("--out", "an output folder is required");
   namespace fs = std::filesystem;
   fs::create_directories(o.out);
+  if (o.store_thresholds && !o.ensemble.empty())
+    throw Error("--store-thresholds", "cannot be combined with --ensemble (the thresholds are the ensemble's, not " + o.model + "'s)");
   model::ModelBundle bundle = model::load_model_file(o.model);
   std::string selection_summary;
   if (!o.classes.empty()) {
@@ -54,6 +57,7 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   const nlohmann::json card = bundle.card;
   const nlohmann::json icd_mapping = bundle.icd_mapping;
   infer::Predictor predictor(bundle, o.device, o.inference);
+  add_ensemble_members(predictor, o.ensemble, o.classes);
   infer::PredictOptions po;
   po.batch_size = o.batch;
   po.progress = o.progress;
@@ -178,6 +182,11 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   result.metrics["model"] = o.model;
   result.metrics["inference"] = {{"precision", model::precision_name(o.inference.precision)},
                                  {"tta", infer::test_time_augmentation_name(o.inference.tta)}};
+  if (!o.ensemble.empty()) {
+    nlohmann::json members = nlohmann::json::array({o.model});
+    for (const auto& m : o.ensemble) members.push_back(m);
+    result.metrics["inference"]["ensemble"] = members;  // logits averaged over these files
+  }
   result.metrics["test_set"] = o.manifest;
   if (!o.val.empty()) result.metrics["val_set"] = o.val;
   result.metrics["threshold_source_set"] = threshold_source;

@@ -25,6 +25,9 @@ namespace raddiag::serve {
 struct EvaluateOptions {
   std::string model, manifest, val, out;
   std::string classes;  // --classes FILE_OR_LIST (serve/class_selection.h); empty = the model's classes
+  // More model files whose logits are averaged with `model`'s (infer/ensemble.h); the thresholds are
+  // the ensemble's, so --store-thresholds is refused with it.
+  std::vector<std::string> ensemble;
   data::CaseSourceOptions source;
   std::string device = "cpu";
   infer::InferenceOptions inference;  // BatchNorm folding, precision

@@ -15,4 +15,8 @@ model::ModelBundle load_model_with_classes(const std::string& model_path, const 
   return bundle;
 }
 
+void add_ensemble_members(infer::Predictor& predictor, const std::vector<std::string>& members, const std::string& classes) {
+  for (const auto& path : members) predictor.add_ensemble_member(load_model_with_classes(path, classes), path);
+}
+
 }  // namespace raddiag::serve

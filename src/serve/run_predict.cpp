@@ -31,11 +31,14 @@ std::string cases_status_path(const std::string& out) {
 }
 
 PredictResult run_predict(const PredictRequest& request) {
-  refuse_to_overwrite_inputs(request.out, {request.model, request.manifest});
+  std::vector<std::string> inputs{request.model, request.manifest};
+  inputs.insert(inputs.end(), request.ensemble.begin(), request.ensemble.end());
+  refuse_to_overwrite_inputs(request.out, inputs);
   PredictResult r;
   const auto cases = data::load_cases(request.manifest, request.source);
   infer::Predictor predictor(load_model_with_classes(request.model, request.classes, &r.class_selection), request.device,
                              request.inference);
+  add_ensemble_members(predictor, request.ensemble, request.classes);
   infer::PredictOptions po;
   po.batch_size = request.batch;
   po.progress = request.progress;

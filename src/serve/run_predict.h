@@ -14,6 +14,7 @@ namespace raddiag::serve {
 struct PredictRequest {
   std::string model, manifest, out;
   std::string classes;               // --classes FILE_OR_LIST; empty = the model's classes
+  std::vector<std::string> ensemble;  // more model files, logits averaged with `model`'s (infer/ensemble.h)
   data::CaseSourceOptions source;
   std::string device = "cpu";
   infer::InferenceOptions inference;  // BatchNorm folding, precision

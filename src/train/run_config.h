@@ -55,6 +55,9 @@ struct DataConfig {
   std::vector<std::string> train;   // RP3D case JSONs or folder datasets (concatenated)
   std::vector<std::string> val;     // empty: a seeded, label-stratified split of the training set
   double val_fraction = 0.2;
+  // Seed of that split; -1 = the run's seed. Fixed, it keeps one validation split across runs that differ
+  // in `seed` (initialisation, order, augmentation), so their models can be compared and ensembled there.
+  int64_t split_seed = -1;
   std::string data_root;            // RP3D JSON: root of relative image paths
   std::vector<std::string> prefixes;  // RP3D JSON: FROM=TO path rewrites
   std::string modality;             // folders: modality of files that do not say

@@ -111,7 +111,8 @@ TrainingData load_training_data(const RunConfig& cfg, bool log) {
   std::map<std::string, std::set<std::string>> declared_by_dataset;
   auto all_train = load_all(cfg.data.train, cfg.data, &declared, &declared_by_dataset);
   if (cfg.data.val.empty()) {
-    split_train_val(all_train, d.level, cfg.data.val_fraction, cfg.seed, d.train, d.val);
+    const uint64_t split_seed = cfg.data.split_seed >= 0 ? static_cast<uint64_t>(cfg.data.split_seed) : cfg.seed;
+    split_train_val(all_train, d.level, cfg.data.val_fraction, split_seed, d.train, d.val);
   } else {
     d.train = std::move(all_train);
     d.val = load_all(cfg.data.val, cfg.data, &declared, &declared_by_dataset);

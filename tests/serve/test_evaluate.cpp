@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -283,6 +284,51 @@ TEST(Evaluate, NegativeScoresSplitByAnatomy) {
 
 // --tta flip through the CLI: metrics.json says how the model ran, the scores change (the model is not
 // mirror-symmetric) and stay finite; an unknown augmentation is refused before any work, naming the known ones.
+TEST(Evaluate, EnsembleScoresAreTheMeanOfTheMembersAndAreRecorded) {
+  const std::string dir = test::scratch_dir("evaluate-ensemble");
+  const std::string brain = eval_brain();
+  const std::string first = dir + "/first.raddiag", second = dir + "/second.raddiag";
+  save_tiny_eval_model(first, {"glioma", "meningioma", "pituitary tumor", "no tumor"}, 8);
+  // Another seed whose vocabulary came out in another order.
+  save_tiny_eval_model(second, {"no tumor", "glioma", "pituitary tumor", "meningioma"}, 9);
+  const std::string cli = test::shell_quote(test::cli_path());
+  std::string log;
+  const std::string common = " evaluate --quiet --bootstrap 0 --manifest " + brain;
+  ASSERT_EQ(test::run_command(cli + common + " --model " + first + " --out " + dir + "/a", &log), 0) << log;
+  ASSERT_EQ(test::run_command(cli + common + " --model " + second + " --out " + dir + "/b", &log), 0) << log;
+  ASSERT_EQ(test::run_command(cli + common + " --model " + first + " --ensemble " + second + " --out " + dir + "/ab", &log), 0)
+      << log;
+  const auto metrics = eval_read_json(dir + "/ab/metrics.json");
+  EXPECT_EQ(metrics["inference"]["ensemble"], nlohmann::json::array({first, second})) << metrics["inference"].dump();
+  const auto column_of = [&](const std::string& run) {
+    std::map<std::string, int64_t> col;
+    const auto label_dict = eval_read_json(dir + "/" + run + "/label_dict.json");
+    for (const auto& [name, index] : label_dict.items()) col[name] = index.get<int64_t>();
+    return col;
+  };
+  const auto ca = column_of("a"), cb = column_of("b"), cab = column_of("ab");
+  EXPECT_EQ(ca, cab);  // the ensemble reports in the first model's class order
+  const auto a = npy::read(dir + "/a/scores.npy"), b = npy::read(dir + "/b/scores.npy"), ab = npy::read(dir + "/ab/scores.npy");
+  ASSERT_EQ(a.shape, ab.shape);
+  const auto va = a.to_float32(), vb = b.to_float32(), vab = ab.to_float32();
+  const int64_t rows = a.shape.at(0), C = a.shape.at(1);
+  ASSERT_GT(rows, 0);
+  double largest_change = 0;
+  for (int64_t r = 0; r < rows; ++r)
+    for (const auto& [name, c] : ca) {
+      const double expected = (va[static_cast<std::size_t>(r * C + c)] + vb[static_cast<std::size_t>(r * C + cb.at(name))]) / 2;
+      EXPECT_NEAR(vab[static_cast<std::size_t>(r * C + c)], expected, 1e-4) << "row " << r << " " << name;
+      largest_change = std::max(largest_change, std::abs(expected - va[static_cast<std::size_t>(r * C + c)]));
+    }
+  EXPECT_GT(largest_change, 1e-4);
+  // Thresholds chosen for the ensemble are not the first model's: storing them there is refused.
+  EXPECT_NE(test::run_command(cli + common + " --model " + first + " --ensemble " + second + " --store-thresholds --out " + dir + "/st",
+                              &log),
+            0);
+  EXPECT_NE(log.find("--ensemble"), std::string::npos) << log;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/st/metrics.json"));
+}
+
 TEST(Evaluate, TestTimeFlipIsRecordedAndChangesTheScores) {
   const std::string dir = test::scratch_dir("evaluate-tta");
   const std::string brain = eval_brain();
