@@ -27,6 +27,8 @@
 //   --trace DIR: after its timed steps, each side runs one more step under the autograd profiler and writes
 //   a Chrome trace, DIR/SIZE-PRECISION-{raddiag,pytorch}.json; bench/py/compare_step_traces.py DIR tables
 //   the operators' self time side by side (where one implementation spends more than the other).
+//   --op-calls OP: after its timed steps, raddiag's side runs one more step printing every call of operator
+//   OP (e.g. aten::threshold_backward) with its time and its inputs' dtypes, sizes and strides.
 //   (RADDIAG_SHARED_DATA: the shared data folder; RADDIAG_BENCH_PYTHON: the Python with torch)
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -49,6 +51,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "op_call_log.h"
 #if __has_include(<torch/csrc/autograd/profiler_legacy.h>)
 #include <torch/csrc/autograd/profiler_legacy.h>
 #define RADDIAG_HAVE_LEGACY_PROFILER 1
@@ -83,6 +87,7 @@ struct Args {
   bool runs = true;               // part 2 at all
   std::string out = bench::temp_dir("raddiag_bench_train");
   std::string trace;              // --trace DIR: one profiled step per side and case, as Chrome traces
+  std::string op_calls;           // --op-calls OP: every call of OP in one more raddiag step, with its inputs
 };
 
 std::string shared_dir() { return bench::shared_data_dir(); }
@@ -135,7 +140,8 @@ double median(std::vector<double> v) {
 
 // The step as raddiag's trainer does it: forward (fast path), BCE + attention loss, backward, clipping,
 // AdamW. bf16: the slice encoder under CPU autocast (set_backbone_precision), the rest fp32.
-nlohmann::json time_cpp_step(const StepSize& z, model::Precision precision, int threads, const std::string& trace) {
+nlohmann::json time_cpp_step(const StepSize& z, model::Precision precision, int threads, const std::string& trace,
+                             const std::string& op_calls) {
   model::configure_threads(threads);
   torch::manual_seed(0);
   const auto config = train::resolve_model_config(z.model, z.classes);
@@ -175,6 +181,11 @@ nlohmann::json time_cpp_step(const StepSize& z, model::Precision precision, int 
     std::fprintf(stderr, "bench_train: --trace needs libtorch's legacy profiler header; no raddiag trace written\n");
 #endif
   }
+  if (!op_calls.empty()) {
+    std::fprintf(stderr, "bench_train: %s %s, one more step:\n", z.name.c_str(), model::precision_name(precision).c_str());
+    OpCallLog log(op_calls);
+    step();
+  }
   const double wall = median(walls);
   const bool finite = std::all_of(norms.begin(), norms.end(), [](double n) { return std::isfinite(n); });
   return {{"impl", "raddiag"}, {"size", z.name}, {"precision", model::precision_name(precision)}, {"steps", z.steps},
@@ -213,7 +224,8 @@ std::string load_average() {
 
 // Part 1: every size x precision, raddiag then PyTorch back to back (so that drifting load hits both), then
 // the tables.
-void compare_steps(const std::vector<StepSize>& sizes, int threads, bool python, const std::string& trace_dir) {
+void compare_steps(const std::vector<StepSize>& sizes, int threads, bool python, const std::string& trace_dir,
+                   const std::string& op_calls) {
   if (!trace_dir.empty()) fs::create_directories(trace_dir);
   auto trace_file = [&](const std::string& key, const char* impl) {
     if (trace_dir.empty()) return std::string();
@@ -249,7 +261,7 @@ void compare_steps(const std::vector<StepSize>& sizes, int threads, bool python,
       };
       std::printf("  %-14s raddiag", key.c_str());
       std::fflush(stdout);
-      report(res[key + "/raddiag"] = time_cpp_step(z, prec, threads, trace_file(key, "raddiag")));
+      report(res[key + "/raddiag"] = time_cpp_step(z, prec, threads, trace_file(key, "raddiag"), op_calls));
       if (python) {
         std::printf(", pytorch");
         std::fflush(stdout);
@@ -424,10 +436,11 @@ int main(int argc, char** argv) {
     else if (k == "--no-runs") a.runs = false;
     else if (k == "--out") a.out = next();
     else if (k == "--trace") a.trace = next();
+    else if (k == "--op-calls") a.op_calls = next();
     else {
       std::cerr << "usage: bench_train [--steps N] [--released-train-steps N] [--step-threads T] [--no-python]\n"
                    "                   [--no-released-step] [--released-steps N] [--threads T] [--no-released] [--no-runs]\n"
-                   "                   [--out DIR] [--trace DIR]\n";
+                   "                   [--out DIR] [--trace DIR] [--op-calls OP]\n";
       return 2;
     }
   }
@@ -444,7 +457,7 @@ int main(int argc, char** argv) {
   std::vector<StepSize> sizes = {{"tiny", "tiny", 8, 4, a.steps}};
   if (a.released_step)
     sizes.push_back({"released", {{"preset", "released"}, {"train_all_slices", false}}, 2, 5569, a.released_train_steps});
-  compare_steps(sizes, a.step_threads, a.python, a.trace);
+  compare_steps(sizes, a.step_threads, a.python, a.trace, a.op_calls);
   if (!a.trace.empty()) std::printf("  traces in %s (bench/py/compare_step_traces.py %s)\n", a.trace.c_str(), a.trace.c_str());
   if (!a.runs) return 0;
 

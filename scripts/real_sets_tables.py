@@ -49,6 +49,10 @@ def levers(path):
         print(f"| {r['lever']} | " + " | ".join(r[k] for k in keys) + " |")
 
 
+SHORT = {"brain_tumor_mri": "brain MRI", "covid_cxr_ct": "chest X-ray/CT", "lidc_nodule_ct3d": "nodule CT",
+         "lung_ultrasound_pocus": "lung US"}
+
+
 def seeds(specs):
     rows = []
     names = None
@@ -64,7 +68,8 @@ def seeds(specs):
             cells += [f"{auc[n]:.3f}" if auc.get(n) is not None else "-" for n in names]
             cells.append(f"**{bd['within_dataset_mean']['macro']['auc']:.3f}**")
         rows.append((name, cells))
-    header = [f"val {n}" for n in names] + ["val mean"] + [f"external {n}" for n in names] + ["external mean"]
+    short = [SHORT.get(n, n) for n in names]
+    header = [f"val {n}" for n in short] + ["val mean"] + [f"external {n}" for n in short] + ["external mean"]
     print("| model | " + " | ".join(header) + " |")
     print("|---|" + "---|" * len(header))
     for name, cells in rows:
