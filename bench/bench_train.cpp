@@ -183,7 +183,7 @@ nlohmann::json time_cpp_step(const StepSize& z, model::Precision precision, int 
   }
   if (!op_calls.empty()) {
     std::fprintf(stderr, "bench_train: %s %s, one more step:\n", z.name.c_str(), model::precision_name(precision).c_str());
-    OpCallLog log(op_calls);
+    raddiag::bench::OpCallLog log(op_calls);
     step();
   }
   const double wall = median(walls);

@@ -17,41 +17,18 @@ namespace raddiag::bench {
 
 class OpCallLog {
  public:
-  explicit OpCallLog(std::string op) : state_(std::make_shared<State>()) {
-    state_->op = std::move(op);
-    auto state = state_;
-    handle_ = at::addGlobalCallback(
-        at::RecordFunctionCallback(
-            [state](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
-              if (state->op != fn.name()) return nullptr;
-              auto ctx = std::make_unique<Call>();
-              ctx->started = std::chrono::steady_clock::now();
-              for (const auto& v : fn.inputs()) {
-                if (!v.isTensor()) continue;
-                const auto& t = v.toTensor();
-                std::ostringstream s;
-                s << c10::toString(t.scalar_type()) << t.sizes() << " strides " << t.strides();
-                ctx->inputs.push_back(s.str());
-              }
-              return ctx;
-            },
-            [state](const at::RecordFunction&, at::ObserverContext* ctx) {
-              if (!ctx) return;
-              auto* call = static_cast<Call*>(ctx);
-              const double ms =
-                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - call->started).count();
-              std::ostringstream s;
-              s << ms << " ms";
-              for (const auto& in : call->inputs) s << " | " << in;
-              std::lock_guard<std::mutex> lock(state->mutex);
-              state->lines.push_back(s.str());
-            })
-            .needsInputs(true));
+  // One log at a time: RecordFunction callbacks are plain function pointers, so the state is global.
+  explicit OpCallLog(std::string op) {
+    std::lock_guard<std::mutex> lock(state().mutex);
+    state().op = std::move(op);
+    state().lines.clear();
+    handle_ = at::addGlobalCallback(at::RecordFunctionCallback(&on_start, &on_end).needsInputs(true));
   }
   ~OpCallLog() {
     at::removeCallback(handle_);
-    std::fprintf(stderr, "%s: %zu calls\n", state_->op.c_str(), state_->lines.size());
-    for (const auto& l : state_->lines) std::fprintf(stderr, "  %s\n", l.c_str());
+    std::lock_guard<std::mutex> lock(state().mutex);
+    std::fprintf(stderr, "%s: %zu calls\n", state().op.c_str(), state().lines.size());
+    for (const auto& l : state().lines) std::fprintf(stderr, "  %s\n", l.c_str());
   }
   OpCallLog(const OpCallLog&) = delete;
   OpCallLog& operator=(const OpCallLog&) = delete;
@@ -66,8 +43,34 @@ class OpCallLog {
     std::mutex mutex;
     std::vector<std::string> lines;
   };
-  std::shared_ptr<State> state_;
-  at::CallbackHandle handle_;
+  static State& state() {
+    static State s;
+    return s;
+  }
+  static std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
+    if (state().op != fn.name()) return nullptr;
+    auto ctx = std::make_unique<Call>();
+    ctx->started = std::chrono::steady_clock::now();
+    for (const auto& v : fn.inputs()) {
+      if (!v.isTensor()) continue;
+      const auto& t = v.toTensor();
+      std::ostringstream s;
+      s << c10::toString(t.scalar_type()) << t.sizes() << " strides " << t.strides();
+      ctx->inputs.push_back(s.str());
+    }
+    return ctx;
+  }
+  static void on_end(const at::RecordFunction&, at::ObserverContext* ctx) {
+    if (!ctx) return;
+    auto* call = static_cast<Call*>(ctx);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - call->started).count();
+    std::ostringstream s;
+    s << ms << " ms";
+    for (const auto& in : call->inputs) s << " | " << in;
+    std::lock_guard<std::mutex> lock(state().mutex);
+    state().lines.push_back(s.str());
+  }
+  at::CallbackHandle handle_ = 0;
 };
 
 }  // namespace raddiag::bench
