@@ -29,7 +29,8 @@
 //   the operators' self time side by side (where one implementation spends more than the other).
 //   --op-calls OP: after its timed steps, raddiag's side runs one more step printing every call of operator
 //   OP (e.g. aten::threshold_backward) with its time and its inputs' dtypes, sizes and strides.
-//   (RADDIAG_SHARED_DATA: the shared data folder; RADDIAG_BENCH_PYTHON: the Python with torch)
+//   (RADDIAG_SHARED_DATA: the shared data folder; RADDIAG_BENCH_PYTHON: the Python with torch; RADDIAG_MALLOC=glibc:
+//   raddiag's step with glibc's allocator defaults instead of a raddiag process's settings, util/allocator_tuning.h)
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -67,6 +68,7 @@
 #include "train/optim.h"
 #include "train/train_job.h"
 #include "train/trainer.h"
+#include "util/allocator_tuning.h"
 
 using namespace raddiag;
 namespace fs = std::filesystem;
@@ -449,8 +451,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string cli = (fs::path(train::current_executable()).parent_path() / "../raddiag").lexically_normal().string();
-  std::printf("bench_train: %u hardware threads, load average %s", std::thread::hardware_concurrency(),
-              load_average().c_str());
+  // raddiag's step runs with the allocator settings of a raddiag process (src/cli/main.cpp; RADDIAG_MALLOC=glibc
+  // for glibc's defaults); the PyTorch side runs as Python does.
+  const std::string allocator = tune_process_allocator();
+  std::printf("bench_train: %u hardware threads, allocator %s, load average %s", std::thread::hardware_concurrency(),
+              allocator.c_str(), load_average().c_str());
 
   // 1. The training step, raddiag vs PyTorch, the same thread count each (1 by default: the fairest
   //    comparison on a shared machine).
