@@ -3,9 +3,9 @@
 // another order; members that would need other inputs or lack a class are refused naming the file.
 #include <gtest/gtest.h>
 
-#include "data/case_sources.h"
 #include "infer/ensemble.h"
 #include "infer/predictor.h"
+#include "real_cases.h"
 #include "small_model_bundle.h"
 #include "test_support.h"
 #include "util/error.h"
@@ -21,15 +21,8 @@ model::ModelBundle ensemble_test_bundle(uint64_t seed, const std::vector<std::st
   return test::small_model_bundle(spec, classes);
 }
 
-std::vector<data::Case> ensemble_brain_cases(std::size_t n) {
-  auto cases = data::load_cases(test::shared_data() + "/real/brain_tumor_mri");
-  EXPECT_GE(cases.size(), n);
-  cases.resize(n);
-  return cases;
-}
-
 TEST(Ensemble, AveragesTheMembersLogitsWithClassesMatchedByName) {
-  const auto cases = ensemble_brain_cases(6);
+  const auto cases = test::first_real_cases("brain_tumor_mri", 6);
   // The member lists the same classes in another order, as a second seed's vocabulary does.
   const std::vector<std::string> permuted{"no tumor", "pituitary tumor", "glioma", "meningioma"};
   infer::Predictor first(ensemble_test_bundle(5, kBrainClasses));

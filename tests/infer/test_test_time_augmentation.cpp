@@ -3,9 +3,9 @@
 // independently (index reversal), and the names parse or fail with a clear error.
 #include <gtest/gtest.h>
 
-#include "data/case_sources.h"
 #include "infer/predictor.h"
 #include "infer/test_time_augmentation.h"
+#include "real_cases.h"
 #include "small_model_bundle.h"
 #include "test_support.h"
 #include "util/error.h"
@@ -17,13 +17,6 @@ model::ModelBundle tta_test_bundle() {
   test::SmallModelSpec spec;
   spec.seed = 5;
   return test::small_model_bundle(spec, {"glioma", "meningioma", "pituitary tumor", "no tumor"});
-}
-
-std::vector<data::Case> first_brain_cases(std::size_t n) {
-  auto cases = data::load_cases(test::shared_data() + "/real/brain_tumor_mri");
-  EXPECT_GE(cases.size(), n);
-  cases.resize(n);
-  return cases;
 }
 
 TEST(TestTimeAugmentation, NamesParseAndUnknownOnesAreRefused) {
@@ -52,7 +45,7 @@ TEST(TestTimeAugmentation, FlipViewMirrorsTheWidthAxisOnly) {
 }
 
 TEST(TestTimeAugmentation, FlipAveragesTheLogitsOfBothViewsOnRealCases) {
-  const auto cases = first_brain_cases(5);
+  const auto cases = test::first_real_cases("brain_tumor_mri", 5);
   infer::Predictor plain(tta_test_bundle());
   infer::InferenceOptions with_flip;
   with_flip.tta = infer::TestTimeAugmentation::kFlip;
