@@ -84,6 +84,14 @@ if [ -n "$EXTRA_SEEDS" ]; then
   specs=()
   for spec in "${seeds[@]}" "ensemble=$OUT/recipe/eval--ensemble"; do specs+=("$spec"); done
   "$PY" scripts/real_sets_tables.py seeds "${specs[@]}"
+  for part in val real; do
+    echo
+    label=$([ "$part" = val ] && echo "validation split" || echo "external set")
+    echo "## Ensemble against its members, paired on the same cases ($label; bootstrap within each dataset)"
+    pairs=()
+    for spec in "${seeds[@]}"; do pairs+=("${spec%%=*}=${spec#*=}/eval-$part"); done
+    "$PY" scripts/real_sets_tables.py paired "$BOOTSTRAP" "$OUT/recipe/eval-$part-ensemble" "${pairs[@]}"
+  done
 fi
 
 # 3. The levers (LEVERS=1): base + one merge patch each.
