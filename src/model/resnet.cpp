@@ -123,10 +123,13 @@ torch::Tensor ResNetImpl::stem(torch::Tensor x) {
   if (folded_stem_.usable(conv1, bn1)) {
     const auto& w = folded_stem_.weight();
     y = torch::conv2d(x, x.size(1) == 1 ? w.sum(1, /*keepdim=*/true) : w, folded_stem_.bias(), 2, 3);
-  } else if (x.size(1) == 1) {
-    y = bn1(torch::conv2d(x, conv1->weight.sum(1, /*keepdim=*/true), {}, 2, 3));
   } else {
-    y = bn1(conv1(x));
+    auto c = x.size(1) == 1 ? torch::conv2d(x, conv1->weight.sum(1, /*keepdim=*/true), {}, 2, 3) : conv1(x);
+    // Training: a 1-channel stem gives oneDNN no channels-last hint, so the stem and layer1's first convolutions
+    // ran NCHW while the gradients came back channels-last; BatchNorm's backward on such a mixed pair took 437 ms
+    // instead of 15 (bench_train --op-calls, released bf16 step). Inference (eval) is left as it was measured.
+    if (channels_last_ && is_training()) c = c.contiguous(torch::MemoryFormat::ChannelsLast);
+    y = bn1(c);
   }
   return torch::max_pool2d(torch::relu(y), 3, 2, 1);
 }
@@ -137,6 +140,7 @@ torch::Tensor ResNetImpl::stage(int64_t i, torch::Tensor x) {
 }
 
 void ResNetImpl::set_channels_last(bool on) {
+  channels_last_ = on;
   {
     torch::NoGradGuard ng;
     const auto fmt = on ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;

@@ -93,6 +93,7 @@ class ResNetImpl : public SliceEncoderImpl {
   std::vector<torch::nn::Sequential> stages_;
   FoldedConvBn folded_stem_;
   bool folded_ = false;
+  bool channels_last_ = false;
   bool capture_ = false;
   std::vector<torch::Tensor> captured_;
 };
