@@ -412,11 +412,13 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
   t.mods = torch::zeros({N}, torch::kInt64);
   t.marks = torch::zeros({N, D}, torch::kInt64);
   t.keys = torch::full({N}, -1, torch::kInt64);
+  t.extent = torch::zeros({N, 3}, torch::kFloat32);
   if (vocab) t.labels = torch::zeros({static_cast<int64_t>(vocab->size())}, torch::kFloat32);
   float* img = t.images.data_ptr<float>();
   int64_t* mods = t.mods.data_ptr<int64_t>();
   int64_t* marks = t.marks.data_ptr<int64_t>();
   int64_t* keys = t.keys.data_ptr<int64_t>();
+  float* extent = t.extent.data_ptr<float>();
   std::vector<std::string>* warnings = report ? &report->warnings : nullptr;
   const std::optional<CtWindow> window = o.ct_window.empty() ? std::nullopt : std::optional(parse_ct_window(o.ct_window));
 
@@ -467,6 +469,7 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
                                " (" + ref.path + ")";
       io::Scan scan = loader(ref);
       check_scan(scan, what, warnings);
+      const ScanExtent scan_extent = scan_extent_mm(scan);   // as read: before 2D replication and resampling
       replicate_slices(scan, o.replicate_2d);
       const int64_t d0 = scan.dims[2];
       int64_t key = image_key(ref, d0);
@@ -495,6 +498,7 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
       const auto& ids = mod[si]->ids;
       mods[slot_index] = ids[static_cast<std::size_t>(std::min<int64_t>(picks[j], static_cast<int64_t>(ids.size()) - 1))];
       keys[slot_index] = key;
+      std::copy(scan_extent.begin(), scan_extent.end(), extent + slot_index * 3);
       if (report) report->slots.push_back(slot);
       loaded[j] = std::move(scan);
     }
@@ -540,6 +544,7 @@ SingleImage preprocess_single_scan(io::Scan scan, int64_t key, bool key_slice_on
   o.validate();
   const int64_t S = o.size, D = o.depth;
   check_scan(scan, scan.source.path, warnings);
+  const ScanExtent extent = scan_extent_mm(scan);
   if (is_replicated_2d(scan)) {  // the late path keeps one channel of an RP3D 2D image
     scan.voxels.resize(static_cast<std::size_t>(scan.dims[0] * scan.dims[1]));
     scan.dims[2] = 1;
@@ -580,6 +585,7 @@ SingleImage preprocess_single_scan(io::Scan scan, int64_t key, bool key_slice_on
     minmax_valid(slot, S, D, d, o.constant_block, rng, scan.source.path, warnings);
   }
   out.key = key;
+  out.extent = torch::tensor(std::vector<float>(extent.begin(), extent.end()), torch::kFloat32);
   return out;
 }
 
@@ -601,6 +607,7 @@ CaseTensors make_single_image_tensors(const Case& c, const LabelVocabulary* voca
   t.mods = torch::zeros({1}, torch::kInt64);
   t.marks = one.marks.unsqueeze(0);
   t.keys = torch::full({1}, one.key, torch::kInt64);
+  t.extent = one.extent.unsqueeze(0);
   if (vocab) {
     t.labels = torch::zeros({static_cast<int64_t>(vocab->size())}, torch::kFloat32);
     DroppedLabels dropped;

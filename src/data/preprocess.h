@@ -28,6 +28,7 @@
 #include "data/label_vocabulary.h"
 #include "data/modality.h"
 #include "data/resample.h"
+#include "data/scan_extent.h"
 #include "io/scan.h"
 
 namespace raddiag::data {
@@ -119,6 +120,7 @@ struct SingleImage {
   torch::Tensor image;   // [1, S, S, D] float32
   torch::Tensor marks;   // [D] int64
   int64_t key = 0;
+  torch::Tensor extent;  // [3] float32 mm as read (data/scan_extent.h), before dropping copies or slices
 };
 SingleImage preprocess_single_scan(io::Scan scan, int64_t key, bool key_slice_only, const PreprocessOptions& options,
                                    std::mt19937_64& rng, std::vector<std::string>* warnings = nullptr);

@@ -7,7 +7,7 @@
 namespace raddiag::infer {
 
 inline model::CaseInput model_input(const data::CaseBatch& b) {
-  return {b.images, b.mods, b.marks, b.keys, b.labels, b.known};
+  return {b.images, b.mods, b.marks, b.keys, b.labels, b.known, b.extent};
 }
 
 }  // namespace raddiag::infer

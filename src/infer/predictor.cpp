@@ -72,6 +72,7 @@ model::ModelOutput Predictor::run(const data::CaseBatch& batch) {
   b.mods = b.mods.to(device_);
   b.marks = b.marks.to(device_);
   b.keys = b.keys.to(device_);
+  if (b.extent.defined()) b.extent = b.extent.to(device_);
   b.labels = torch::Tensor();  // losses are not needed at inference
   b.known = torch::Tensor();
   const auto views = test_time_views(b.images, tta_);

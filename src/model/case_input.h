@@ -13,6 +13,9 @@ struct CaseInput {
   torch::Tensor keys;    // [B, N] int64 key slice (-1 = empty slot)
   torch::Tensor labels;  // [B, C] float32 multi-hot; undefined at inference (then no loss)
   torch::Tensor known;   // [B, C] float32 1 = known, 0 = unknown; undefined when every label is known
+  // [B, N, 3] float32 physical extent of each slot's scan in mm, zeros where unknown; read only by a model
+  // with config.scan_geometry (undefined = all unknown).
+  torch::Tensor extent;
 };
 
 }  // namespace raddiag::model

@@ -96,6 +96,8 @@ int64_t ModelConfig::min_parameter_count() const {
     n = saturating_add(n, transformer_weights(fusion.transformer, hidden));
     n = saturating_add(n, saturating_mul(fusion.n_mod, hidden));  // modality embedding
   }
+  if (scan_geometry) n = saturating_add(n, saturating_mul(kScanGeometryWidth, hidden));
+  if (scan_geometry_logits) n = saturating_add(n, saturating_mul(kScanGeometryWidth, head.num_classes));
   if (head.type == HeadType::kMlp)
     n = saturating_add(n, saturating_add(saturating_mul(hidden, hidden), saturating_mul(hidden, head.num_classes)));
   else
@@ -167,6 +169,8 @@ nlohmann::json ModelConfig::to_json() const {
       {"depth", depth},
       {"n_image", n_image},
       {"train_all_slices", train_all_slices},
+      {"scan_geometry", scan_geometry},
+      {"scan_geometry_logits", scan_geometry_logits},
   };
 }
 
@@ -174,7 +178,8 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   ModelConfig c;
   const JsonOptionsReader r(j, kSubject, "", "model config",
                             {"backbone", "hidden", "aggregator", "fusion", "head", "attention_loss_weight", "size", "depth",
-                             "n_image", "train_all_slices"});
+                             "n_image", "train_all_slices", "scan_geometry",
+                             "scan_geometry_logits"});
   if (r.has("backbone")) {
     const auto rb = r.child("backbone", "BackboneConfig", {"type", "block", "layers", "widths", "unused_fc_classes", "vit"});
     std::string type = c.backbone.type;
@@ -214,6 +219,8 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   r.read("depth", c.depth);
   r.read("n_image", c.n_image);
   r.read("train_all_slices", c.train_all_slices);
+  r.read("scan_geometry", c.scan_geometry);
+  r.read("scan_geometry_logits", c.scan_geometry_logits);
   c.validate();
   return c;
 }

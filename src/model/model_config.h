@@ -85,6 +85,9 @@ struct ModelConfigLimits {
   static constexpr int64_t kMaxParameters = int64_t(1) << 32;      // min_parameter_count() (16 GiB float32)
 };
 
+// Width of the scan-geometry embedding's inner layer (model/scan_geometry_embedding.h).
+constexpr int64_t kScanGeometryWidth = 64;
+
 struct ModelConfig {
   BackboneConfig backbone;
   int64_t hidden = 2048;
@@ -98,6 +101,16 @@ struct ModelConfig {
   // Training forward: true = every slice of every slot through the backbone, as the official code
   // (padding and empty slots enter the BatchNorm batch statistics); false = valid slices only.
   bool train_all_slices = true;
+  // Each scan's physical extent in mm (from its NIfTI/DICOM header) embedded and added to its scan
+  // embedding before fusion (model/scan_geometry_embedding.h): resizing to S x S x D erases a scan's
+  // size, which is itself a finding for region-of-interest crops (a nodule's diameter). Scans without
+  // geometry (PNG, JPEG, .npy) embed as "unknown". Off: the official model.
+  bool scan_geometry = false;
+  // The same features also straight to the logits: a per-scan MLP to one score per class, max over the
+  // case's scans (a case is positive for "malignant nodule" when any of its nodules is), added to the
+  // head's logits. A low-capacity path that learns size rules early, before the image pathway memorises
+  // the training cases (model/scan_geometry_embedding.h).
+  bool scan_geometry_logits = false;
 
   // Throws raddiag::Error("model config", ...) naming the first inconsistent field, or the first one
   // beyond ModelConfigLimits with its bound.

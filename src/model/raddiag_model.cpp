@@ -1,5 +1,6 @@
 #include "model/raddiag_model.h"
 
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -32,6 +33,8 @@ void check_batch(const CaseInput& b, const ModelConfig& c) {
   if (b.labels.defined() && c.fusion.mode == FusionMode::kEarly &&
       (!keys.defined() || keys.sizes() != torch::IntArrayRef({B, N})))
     throw Error(subject, "keys must be [B, N] when labels are given");
+  if (b.extent.defined() && b.extent.sizes() != torch::IntArrayRef({B, N, 3}))
+    throw Error(subject, "extent must be [B, N, 3]");
 }
 
 }  // namespace
@@ -52,6 +55,9 @@ RadDiagModelImpl::RadDiagModelImpl(const ModelConfig& config) : config_(config) 
     fo.transformer = {c.hidden, c.fusion.transformer.layers, c.fusion.transformer.heads, c.fusion.transformer.d_ff};
     fusion_ = register_module("fusion", CaseFusion(fo));
   }
+  if (c.scan_geometry) geometry_ = register_module("scan_geometry", ScanGeometryEmbedding(kScanGeometryWidth, c.hidden));
+  if (c.scan_geometry_logits)
+    geometry_logits_ = register_module("scan_geometry_logits", ScanGeometryEmbedding(kScanGeometryWidth, c.head.num_classes));
   // Channels-last conv weights measured ~30% faster on CPU (bench_model), exact to float rounding.
   set_channels_last(true);
   if (c.head.type == HeadType::kMlp)
@@ -135,12 +141,25 @@ ModelOutput RadDiagModelImpl::forward(const CaseInput& batch, ForwardPath path) 
     agg.scores = torch::full({BN, D + 1}, -1e9, part.scores.options()).index_copy(0, rows, part.scores);
   }
   const int64_t H = agg.embedding.size(1);
+  torch::Tensor extent;  // [BN, 3]
+  if (geometry_ || geometry_logits_)
+    extent = batch.extent.defined() ? batch.extent.reshape({BN, 3}).to(agg.embedding.options())
+                                    : torch::zeros({BN, 3}, agg.embedding.options());
+  if (geometry_)  // added to the slots the model looks at; empty slots stay zero
+    agg.embedding = agg.embedding + geometry_(extent) * slot_used.unsqueeze(1).to(agg.embedding.dtype());
   out.slice_features = feats.view({B, N, D, -1});
   out.slot_embeddings = agg.embedding.view({B, N, H});
   out.slice_attention = agg.attention.slice(1, 1).reshape({B, N, D});
   out.slice_scores = agg.scores.slice(1, 1).reshape({B, N, D});
   out.fused = fuse(out.slot_embeddings, mods);
   out.logits = classify(out.fused);
+  if (geometry_logits_) {  // max over the scans the model looks at; a case without any gets nothing
+    auto per_slot = geometry_logits_(extent).view({B, N, -1});
+    auto unused = (~slot_used).view({B, N, 1});
+    auto best = per_slot.masked_fill(unused, -std::numeric_limits<float>::infinity()).amax(1);
+    auto any_used = slot_used.view({B, N}).any(1, /*keepdim=*/true);
+    out.logits = out.logits + torch::where(any_used, best, torch::zeros_like(best));
+  }
 
   if (batch.labels.defined()) {
     out.loss_cls = multilabel_loss(out.logits, batch.labels, batch.known);

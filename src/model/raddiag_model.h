@@ -15,6 +15,7 @@
 #include "model/heads.h"
 #include "model/model_config.h"
 #include "model/precision.h"
+#include "model/scan_geometry_embedding.h"
 #include "model/slice_aggregator.h"
 #include "model/slice_encoder.h"
 
@@ -82,6 +83,8 @@ class RadDiagModelImpl : public torch::nn::Module {
   SliceEncoder encoder_{nullptr};
   SliceAggregator aggregator_{nullptr};
   CaseFusion fusion_{nullptr};
+  ScanGeometryEmbedding geometry_{nullptr};          // only with config.scan_geometry
+  ScanGeometryEmbedding geometry_logits_{nullptr};   // only with config.scan_geometry_logits
   MlpHead mlp_head_{nullptr};
   KnowledgeHead knowledge_head_{nullptr};
 };

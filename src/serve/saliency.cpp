@@ -136,6 +136,7 @@ std::vector<torch::Tensor> grad_cam(infer::Predictor& predictor, const data::Cas
   batch.mods = batch.mods.to(dev);
   batch.marks = batch.marks.to(dev);
   batch.keys = batch.keys.to(dev);
+  batch.extent = batch.extent.to(dev);
   batch.labels = torch::Tensor();
   torch::AutoGradMode grad(true);
   FeatureMapCapture capture(encoder);

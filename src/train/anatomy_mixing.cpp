@@ -106,6 +106,7 @@ data::CaseTensors AnatomyMixingSource::get(int64_t index, data::CaseRng& rng) co
   out.mods = torch::zeros({slots()}, torch::kInt64);
   out.marks = torch::zeros({slots(), D}, torch::kInt64);
   out.keys = torch::full({slots()}, -1, torch::kInt64);
+  out.extent = torch::zeros({slots(), 3}, torch::kFloat32);
   const data::LabelVocabulary* vocab = base_->vocabulary();
   if (vocab) out.labels = torch::zeros({static_cast<int64_t>(vocab->size())}, torch::kFloat32);
   int64_t cnt = 0;
@@ -127,6 +128,7 @@ data::CaseTensors AnatomyMixingSource::get(int64_t index, data::CaseRng& rng) co
       out.mods.narrow(0, cnt, k).copy_(t.mods.narrow(0, 0, k));
       out.marks.narrow(0, cnt, k).copy_(t.marks.narrow(0, 0, k));
       out.keys.narrow(0, cnt, k).copy_(t.keys.narrow(0, 0, k));
+      if (t.extent.defined()) out.extent.narrow(0, cnt, k).copy_(t.extent.narrow(0, 0, k));
     }
     cnt += k;
     if (!vocab) continue;

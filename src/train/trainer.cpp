@@ -96,7 +96,7 @@ Trainer::Trainer(torch::nn::Module& module, StepFn step_fn, data::CaseLoader& lo
 data::CaseBatch Trainer::to_device(const data::CaseBatch& b) const {
   if (device_.is_cpu()) return b;
   auto mv = [&](const torch::Tensor& t) { return t.defined() ? t.to(device_, /*non_blocking=*/true) : t; };
-  return {mv(b.images), mv(b.mods), mv(b.marks), mv(b.keys), mv(b.labels), mv(b.known)};
+  return {mv(b.images), mv(b.mods), mv(b.marks), mv(b.keys), mv(b.labels), mv(b.known), mv(b.extent)};
 }
 
 std::vector<data::SamplerPosition> Trainer::gather_positions() {

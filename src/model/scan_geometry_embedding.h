@@ -1,0 +1,27 @@
+#pragma once
+// Scan-geometry embedding (ModelConfig::scan_geometry): a scan's physical extent in mm -> a vector added to
+// its scan embedding before the case fusion. Every scan is resized to one S x S x D canvas, so without it
+// the model cannot see how large the imaged region is: on region-of-interest crops (LIDC nodule patches,
+// whose field and slice count follow the nodule) that size is the strongest single finding.
+//
+// Features per scan: log(1 + mm / 10) for each axis (sizes span 1-500 mm; the log makes a 10 % change
+// look alike at every scale) and a known flag; scans without geometry give (0, 0, 0, 0). Two linear layers
+// with a GELU; the last one starts at zero, so a new model starts exactly as one without the embedding.
+#include <torch/torch.h>
+
+namespace raddiag::model {
+
+class ScanGeometryEmbeddingImpl : public torch::nn::Module {
+ public:
+  ScanGeometryEmbeddingImpl(int64_t width, int64_t hidden);
+  // extent [M, 3] mm (0 = unknown) -> [M, hidden].
+  torch::Tensor forward(const torch::Tensor& extent);
+  // The [M, 4] input features of `extent` [M, 3] (exposed for tests).
+  static torch::Tensor features(const torch::Tensor& extent);
+
+ private:
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(ScanGeometryEmbedding);
+
+}  // namespace raddiag::model
