@@ -97,7 +97,7 @@ int64_t ModelConfig::min_parameter_count() const {
     n = saturating_add(n, saturating_mul(fusion.n_mod, hidden));  // modality embedding
   }
   if (scan_geometry) n = saturating_add(n, saturating_mul(kScanGeometryWidth, hidden));
-  if (scan_geometry_logits) n = saturating_add(n, saturating_mul(kScanGeometryWidth, head.num_classes));
+  if (scan_geometry_logits) n = saturating_add(n, saturating_mul(4, head.num_classes));
   if (head.type == HeadType::kMlp)
     n = saturating_add(n, saturating_add(saturating_mul(hidden, hidden), saturating_mul(hidden, head.num_classes)));
   else

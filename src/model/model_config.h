@@ -106,10 +106,10 @@ struct ModelConfig {
   // size, which is itself a finding for region-of-interest crops (a nodule's diameter). Scans without
   // geometry (PNG, JPEG, .npy) embed as "unknown". Off: the official model.
   bool scan_geometry = false;
-  // The same features also straight to the logits: a per-scan MLP to one score per class, max over the
-  // case's scans (a case is positive for "malignant nodule" when any of its nodules is), added to the
-  // head's logits. A low-capacity path that learns size rules early, before the image pathway memorises
-  // the training cases (model/scan_geometry_embedding.h).
+  // The same features also straight to the logits: a per-scan linear map to one score per class, max over
+  // the case's scans (a case is positive for "malignant nodule" when any of its nodules is), added to the
+  // head's logits. Linear on purpose: an MLP on exact extents can memorise cases by their size
+  // (docs/real-data.md); a logistic regression on them learns only the trend (model/scan_geometry_embedding.h).
   bool scan_geometry_logits = false;
 
   // Throws raddiag::Error("model config", ...) naming the first inconsistent field, or the first one

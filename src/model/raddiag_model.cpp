@@ -57,7 +57,7 @@ RadDiagModelImpl::RadDiagModelImpl(const ModelConfig& config) : config_(config) 
   }
   if (c.scan_geometry) geometry_ = register_module("scan_geometry", ScanGeometryEmbedding(kScanGeometryWidth, c.hidden));
   if (c.scan_geometry_logits)
-    geometry_logits_ = register_module("scan_geometry_logits", ScanGeometryEmbedding(kScanGeometryWidth, c.head.num_classes));
+    geometry_logits_ = register_module("scan_geometry_logits", ScanGeometryEmbedding(0, c.head.num_classes));
   // Channels-last conv weights measured ~30% faster on CPU (bench_model), exact to float rounding.
   set_channels_last(true);
   if (c.head.type == HeadType::kMlp)

@@ -3,8 +3,8 @@
 namespace raddiag::model {
 
 ScanGeometryEmbeddingImpl::ScanGeometryEmbeddingImpl(int64_t width, int64_t hidden) {
-  fc1 = register_module("fc1", torch::nn::Linear(4, width));
-  fc2 = register_module("fc2", torch::nn::Linear(width, hidden));
+  if (width > 0) fc1 = register_module("fc1", torch::nn::Linear(4, width));
+  fc2 = register_module("fc2", torch::nn::Linear(width > 0 ? width : 4, hidden));
   torch::NoGradGuard no_grad;
   fc2->weight.zero_();
   fc2->bias.zero_();
@@ -17,7 +17,8 @@ torch::Tensor ScanGeometryEmbeddingImpl::features(const torch::Tensor& extent) {
 }
 
 torch::Tensor ScanGeometryEmbeddingImpl::forward(const torch::Tensor& extent) {
-  return fc2(torch::gelu(fc1(features(extent))));
+  auto f = features(extent);
+  return fc2(fc1 ? torch::gelu(fc1(f)) : f);
 }
 
 }  // namespace raddiag::model

@@ -136,6 +136,7 @@ TEST(ScanGeometry, ConfigAndStateRoundTrip) {
   EXPECT_TRUE(back.scan_geometry_logits);
   EXPECT_FALSE(model::ModelConfig::from_json(geometry_test_config(false).to_json()).scan_geometry);
   EXPECT_GT(cfg.min_parameter_count(), geometry_test_config(true).min_parameter_count());
+  EXPECT_EQ(model::live_tensors(model::build_model(geometry_test_config(false, true))).count("scan_geometry_logits.fc2.weight"), 1u);
   EXPECT_GT(geometry_test_config(true).min_parameter_count(), geometry_test_config(false).min_parameter_count());
   torch::manual_seed(4);
   auto a = model::build_model(cfg);
