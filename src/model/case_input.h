@@ -14,7 +14,7 @@ struct CaseInput {
   torch::Tensor labels;  // [B, C] float32 multi-hot; undefined at inference (then no loss)
   torch::Tensor known;   // [B, C] float32 1 = known, 0 = unknown; undefined when every label is known
   // [B, N, 3] float32 physical extent of each slot's scan in mm, zeros where unknown; read only by a model
-  // with config.scan_geometry (undefined = all unknown).
+  // with config.scan_geometry or scan_geometry_logits (undefined = all unknown).
   torch::Tensor extent;
 };
 

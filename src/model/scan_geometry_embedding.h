@@ -1,6 +1,7 @@
 #pragma once
-// Scan-geometry embedding (ModelConfig::scan_geometry): a scan's physical extent in mm -> a vector added to
-// its scan embedding before the case fusion. Every scan is resized to one S x S x D canvas, so without it
+// Scan-geometry embedding: a scan's physical extent in mm -> a vector, added to its scan embedding before
+// the case fusion (ModelConfig::scan_geometry, an MLP) or, one score per class, to the logits
+// (ModelConfig::scan_geometry_logits, a linear map). Every scan is resized to one S x S x D canvas, so without it
 // the model cannot see how large the imaged region is: on region-of-interest crops (LIDC nodule patches,
 // whose field and slice count follow the nodule) that size is the strongest single finding.
 //
