@@ -8,6 +8,8 @@
 //      times a magnitude U(10, 20) px, plus a scale 1+U(-0.1, 0.1); bilinear, border padding;
 //   3. Gaussian noise: std U(0, 0.07), i.i.d. N(0, std) per voxel;
 //   4. contrast: gamma U(0.5, 1.5); x = ((x-mn)/(mx-mn+1e-7))^gamma * (mx-mn) + mn.
+// Our addition, off by default (flip_p = 0), applied first: a left-right mirror (the width axis, the one
+// `--tta flip` mirrors). Its draw is taken only when flip_p > 0, so runs without it keep the same stream.
 // Documented improvements over the reference (whose single MONAI draw per forward is shared by every
 // slice of every case of the batch and treats the repeated RGB axis as a third spatial axis):
 //   * parameters are drawn per case (or per scan, draw_per_scan=true), one 2D transform is applied to
@@ -45,6 +47,8 @@ struct AugmentOptions {
   double gamma_min = 0.5;
   double gamma_max = 1.5;
 
+  double flip_p = 0.0;
+
   nlohmann::json to_json() const;
   // Missing keys keep their defaults; unknown keys or out-of-range values throw raddiag::Error.
   static AugmentOptions from_json(const nlohmann::json& j);
@@ -53,7 +57,7 @@ struct AugmentOptions {
 
 // The parameters drawn for one case (or scan); exposed so tests can check the transforms exactly.
 struct AugmentDraw {
-  bool affine = false, elastic = false, noise = false, contrast = false;
+  bool affine = false, elastic = false, noise = false, contrast = false, flip = false;
   double rotate_rad = 0, translate_x = 0, translate_y = 0, scale_x = 1, scale_y = 1, shear_x = 0, shear_y = 0;
   double sigma = 0, magnitude = 0, elastic_scale = 1;
   double noise_std = 0;

@@ -191,3 +191,52 @@ TEST(Augment, DeterministicPerGeneratorAndDrawnPerCase) {
   for (int i = 0; i < 4000; ++i) fired += draw_augmentation(def, r).affine;
   EXPECT_NEAR(fired / 4000.0, 0.15, 0.02);
 }
+
+TEST(Augment, FlipMirrorsTheWidthAxisOfValidSlicesOnly) {
+  auto c = make_case();
+  auto before = c.images.clone();
+  AugmentOptions o = only("");
+  o.flip_p = 1.0;
+  CaseRng rng(6);
+  augment_case(c, o, rng);
+  using torch::indexing::Slice;
+  // Slot 0: slices [0, 4) mirrored along width (dim 3 of [N, 1, H, W, D]), padding slice 4 and slot 1 zero.
+  const auto valid = Slice(0, 4);
+  EXPECT_TRUE(torch::equal(c.images.index({0, Slice(), Slice(), Slice(), valid}),
+                           before.index({0, Slice(), Slice(), Slice(), valid}).flip({2})));
+  EXPECT_EQ(c.images.index({0, Slice(), Slice(), Slice(), 4}).abs().max().item<float>(), 0.f);
+  EXPECT_EQ(c.images[1].abs().max().item<float>(), 0.f);
+  // Pixel check independent of flip(): column j holds what column W-1-j held.
+  const int64_t w = before.size(3);
+  for (int64_t j = 0; j < w; ++j)
+    EXPECT_TRUE(torch::equal(c.images.index({0, 0, Slice(), j, 1}), before.index({0, 0, Slice(), w - 1 - j, 1})));
+}
+
+TEST(Augment, FlipFiresAtItsRateAndLeavesOtherStreamsAlone) {
+  AugmentOptions o;
+  o.flip_p = 0.5;
+  CaseRng rng(7);
+  int fired = 0;
+  for (int i = 0; i < 2000; ++i) fired += draw_augmentation(o, rng).flip;
+  EXPECT_NEAR(fired / 2000.0, 0.5, 0.05);
+  // flip_p = 0 takes no draw: the other transforms' parameters are those of a run without the option.
+  AugmentOptions off;
+  CaseRng r1(8), r2(8);
+  for (int i = 0; i < 20; ++i) {
+    const auto a = draw_augmentation(off, r1);
+    const auto b = draw_augmentation(AugmentOptions::from_json(off.to_json()), r2);
+    EXPECT_FALSE(a.flip);
+    EXPECT_EQ(a.rotate_rad, b.rotate_rad);
+  }
+  EXPECT_EQ(r1.uniform(0, 1), r2.uniform(0, 1));
+  // With flip_p > 0 one extra draw is taken per case, after every other parameter.
+  CaseRng r3(8), r4(8);
+  AugmentOptions on;
+  on.flip_p = 0.3;
+  const auto a = draw_augmentation(off, r3), b = draw_augmentation(on, r4);
+  EXPECT_EQ(a.rotate_rad, b.rotate_rad);
+  EXPECT_EQ(a.gamma, b.gamma);
+  EXPECT_DOUBLE_EQ(AugmentOptions::from_json({{"flip_p", 0.25}}).flip_p, 0.25);
+  EXPECT_THROW(AugmentOptions::from_json({{"flip_p", 1.5}}), Error);
+  EXPECT_DOUBLE_EQ(AugmentOptions().flip_p, 0.0);
+}
