@@ -73,6 +73,7 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   // The dataset of every kept row: with several, metrics are also computed within each dataset. The
   // same for the asked breakdowns (modality, anatomy).
   std::string row_datasets;
+  std::string row_cases;  // each kept row's case id, so scores of several models can be joined by case
   std::set<std::string> datasets;
   std::map<std::string, std::string> row_breakdowns;
   std::string row_anatomies;  // for the negative analysis: one per row, empty = unknown
@@ -82,6 +83,9 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
       if (ok[static_cast<int64_t>(i)].item<bool>()) {
         const data::Case& c = test_cases[i];
         row_datasets += c.dataset + "\n";
+        std::string id = c.id;
+        std::replace(id.begin(), id.end(), '\n', ' ');
+        row_cases += id + "\n";
         datasets.insert(c.dataset);
         std::string anatomy = o.anatomy_from == "dataset" ? c.dataset : c.anatomy;
         if (anatomy == "Unknown") anatomy.clear();  // RP3D's value for a case of unknown anatomy
@@ -107,6 +111,7 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   test = kept_rows(test);
   write_npy_matrix(o.out + "/scores.npy", test, false);
   write_npy_matrix(o.out + "/labels.npy", test, true);
+  write_bytes_atomically(o.out + "/row_cases.txt", row_cases);
 
   eval::MetricsRunOptions mo;
   mo.scores = o.out + "/scores.npy";

@@ -277,6 +277,10 @@ TEST(UnknownByDataset, BestCheckpointFollowsTheWithinDatasetMean) {
   EXPECT_EQ(m["by_dataset"]["datasets"].size(), 2u);
   EXPECT_TRUE(m.contains("scope"));
   EXPECT_NE(read_file_bytes(ev + "/report.html").find("Within each dataset"), std::string::npos);
+  // row_cases.txt names each score row's case, in the manifest's order (every case here is readable).
+  std::string expected_ids;
+  for (const auto& c : data::load_cases(run + "/val_cases.json")) expected_ids += c.id + "\n";
+  EXPECT_EQ(read_file_bytes(ev + "/row_cases.txt"), expected_ids);
   std::string again;
   ASSERT_EQ(test::run_command(cli + " metrics --scores " + test::shell_quote(ev + "/scores.npy") + " --labels " +
                                   test::shell_quote(ev + "/labels.npy") + " --logits --bootstrap 0 --json --row-groups " +
