@@ -39,21 +39,39 @@ void Predictor::add_ensemble_member(model::ModelBundle member, const std::string
                                      ? bundle_.card["name"].get<std::string>()
                                      : std::string("--model");
   require_same_inputs(bundle_.config, preprocess_, first_name, member.config, member_preprocess, name);
-  auto columns = ensemble_class_columns(bundle_.classes, member.classes, name).to(device_);
-  // Running mean over the models so far (the first model and the earlier members).
+  // A member with a card naming its training modalities may score only some classes (a specialist,
+  // trusted on the cases of those modalities only); any other member must score every class.
+  const auto modalities = card_training_modalities(member.card);
+  auto columns = ensemble_class_columns(bundle_.classes, member.classes, name, !modalities.empty());
+  const bool specialist = (columns < 0).any().item<bool>();
+  torch::Tensor domain;
+  if (specialist) domain = modality_ids_for(modalities, preprocess_.modality_ids, name);
+  // Thresholds: per class, the mean over the models that score it.
   if (member.thresholds.size() != member.classes.size()) thresholds_.clear();
-  const double k = static_cast<double>(members_.size() + 1);
+  if (scored_by_.empty()) scored_by_.assign(bundle_.classes.size(), 1);
   const auto cols = columns.to(torch::kCPU);
-  for (std::size_t c = 0; c < thresholds_.size(); ++c) {
-    const float t = member.thresholds[static_cast<std::size_t>(cols[static_cast<int64_t>(c)].item<int64_t>())];
-    thresholds_[c] = static_cast<float>((thresholds_[c] * k + t) / (k + 1));
+  for (std::size_t c = 0; c < scored_by_.size(); ++c) {
+    const int64_t col = cols[static_cast<int64_t>(c)].item<int64_t>();
+    if (col < 0) continue;
+    if (c < thresholds_.size()) {
+      const double k = static_cast<double>(scored_by_[c]);
+      thresholds_[c] = static_cast<float>((thresholds_[c] * k + member.thresholds[static_cast<std::size_t>(col)]) / (k + 1));
+    }
+    ++scored_by_[c];
+  }
+  if (specialist) {
+    std::string where;
+    for (const auto& m : modalities) where += (where.empty() ? "" : " or ") + m;
+    spdlog::info("{} joins the ensemble as a specialist: {} of {} classes, on cases whose scans are all {}", name,
+                 (cols >= 0).sum().item<int64_t>(), cols.numel(), where);
   }
   member.model->to(device_);
   member.model->eval();
   if (inference_.fold_batchnorm) member.model->slice_encoder()->set_batchnorm_folding(true);
   member.model->set_backbone_precision(inference_.precision);
   members_.push_back(std::move(member));
-  member_columns_.push_back(std::move(columns));
+  member_columns_.push_back(columns.to(device_));
+  member_domains_.push_back(domain.defined() ? domain.to(device_) : domain);
   member_names_.push_back(name);
 }
 
@@ -79,15 +97,34 @@ model::ModelOutput Predictor::run(const data::CaseBatch& batch) {
   b.images = views.front();
   auto out = bundle_.model->forward(model_input(b), model::ForwardPath::kFast);
   if (views.size() == 1 && members_.empty()) return out;
+  // Per class and case, the sum of the logits of the models that score it and how many do: every
+  // full member always, a specialist for its classes on the cases of its modalities only.
   auto sum = out.logits.to(torch::kFloat).clone();
+  auto count = torch::ones_like(sum);
+  std::vector<torch::Tensor> weights(members_.size());
+  for (std::size_t m = 0; m < members_.size(); ++m)
+    if (member_domains_[m].defined())
+      weights[m] = cases_within_modalities(b.mods, member_domains_[m]).unsqueeze(1).logical_and(member_columns_[m].ge(0).unsqueeze(0))
+                       .to(torch::kFloat);
   for (std::size_t v = 0; v < views.size(); ++v) {
     b.images = views[v];
     const auto input = model_input(b);
-    if (v > 0) sum += bundle_.model->forward(input, model::ForwardPath::kFast).logits.to(torch::kFloat);
-    for (std::size_t m = 0; m < members_.size(); ++m)
-      sum += members_[m].model->forward(input, model::ForwardPath::kFast).logits.to(torch::kFloat).index_select(1, member_columns_[m]);
+    if (v > 0) {
+      sum += bundle_.model->forward(input, model::ForwardPath::kFast).logits.to(torch::kFloat);
+      count += 1;
+    }
+    for (std::size_t m = 0; m < members_.size(); ++m) {
+      const auto logits = members_[m].model->forward(input, model::ForwardPath::kFast).logits.to(torch::kFloat);
+      if (!weights[m].defined()) {
+        sum += logits.index_select(1, member_columns_[m]);
+        count += 1;
+      } else {
+        sum += logits.index_select(1, member_columns_[m].clamp_min(0)) * weights[m];
+        count += weights[m];
+      }
+    }
   }
-  out.logits = sum / static_cast<double>(views.size() * (1 + members_.size()));
+  out.logits = sum / count;
   return out;
 }
 

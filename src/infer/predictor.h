@@ -77,8 +77,9 @@ class Predictor {
   data::CaseTensors case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report = nullptr,
                                  const data::ImageLoader& loader = data::default_image_loader) const;
   // Forward pass without gradients on a batch (moved to the model's device). With test-time
-  // augmentation and/or an ensemble the logits are the mean over the views and members; the other outputs
-  // are those of the first model on the unchanged images.
+  // augmentation and/or an ensemble the logits are the mean over the views and the members that score
+  // the class for the case (infer/ensemble.h: specialists); the other outputs are those of the first
+  // model on the unchanged images.
   model::ModelOutput run(const data::CaseBatch& batch);
   // Adds a model whose logits are averaged with this one's (infer/ensemble.h): it runs on the same device
   // with the same InferenceOptions, and its classes are matched to this model's by name. `name` (its
@@ -87,7 +88,8 @@ class Predictor {
   // The files of the added members (empty without an ensemble); bundle() stays the first model.
   const std::vector<std::string>& ensemble_members() const { return member_names_; }
   // Per-class decision thresholds of what run() scores: the model's stored ones, or with an ensemble the
-  // mean of the members' (each chosen on its own validation), empty when any member stores none.
+  // mean of the members' that score the class (each chosen on its own validation), empty when any member
+  // stores none.
   const std::vector<float>& thresholds() const { return thresholds_; }
   // Every case, in order. A case that cannot be read or preprocessed is reported in `failures` and
   // gets a NaN row; the others go on. Reading overlaps the model (PredictOptions::prefetch_workers).
@@ -101,9 +103,12 @@ class Predictor {
   InferenceOptions inference_;
   TestTimeAugmentation tta_ = TestTimeAugmentation::kNone;
   // Ensemble members after the first model, and for each the columns of its logits that give this
-  // model's class order.
+  // model's class order (-1: a class a specialist does not score) and, for a specialist, the slot
+  // modality ids it is trusted on (undefined for a full member).
   std::vector<model::ModelBundle> members_;
   std::vector<torch::Tensor> member_columns_;
+  std::vector<torch::Tensor> member_domains_;
+  std::vector<int64_t> scored_by_;  // per class: how many models of the ensemble score it
   std::vector<std::string> member_names_;
   std::vector<float> thresholds_;
 };

@@ -2,6 +2,9 @@
 
 #include <ctime>
 #include <filesystem>
+#include <set>
+
+#include "data/modality.h"
 
 namespace raddiag::train {
 
@@ -10,6 +13,16 @@ std::string utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
+}
+
+std::vector<std::string> training_modalities(const std::vector<data::Case>& cases) {
+  std::set<std::string> names;
+  for (const auto& c : cases)
+    for (const auto& s : c.samples) {
+      const std::string canonical = data::canonical_modality(s.modality);
+      names.insert(canonical.empty() ? s.modality : canonical);
+    }
+  return {names.begin(), names.end()};
 }
 
 nlohmann::json training_model_card(const RunConfig& cfg, const TrainingData& data, const TrainingRecord& r) {
@@ -25,7 +38,8 @@ nlohmann::json training_model_card(const RunConfig& cfg, const TrainingData& dat
        {{"sets", cfg.data.train}, {"n_cases", data.train.size()}, {"level", cfg.data.level},
         {"validation_sets", cfg.data.val.empty() ? nlohmann::json("seeded stratified split of the training sets") : nlohmann::json(cfg.data.val)},
         {"validation_fraction", cfg.data.val.empty() ? nlohmann::json(cfg.data.val_fraction) : nlohmann::json()},
-        {"n_val_cases", data.val.size()}, {"class_counts", r.class_counts}}},
+        {"n_val_cases", data.val.size()}, {"class_counts", r.class_counts},
+        {"modalities", training_modalities(data.train)}}},
       {"validation", r.validation}};
   if (!r.knowledge.is_null()) card["knowledge"] = r.knowledge;
   if (cfg.finetune.enabled()) card["finetune"] = data.finetune_summary;

@@ -25,6 +25,11 @@ struct TrainingRecord {
 
 nlohmann::json training_model_card(const RunConfig& config, const TrainingData& data, const TrainingRecord& record);
 
+// The canonical names (data/modality.h; the raw spelling when unrecognised) of every modality among the
+// cases' samples, sorted. The card's training_data.modalities: an ensemble trusts a member that scores
+// only some classes (a specialist) on the cases of these modalities only (infer/ensemble.h).
+std::vector<std::string> training_modalities(const std::vector<data::Case>& cases);
+
 // "2026-12-06T19:47:51Z".
 std::string utc_now();
 

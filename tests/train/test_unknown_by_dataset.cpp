@@ -259,6 +259,7 @@ TEST(UnknownByDataset, BestCheckpointFollowsTheWithinDatasetMean) {
   const auto& sets = card["training_data"]["unknown_by_dataset"]["label_sets"];
   EXPECT_EQ(sets.size(), 2u);
   EXPECT_EQ(sets["brain_tumor_mri"].size(), 4u);
+  EXPECT_EQ(card["training_data"]["modalities"], nlohmann::json({"MRI", "Ultrasound"}));
   EXPECT_TRUE(fs::exists(run + "/dataset_label_sets.json"));
   std::set<std::string> val_datasets;
   for (const auto& c : data::load_cases(run + "/val_cases.json")) val_datasets.insert(c.dataset);

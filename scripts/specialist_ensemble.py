@@ -1,0 +1,107 @@
+"""Does a per-dataset specialist add to the joint model? Offline check on `raddiag evaluate` outputs.
+
+Usage: specialist_ensemble.py ROUNDS JOINT_EVAL_DIR SPECIALIST_EVAL_DIR...
+
+JOINT_EVAL_DIR is the joint model's evaluation of a multi-dataset test set; each SPECIALIST_EVAL_DIR is a
+model trained on one dataset only, evaluated on (at least) that dataset's cases of the same test set.
+Rows are joined by case id (row_cases.txt) and classes by name (label_dict.json). For every dataset that
+a specialist covers, prints the within-dataset macro AUC (over the classes with positives and negatives
+among that dataset's cases) of the joint model, of the specialist (the joint model's logit stands in for
+a class the specialist does not score), and of their logits averaged, with a paired bootstrap of
+average minus joint (ROUNDS resamples of that dataset's cases). Needs numpy.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def load(d):
+    names = json.load(open(os.path.join(d, "label_dict.json")))
+    if isinstance(names, dict):
+        names = [k for k, _ in sorted(names.items(), key=lambda kv: kv[1])]
+    ids = open(os.path.join(d, "row_cases.txt")).read().splitlines()
+    p = os.path.join(d, "row_datasets.txt")
+    datasets = open(p).read().splitlines() if os.path.exists(p) else None
+    scores, labels = np.load(os.path.join(d, "scores.npy")), np.load(os.path.join(d, "labels.npy"))
+    if len(ids) != len(scores):
+        sys.exit(f"{d}: row_cases.txt has {len(ids)} rows, scores.npy {len(scores)}")
+    return {"names": names, "ids": ids, "datasets": datasets, "scores": scores, "labels": labels}
+
+
+def rank_auc(y, s):
+    """Mann-Whitney AUC with average ranks for ties; None when y has one class only."""
+    pos = y > 0.5
+    n1, n0 = int(pos.sum()), int((~pos).sum())
+    if n1 == 0 or n0 == 0:
+        return None
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    sorted_s = s[order]
+    i = 0
+    while i < len(s):
+        j = i
+        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return (ranks[pos].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0)
+
+
+def macro(y, s):
+    vals = [rank_auc(y[:, k], s[:, k]) for k in range(y.shape[1])]
+    vals = [v for v in vals if v is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def main(argv):
+    rounds, joint_dir, spec_dirs = int(argv[0]), argv[1], argv[2:]
+    joint = load(joint_dir)
+    if joint["datasets"] is None:
+        sys.exit(f"{joint_dir}: no row_datasets.txt (a test set of one dataset); the joint model needs several")
+    row_of = {cid: i for i, cid in enumerate(joint["ids"])}
+    rng = np.random.default_rng(0)
+    print("| dataset | specialist | cases | classes | joint | specialist | average of logits | average − joint [95% CI] |")
+    print("|---|---|---|---|---|---|---|---|")
+    for sd in spec_dirs:
+        spec = load(sd)
+        rows = [i for i, cid in enumerate(spec["ids"]) if cid in row_of]
+        jrows = [row_of[spec["ids"][i]] for i in rows]
+        names = sorted({joint["datasets"][j] for j in jrows})
+        if len(names) != 1:
+            sys.exit(f"{sd}: its cases span datasets {names} of the joint evaluation; a specialist covers one")
+        dataset = names[0]
+        jrows_all = [j for j, d in enumerate(joint["datasets"]) if d == dataset]
+        if len(jrows) != len(jrows_all):
+            sys.exit(f"{sd}: scores {len(jrows)} of the joint evaluation's {len(jrows_all)} cases of {dataset}")
+        y = joint["labels"][jrows]
+        keep = [k for k in range(y.shape[1]) if 0 < y[:, k].sum() < len(jrows)]
+        y = y[:, keep]
+        sj = joint["scores"][jrows][:, keep]
+        ss = sj.copy()
+        spec_col = {n: c for c, n in enumerate(spec["names"])}
+        scored = 0
+        for out_k, k in enumerate(keep):
+            c = spec_col.get(joint["names"][k])
+            if c is not None:
+                ss[:, out_k] = spec["scores"][rows, c]
+                scored += 1
+        avg = (sj + ss) / 2.0
+        a_j, a_s, a_a = macro(y, sj), macro(y, ss), macro(y, avg)
+        diffs = []
+        n = len(jrows)
+        for _ in range(rounds):
+            b = rng.integers(0, n, n)
+            mj, ma = macro(y[b], sj[b]), macro(y[b], avg[b])
+            if mj is not None and ma is not None:
+                diffs.append(ma - mj)
+        lo, hi = (np.percentile(diffs, [2.5, 97.5]) if diffs else (float("nan"), float("nan")))
+        print(f"| {dataset} | {os.path.basename(os.path.dirname(os.path.abspath(sd)))} | {n} | {len(keep)} ({scored} scored by the specialist) "
+              f"| {a_j:.3f} | {a_s:.3f} | {a_a:.3f} | {a_a - a_j:+.3f} [{lo:+.3f}, {hi:+.3f}] |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    main(sys.argv[1:])
