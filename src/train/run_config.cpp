@@ -86,7 +86,8 @@ nlohmann::json RunConfig::to_json() const {
             {"vocabulary", data.vocabulary},
             {"min_cases", data.min_cases},
             {"layout", data.layout},
-            {"unknown_by_dataset", data.unknown_by_dataset == "auto" ? nlohmann::json("auto") : nlohmann::json(data.unknown_by_dataset == "true")}}},
+            {"unknown_by_dataset", data.unknown_by_dataset == "auto" ? nlohmann::json("auto") : nlohmann::json(data.unknown_by_dataset == "true")},
+            {"datasets", data.datasets}}},
           {"model", model},
           {"preprocess", preprocess},
           {"augment", augment.to_json()},
@@ -130,7 +131,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
   if (r.has("data")) {
     const auto d = r.child("data", "DataConfig",
                            {"train", "val", "val_fraction", "split_seed", "data_root", "prefixes", "modality", "level", "vocabulary",
-                            "min_cases", "layout", "unknown_by_dataset"});
+                            "min_cases", "layout", "unknown_by_dataset", "datasets"});
     read_paths(d, "train", c.data.train);
     read_paths(d, "val", c.data.val);
     d.read("val_fraction", c.data.val_fraction);
@@ -142,6 +143,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
     d.read("vocabulary", c.data.vocabulary);
     d.read("min_cases", c.data.min_cases);
     d.read("layout", c.data.layout);
+    d.read("datasets", c.data.datasets);
     if (d.has("unknown_by_dataset")) {
       const auto& v = d.at("unknown_by_dataset");
       if (v.is_boolean()) c.data.unknown_by_dataset = v.get<bool>() ? "true" : "false";

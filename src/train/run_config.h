@@ -7,7 +7,7 @@
 // {
 //   "data": {"train": ["../shared/data/real/brain_tumor_mri"], "val": [], "val_fraction": 0.25,
 //            "data_root": "", "prefixes": [], "modality": "", "level": "articles",
-//            "vocabulary": "", "min_cases": 1, "layout": "auto", "unknown_by_dataset": "auto"},
+//            "vocabulary": "", "min_cases": 1, "layout": "auto", "unknown_by_dataset": "auto", "datasets": []},
 //   "model": "tiny" | "released" | {ModelConfig JSON} | {"preset": "tiny", "size": 128, ...},
 //            head.num_classes follows the vocabulary
 //   "preprocess": {PreprocessOptions JSON},                  size/depth/n_image follow the model
@@ -69,6 +69,10 @@ struct DataConfig {
   // dataset's cases, so it is left out of their loss and of the validation metrics. auto: on when the
   // training cases come from more than one dataset (data::Case::dataset). docs/training.md.
   std::string unknown_by_dataset = "auto";
+  // Keep only the cases of these datasets (data::Case::dataset), after the validation split: a specialist
+  // of one source trained on the same split as a joint model of all of them, so the two can be compared
+  // and ensembled on the same held-out cases (infer/ensemble.h). Empty: every case.
+  std::vector<std::string> datasets;
 };
 
 // The classification loss (kind and its settings: model::ClassificationLossSpec) and the run's extras.

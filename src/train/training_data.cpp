@@ -40,6 +40,29 @@ std::vector<data::Case> load_all(const std::vector<std::string>& paths, const Da
 
 }  // namespace
 
+void keep_datasets(const std::vector<std::string>& names, std::vector<data::Case>& train, std::vector<data::Case>& val,
+                   bool log) {
+  const std::set<std::string> keep(names.begin(), names.end());
+  std::set<std::string> seen;
+  const auto filter = [&](std::vector<data::Case>& cases) {
+    std::vector<data::Case> kept;
+    for (auto& c : cases) {
+      seen.insert(c.dataset);
+      if (keep.count(c.dataset)) kept.push_back(std::move(c));
+    }
+    cases = std::move(kept);
+  };
+  filter(train);
+  filter(val);
+  for (const auto& n : names)
+    if (!seen.count(n)) {
+      std::string have;
+      for (const auto& s : seen) have += (have.empty() ? "" : ", ") + s;
+      throw Error("data.datasets", "no case comes from dataset '" + n + "' (the sets hold: " + have + ")");
+    }
+  if (log) spdlog::info("data.datasets: kept {} training and {} validation cases", train.size(), val.size());
+}
+
 std::size_t count_datasets(const std::vector<data::Case>& cases) {
   std::set<std::string> names;
   for (const auto& c : cases) names.insert(c.dataset);
@@ -117,6 +140,7 @@ TrainingData load_training_data(const RunConfig& cfg, bool log) {
     d.train = std::move(all_train);
     d.val = load_all(cfg.data.val, cfg.data, &declared, &declared_by_dataset);
   }
+  if (!cfg.data.datasets.empty()) keep_datasets(cfg.data.datasets, d.train, d.val, log);
   if (ft.enabled()) {
     // Fine-tuning: the label set is every class of the sets (and what they declare), also classes the
     // chosen training subset lacks: those are kept (the model scores them) and reported.

@@ -29,6 +29,11 @@ struct TrainingData {
   int64_t masked_train_entries = 0, masked_val_entries = 0;
 };
 
+// data.datasets: keeps only the cases of the named datasets in `train` and `val` (after the split, so a
+// specialist sees exactly the joint run's cases of its dataset). Throws raddiag::Error for a name no case has.
+void keep_datasets(const std::vector<std::string>& names, std::vector<data::Case>& train, std::vector<data::Case>& val,
+                   bool log);
+
 // Distinct Case::dataset values of `cases`.
 std::size_t count_datasets(const std::vector<data::Case>& cases);
 

@@ -49,4 +49,31 @@ TEST(SplitSeed, SurvivesTheStoredRunConfigAndRefusesNonsense) {
   EXPECT_NE(why.find("split_seed"), std::string::npos) << why;
 }
 
+// data.datasets: a specialist run keeps exactly the joint run's training and validation cases of its
+// dataset (the split is made over all sets first), and its vocabulary holds only that dataset's classes.
+TEST(SplitSeed, DatasetsKeepsTheJointSplitsCasesOfThatDataset) {
+  const std::vector<std::string> sets{test::shared_data() + "/real/brain_tumor_mri", test::shared_data() + "/real/lung_ultrasound_pocus"};
+  nlohmann::json j = {{"data", {{"train", sets}, {"val_fraction", 0.25}, {"split_seed", 5}}}, {"seed", 1}};
+  const auto joint = train::load_training_data(train::RunConfig::from_json(j), false);
+  j["data"]["datasets"] = {"lung_ultrasound_pocus"};
+  const auto cfg = train::RunConfig::from_json(j);
+  EXPECT_EQ(train::RunConfig::from_json(cfg.to_json()).data.datasets, std::vector<std::string>{"lung_ultrasound_pocus"});
+  const auto spec = train::load_training_data(cfg, false);
+  const auto ids_of = [](const std::vector<data::Case>& cases, const std::string& dataset) {
+    std::vector<std::string> ids;
+    for (const auto& c : cases)
+      if (dataset.empty() || c.dataset == dataset) ids.push_back(c.id);
+    return ids;
+  };
+  ASSERT_FALSE(spec.val.empty());
+  EXPECT_EQ(ids_of(spec.train, ""), ids_of(joint.train, "lung_ultrasound_pocus"));
+  EXPECT_EQ(ids_of(spec.val, ""), ids_of(joint.val, "lung_ultrasound_pocus"));
+  for (const auto& n : spec.vocab.names()) EXPECT_NE(n, "glioma");
+  EXPECT_LT(spec.vocab.size(), joint.vocab.size());
+  j["data"]["datasets"] = {"knee_mri"};
+  const std::string why = test::error_text([&] { train::load_training_data(train::RunConfig::from_json(j), false); });
+  EXPECT_NE(why.find("knee_mri"), std::string::npos) << why;
+  EXPECT_NE(why.find("brain_tumor_mri"), std::string::npos) << why;
+}
+
 }  // namespace split_seed_test
