@@ -3,11 +3,15 @@
 # folders of ../shared/data/real-train and prints the within-dataset table on its own validation split
 # (inside real-train) and on the untouched external set ../shared/data/real. Then the recipe's ensemble:
 # the same config with the seeds of EXTRA_SEEDS (the same validation split, data.split_seed), scored
-# together with `evaluate --ensemble`, and a table of every seed and the ensemble. With LEVERS=1 it also trains
+# together with `evaluate --ensemble`, and a table of every seed and the ensemble. Before that, the recipe's
+# specialists (SPECIALISTS, configs/real-sets-specialist-NAME.json: one source each, on the recipe's own split)
+# scored with the recipe's model as an ensemble where each specialist joins on its own modality (infer/ensemble.h),
+# paired against the recipe alone. With LEVERS=1 it also trains
 # every lever of configs/real-sets-levers.json (one change at a time on the lever base) and prints the
 # lever table (within-dataset macro AUC per dataset on the validation split, and their mean).
 # Usage: scripts/real-sets-evidence.sh [OUT_DIR]   (from the repository root; resumable: finished runs are kept)
 #   LEVERS=1  also run the levers      BOOTSTRAP=1000  CI rounds      RADDIAG=build/raddiag
+#   SPECIALISTS="brain nodule"  the specialists ("" = none)
 #   EXTRA_SEEDS="43 44"  the ensemble's other seeds ("" = no ensemble)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +59,32 @@ echo
 echo "## Within-dataset macro AUC of the recipe (configs/real-sets.json)"
 "$PY" scripts/real_sets_tables.py datasets "validation split (real-train)=$OUT/recipe/eval-val" \
   "external (../shared/data/real)=$OUT/recipe/eval-real"
+
+# 1b. Specialists: a model of one source each (data.datasets keeps that source's cases of the recipe's split),
+# averaged with the recipe's model for its classes on the cases of its modality.
+SPECIALISTS=${SPECIALISTS-brain nodule}
+if [ -n "$SPECIALISTS" ]; then
+  start=$(date +%s)
+  members=()
+  for s in $SPECIALISTS; do
+    train "$OUT/specialist-$s" "configs/real-sets-specialist-$s.json"
+    members+=(--ensemble "$OUT/specialist-$s/model.raddiag")
+  done
+  EVAL_TAG=-specialists evaluate "$OUT/recipe" "${members[@]}"
+  echo "specialists ($SPECIALISTS): trained and evaluated in $(( $(date +%s) - start )) s (0 when already done)"
+  echo
+  echo "## Within-dataset macro AUC of the recipe with its specialists ($SPECIALISTS)"
+  "$PY" scripts/real_sets_tables.py datasets "validation split (real-train)=$OUT/recipe/eval-val-specialists" \
+    "external (../shared/data/real)=$OUT/recipe/eval-real-specialists"
+  echo
+  "$PY" scripts/real_sets_tables.py seeds "recipe=$OUT/recipe" "recipe + specialists=$OUT/recipe/eval--specialists"
+  for part in val real; do
+    echo
+    echo "## Recipe + specialists against the recipe alone, paired on the same cases ($part; bootstrap within each dataset)"
+    "$PY" scripts/real_sets_tables.py paired "$BOOTSTRAP" "$OUT/recipe/eval-$part-specialists" "recipe=$OUT/recipe/eval-$part"
+  done
+  echo
+fi
 
 # 2. The ensemble: the recipe again with other seeds. data.split_seed keeps the validation split, so the
 # members and the ensemble are scored on the same held-out cases.
