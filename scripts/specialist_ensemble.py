@@ -16,6 +16,8 @@ import sys
 
 import numpy as np
 
+from real_sets_tables import rank_auc
+
 
 def load(d):
     names = json.load(open(os.path.join(d, "label_dict.json")))
@@ -30,27 +32,16 @@ def load(d):
     return {"names": names, "ids": ids, "datasets": datasets, "scores": scores, "labels": labels}
 
 
-def rank_auc(y, s):
-    """Mann-Whitney AUC with average ranks for ties; None when y has one class only."""
+def auc_or_none(y, s):
+    """rank_auc of real_sets_tables.py, None when y has one class only."""
     pos = y > 0.5
-    n1, n0 = int(pos.sum()), int((~pos).sum())
-    if n1 == 0 or n0 == 0:
+    if pos.all() or not pos.any():
         return None
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s))
-    sorted_s = s[order]
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return (ranks[pos].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0)
+    return rank_auc(pos.astype(int), s)
 
 
 def macro(y, s):
-    vals = [rank_auc(y[:, k], s[:, k]) for k in range(y.shape[1])]
+    vals = [auc_or_none(y[:, k], s[:, k]) for k in range(y.shape[1])]
     vals = [v for v in vals if v is not None]
     return float(np.mean(vals)) if vals else None
 
