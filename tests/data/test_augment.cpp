@@ -219,23 +219,25 @@ TEST(Augment, FlipFiresAtItsRateAndLeavesOtherStreamsAlone) {
   int fired = 0;
   for (int i = 0; i < 2000; ++i) fired += draw_augmentation(o, rng).flip;
   EXPECT_NEAR(fired / 2000.0, 0.5, 0.05);
-  // flip_p = 0 takes no draw: the other transforms' parameters are those of a run without the option.
-  AugmentOptions off;
-  CaseRng r1(8), r2(8);
-  for (int i = 0; i < 20; ++i) {
-    const auto a = draw_augmentation(off, r1);
-    const auto b = draw_augmentation(AugmentOptions::from_json(off.to_json()), r2);
+  // flip_p = 0 takes no draw, and flip_p > 0 takes exactly one, after every other parameter: the number
+  // an off run draws next is the one an on run spent on its flip, and the other parameters agree.
+  AugmentOptions off, on;
+  on.flip_p = 0.3;
+  int flips = 0;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    CaseRng r_off(seed), r_on(seed);
+    const auto a = draw_augmentation(off, r_off);
+    const auto b = draw_augmentation(on, r_on);
     EXPECT_FALSE(a.flip);
     EXPECT_EQ(a.rotate_rad, b.rotate_rad);
+    EXPECT_EQ(a.gamma, b.gamma);
+    const double next_off = r_off.uniform01();
+    EXPECT_EQ(b.flip, next_off < on.flip_p) << seed;
+    EXPECT_EQ(r_on.uniform01(), r_off.uniform01()) << seed;  // both streams now stand at the same place
+    flips += b.flip;
   }
-  EXPECT_EQ(r1.uniform(0, 1), r2.uniform(0, 1));
-  // With flip_p > 0 one extra draw is taken per case, after every other parameter.
-  CaseRng r3(8), r4(8);
-  AugmentOptions on;
-  on.flip_p = 0.3;
-  const auto a = draw_augmentation(off, r3), b = draw_augmentation(on, r4);
-  EXPECT_EQ(a.rotate_rad, b.rotate_rad);
-  EXPECT_EQ(a.gamma, b.gamma);
+  EXPECT_GT(flips, 0);
+  EXPECT_LT(flips, 200);
   EXPECT_DOUBLE_EQ(AugmentOptions::from_json({{"flip_p", 0.25}}).flip_p, 0.25);
   EXPECT_THROW(AugmentOptions::from_json({{"flip_p", 1.5}}), Error);
   EXPECT_DOUBLE_EQ(AugmentOptions().flip_p, 0.0);
