@@ -83,6 +83,8 @@ AugmentDraw draw_augmentation(const AugmentOptions& o, CaseRng& rng) {
   d.contrast = rng.bernoulli(o.contrast_p);
   d.gamma = rng.uniform(o.gamma_min, o.gamma_max);
   if (o.flip_p > 0) d.flip = rng.bernoulli(o.flip_p);
+  if (o.rot90_p > 0 && rng.bernoulli(o.rot90_p)) d.rot90 = 1 + static_cast<int>(rng.below(3));
+  if (o.depth_flip_p > 0) d.depth_flip = rng.bernoulli(o.depth_flip_p);
   return d;
 }
 
@@ -91,8 +93,13 @@ torch::Tensor apply_augmentation(const torch::Tensor& slices, const AugmentDraw&
   torch::NoGradGuard no_grad;
   const int64_t v = slices.size(0), h = slices.size(2), w = slices.size(3);
   auto x = slices.to(torch::kFloat);
-  if (!d.flip && !d.affine && !d.elastic && !(d.noise && d.noise_std > 0)) return x;
+  if (!d.flip && d.rot90 == 0 && !d.depth_flip && !d.affine && !d.elastic && !(d.noise && d.noise_std > 0)) return x;
   if (d.flip) x = x.flip({3});
+  if (d.rot90 != 0) {
+    TORCH_CHECK(h == w, "apply_augmentation: rot90 needs square slices, got ", h, "x", w);
+    x = torch::rot90(x, d.rot90, {2, 3});
+  }
+  if (d.depth_flip) x = x.flip({0});
   if (d.affine) {
     auto theta = affine_theta(d, h, w).unsqueeze(0).expand({v, 2, 3});
     auto grid = F::affine_grid(theta, {v, 1, h, w}, /*align_corners=*/false);
@@ -125,7 +132,9 @@ void augment_case(CaseTensors& c, const AugmentOptions& o, CaseRng& rng) {
   torch::NoGradGuard no_grad;
   const int64_t n = c.images.size(0);
   auto marks = c.marks.to(torch::kCPU);
-  auto fires = [](const AugmentDraw& d) { return d.flip || d.affine || d.elastic || d.noise || d.contrast; };
+  auto fires = [](const AugmentDraw& d) {
+    return d.flip || d.rot90 != 0 || d.depth_flip || d.affine || d.elastic || d.noise || d.contrast;
+  };
   // Draw first (the stream order is fixed: the case draw, then one per occupied slot when per scan);
   // most cases draw nothing (0.85^4 = 52% with the defaults) and are returned without any copy.
   const AugmentDraw case_draw = draw_augmentation(o, rng);
@@ -190,7 +199,9 @@ nlohmann::json AugmentOptions::to_json() const {
           {"contrast_p", contrast_p},
           {"gamma_min", gamma_min},
           {"gamma_max", gamma_max},
-          {"flip_p", flip_p}};
+          {"flip_p", flip_p},
+          {"rot90_p", rot90_p},
+          {"depth_flip_p", depth_flip_p}};
 }
 
 AugmentOptions AugmentOptions::from_json(const nlohmann::json& j) {
@@ -199,7 +210,7 @@ AugmentOptions AugmentOptions::from_json(const nlohmann::json& j) {
                             {"enabled", "draw_per_scan", "affine_p", "rotate_deg", "translate_px", "scale", "shear",
                              "elastic_p", "elastic_sigma_min", "elastic_sigma_max", "elastic_magnitude_min",
                              "elastic_magnitude_max", "elastic_scale", "noise_p", "noise_std_max", "contrast_p",
-                             "gamma_min", "gamma_max", "flip_p"});
+                             "gamma_min", "gamma_max", "flip_p", "rot90_p", "depth_flip_p"});
   r.read("enabled", o.enabled);
   r.read("draw_per_scan", o.draw_per_scan);
   r.read("affine_p", o.affine_p);
@@ -219,13 +230,16 @@ AugmentOptions AugmentOptions::from_json(const nlohmann::json& j) {
   r.read("gamma_min", o.gamma_min);
   r.read("gamma_max", o.gamma_max);
   r.read("flip_p", o.flip_p);
+  r.read("rot90_p", o.rot90_p);
+  r.read("depth_flip_p", o.depth_flip_p);
   o.validate();
   return o;
 }
 
 void AugmentOptions::validate() const {
   for (auto [k, p] : {std::pair<const char*, double>{"affine_p", affine_p}, {"elastic_p", elastic_p}, {"noise_p", noise_p},
-                      {"contrast_p", contrast_p}, {"flip_p", flip_p}})
+                      {"contrast_p", contrast_p}, {"flip_p", flip_p},
+                      {"rot90_p", rot90_p}, {"depth_flip_p", depth_flip_p}})
     check_range(p >= 0 && p <= 1, k, "probability must be in [0, 1]");
   check_range(rotate_deg >= 0 && translate_px >= 0 && shear >= 0, "rotate_deg/translate_px/shear", "must be >= 0");
   check_range(scale >= 0 && scale < 1, "scale", "must be in [0, 1)");

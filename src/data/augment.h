@@ -10,6 +10,10 @@
 //   4. contrast: gamma U(0.5, 1.5); x = ((x-mn)/(mx-mn+1e-7))^gamma * (mx-mn) + mn.
 // Our addition, off by default (flip_p = 0), applied first: a left-right mirror (the width axis, the one
 // `--tta flip` mirrors). Its draw is taken only when flip_p > 0, so runs without it keep the same stream.
+// Likewise off by default, for inputs without a canonical orientation (nodule crops, ultrasound): rot90_p
+// rotates every slice in-plane by k * 90 degrees (k uniform in 1..3; with the flip this spans all eight
+// symmetries of the square), and depth_flip_p reverses the order of a volume's valid slices. Their draws
+// follow the flip's, each taken only when its probability is > 0.
 // Documented improvements over the reference (whose single MONAI draw per forward is shared by every
 // slice of every case of the batch and treats the repeated RGB axis as a third spatial axis):
 //   * parameters are drawn per case (or per scan, draw_per_scan=true), one 2D transform is applied to
@@ -48,6 +52,8 @@ struct AugmentOptions {
   double gamma_max = 1.5;
 
   double flip_p = 0.0;
+  double rot90_p = 0.0;
+  double depth_flip_p = 0.0;
 
   nlohmann::json to_json() const;
   // Missing keys keep their defaults; unknown keys or out-of-range values throw raddiag::Error.
@@ -57,7 +63,8 @@ struct AugmentOptions {
 
 // The parameters drawn for one case (or scan); exposed so tests can check the transforms exactly.
 struct AugmentDraw {
-  bool affine = false, elastic = false, noise = false, contrast = false, flip = false;
+  bool affine = false, elastic = false, noise = false, contrast = false, flip = false, depth_flip = false;
+  int rot90 = 0;  // quarter turns, 0..3
   double rotate_rad = 0, translate_x = 0, translate_y = 0, scale_x = 1, scale_y = 1, shear_x = 0, shear_y = 0;
   double sigma = 0, magnitude = 0, elastic_scale = 1;
   double noise_std = 0;

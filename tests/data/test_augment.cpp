@@ -242,3 +242,92 @@ TEST(Augment, FlipFiresAtItsRateAndLeavesOtherStreamsAlone) {
   EXPECT_THROW(AugmentOptions::from_json({{"flip_p", 1.5}}), Error);
   EXPECT_DOUBLE_EQ(AugmentOptions().flip_p, 0.0);
 }
+
+TEST(Augment, Rot90TurnsEverySliceByItsQuarterTurnsWithIndexMaps) {
+  using torch::indexing::Slice;
+  const auto before = make_case().images;
+  const int64_t s = before.size(2);
+  for (int k = 1; k <= 3; ++k) {
+    AugmentDraw d;
+    d.rot90 = k;
+    CaseRng rng(1);
+    // Slot 0's four valid slices as [V, 1, S, S].
+    auto slices = before.index({0, 0, Slice(), Slice(), Slice(0, 4)}).permute({2, 0, 1}).unsqueeze(1);
+    auto out = apply_augmentation(slices, d, rng);
+    ASSERT_EQ(out.sizes(), slices.sizes());
+    // Independent pixel maps (row i, column j of an S x S slice): one quarter turn takes (i, j) from
+    // (j, S-1-i), two from (S-1-i, S-1-j), three from (S-1-j, i).
+    auto in = slices.accessor<float, 4>();
+    auto o = out.accessor<float, 4>();
+    for (int64_t v = 0; v < 4; ++v)
+      for (int64_t i = 0; i < s; ++i)
+        for (int64_t j = 0; j < s; ++j) {
+          const float want = k == 1 ? in[v][0][j][s - 1 - i] : k == 2 ? in[v][0][s - 1 - i][s - 1 - j] : in[v][0][s - 1 - j][i];
+          ASSERT_EQ(o[v][0][i][j], want) << "k=" << k << " v=" << v << " i=" << i << " j=" << j;
+        }
+  }
+}
+
+TEST(Augment, DepthFlipReversesTheValidSlicesOnlyAndRot90KeepsPaddingZero) {
+  using torch::indexing::Slice;
+  auto c = make_case();
+  const auto before = c.images.clone();
+  AugmentOptions o = only("");
+  o.depth_flip_p = 1.0;
+  CaseRng rng(9);
+  augment_case(c, o, rng);
+  // Slot 0 has 4 valid slices of 5: slice t now holds what slice 3-t held; the padding slice and slot 1 stay zero.
+  for (int64_t t = 0; t < 4; ++t)
+    EXPECT_TRUE(torch::equal(c.images.index({0, 0, Slice(), Slice(), t}), before.index({0, 0, Slice(), Slice(), 3 - t})));
+  EXPECT_EQ(c.images.index({0, Slice(), Slice(), Slice(), 4}).abs().max().item<float>(), 0.f);
+  EXPECT_EQ(c.images[1].abs().max().item<float>(), 0.f);
+
+  auto r = make_case();
+  AugmentOptions ro = only("");
+  ro.rot90_p = 1.0;
+  CaseRng rng2(10);
+  augment_case(r, ro, rng2);
+  EXPECT_FALSE(torch::equal(r.images, before));
+  EXPECT_EQ(r.images.index({0, Slice(), Slice(), Slice(), 4}).abs().max().item<float>(), 0.f);
+  EXPECT_EQ(r.images[1].abs().max().item<float>(), 0.f);
+  // A turn moves pixels, it does not change them: the valid voxels' sorted values are unchanged.
+  auto sorted = [](const torch::Tensor& t) { return std::get<0>(t.flatten().sort()); };
+  EXPECT_TRUE(torch::equal(sorted(r.images.index({0, Slice(), Slice(), Slice(), Slice(0, 4)})),
+                           sorted(before.index({0, Slice(), Slice(), Slice(), Slice(0, 4)}))));
+}
+
+TEST(Augment, Rot90AndDepthFlipDrawOnlyWhenOnAndCoverEveryQuarterTurn) {
+  AugmentOptions on;
+  on.rot90_p = 0.75;
+  on.depth_flip_p = 0.5;
+  CaseRng rng(11);
+  int turns[4] = {0, 0, 0, 0}, depth = 0;
+  for (int i = 0; i < 4000; ++i) {
+    const auto d = draw_augmentation(on, rng);
+    ASSERT_GE(d.rot90, 0);
+    ASSERT_LE(d.rot90, 3);
+    ++turns[d.rot90];
+    depth += d.depth_flip;
+  }
+  EXPECT_NEAR(turns[0] / 4000.0, 0.25, 0.03);
+  for (int k = 1; k <= 3; ++k) EXPECT_NEAR(turns[k] / 4000.0, 0.25, 0.03) << k;
+  EXPECT_NEAR(depth / 4000.0, 0.5, 0.03);
+  // Their draws come after every other parameter's: the rest of the draw is the one without them, and
+  // the first number an off run draws next is the one an on run spent on its rot90 Bernoulli.
+  AugmentOptions off;
+  for (uint64_t seed = 1; seed <= 100; ++seed) {
+    CaseRng a(seed), b(seed);
+    const auto da = draw_augmentation(off, a);
+    const auto db = draw_augmentation(on, b);
+    EXPECT_EQ(da.rot90, 0);
+    EXPECT_FALSE(da.depth_flip);
+    EXPECT_EQ(da.rotate_rad, db.rotate_rad);
+    EXPECT_EQ(da.gamma, db.gamma);
+    EXPECT_EQ(a.uniform01() < on.rot90_p, db.rot90 != 0) << seed;
+  }
+  const auto j = AugmentOptions::from_json({{"rot90_p", 0.5}, {"depth_flip_p", 0.25}});
+  EXPECT_DOUBLE_EQ(j.rot90_p, 0.5);
+  EXPECT_DOUBLE_EQ(j.depth_flip_p, 0.25);
+  EXPECT_THROW(AugmentOptions::from_json({{"rot90_p", -0.1}}), Error);
+  EXPECT_THROW(AugmentOptions::from_json({{"depth_flip_p", 2.0}}), Error);
+}
