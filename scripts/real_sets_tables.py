@@ -33,7 +33,14 @@ def datasets(specs):
             w = bd["within_dataset_mean"]
             table.setdefault("**within-dataset mean**", {})[name] = (fmt(w["macro"], w.get("ci")), m.get("n_cases"), w["n_datasets"])
         pooled = (fmt(m["macro"], m.get("ci", {}).get("macro")), m.get("n_cases"), m.get("n_defined"))
-        table.setdefault("pooled over datasets (for contrast)", {})[name] = pooled
+        label = "pooled over datasets (for contrast)"
+        try:  # one dataset: its macro is the within-dataset number, so name the row after it
+            names = set(open(f"{d}/row_datasets.txt").read().split())
+            if not bd and len(names) == 1:
+                label = names.pop()
+        except OSError:
+            pass
+        table.setdefault(label, {})[name] = pooled
     print("| dataset | " + " | ".join(f"{c}: macro AUC [95% CI] (cases, classes)" for c in cols) + " |")
     print("|---|" + "---|" * len(cols))
     for ds, row in table.items():

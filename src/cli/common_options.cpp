@@ -88,6 +88,7 @@ void add_train_overrides(CLI::App& sub, TrainOverrides& o) {
   sub.add_option("--workers", o.workers, "override: loader threads");
   sub.add_option("--device", o.device, "override: cpu, cuda or cuda:N");
   sub.add_option("--seed", o.seed, "override: run seed (split, subset, initialisation, order)");
+  sub.add_option("--fold", o.fold, "override: data.fold, the validation part of a data.folds cross-validation split");
   sub.add_option("--init-from", o.init_from, "override: starting weights (a raddiag model file or torchvision ResNet .pth)");
   sub.add_option("--nproc", o.nproc, "data-parallel processes on this machine (one GPU each with cuda)")->capture_default_str();
   sub.add_option("--dist-backend", o.dist_backend, "override: c10d backend of data-parallel runs: auto, gloo or nccl");
@@ -102,6 +103,7 @@ void apply_train_overrides(const TrainOverrides& o, train::RunConfig& cfg) {
   if (!o.device.empty()) cfg.device = o.device;
   if (!o.dist_backend.empty()) cfg.dist_backend = o.dist_backend;
   if (o.seed >= 0) cfg.seed = static_cast<uint64_t>(o.seed);
+  if (o.fold >= 0) cfg.data.fold = o.fold;
   if (!o.init_from.empty()) cfg.init_from = o.init_from;
 }
 
@@ -119,6 +121,7 @@ std::vector<std::string> train_override_args(const TrainOverrides& o) {
   if (!o.device.empty()) add("--device", o.device);
   if (!o.dist_backend.empty()) add("--dist-backend", o.dist_backend);
   if (o.seed >= 0) add("--seed", std::to_string(o.seed));
+  if (o.fold >= 0) add("--fold", std::to_string(o.fold));
   if (!o.init_from.empty()) add("--init-from", o.init_from);
   if (o.quiet) args.push_back("--quiet");
   return args;

@@ -54,14 +54,14 @@ model::ModelBundle load_model_logged(const std::string& model_path, const std::s
 
 // Overrides of a training run's config; negative or empty = not given.
 struct TrainOverrides {
-  int64_t steps = -1, seed = -1;
+  int64_t steps = -1, seed = -1, fold = -1;
   double lr = -1;
   int batch = -1, workers = -1;
   std::string device, dist_backend, init_from;
   int nproc = 1;
   bool quiet = false;
 };
-// --steps --lr --batch --workers --device --seed --init-from --nproc --dist-backend -q.
+// --steps --lr --batch --workers --device --seed --fold --init-from --nproc --dist-backend -q.
 void add_train_overrides(CLI::App& sub, TrainOverrides& o);
 void apply_train_overrides(const TrainOverrides& o, train::RunConfig& cfg);
 // The given overrides as arguments for the ranks that --nproc starts (everything but --nproc).

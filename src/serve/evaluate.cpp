@@ -112,6 +112,8 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   write_npy_matrix(o.out + "/scores.npy", test, false);
   write_npy_matrix(o.out + "/labels.npy", test, true);
   write_bytes_atomically(o.out + "/row_cases.txt", row_cases);
+  // Always written (one dataset too), so evaluations of several folds or sets can be pooled by dataset.
+  write_bytes_atomically(o.out + "/row_datasets.txt", row_datasets);
 
   eval::MetricsRunOptions mo;
   mo.scores = o.out + "/scores.npy";
@@ -121,10 +123,7 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   mo.seed = o.seed;
   mo.threads = o.threads;
   mo.report_dir = o.out;
-  if (datasets.size() > 1) {
-    write_bytes_atomically(o.out + "/row_datasets.txt", row_datasets);
-    mo.row_groups = o.out + "/row_datasets.txt";
-  }
+  if (datasets.size() > 1) mo.row_groups = o.out + "/row_datasets.txt";
   for (const auto& [what, rows] : row_breakdowns) {
     const std::string file = o.out + "/row_" + what + ".txt";
     write_bytes_atomically(file, rows);

@@ -8,7 +8,7 @@
 // model card has class counts, else none. ICD-10 level when the model carries an icd_mapping.
 // Test cases from several datasets (data::Case::dataset): metrics.json also holds "by_dataset" (each
 // dataset's macro metrics over its own cases, and their mean), the table and report.html show it first,
-// and row_datasets.txt lists each score row's dataset (for `raddiag metrics --row-groups`).
+// and row_datasets.txt lists each score row's dataset (for `raddiag metrics --row-groups`; written for one dataset too).
 // row_cases.txt lists each score row's case id, always, so the scores of several models can be joined.
 #include <cstdint>
 #include <string>

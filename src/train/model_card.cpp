@@ -36,8 +36,11 @@ nlohmann::json training_model_card(const RunConfig& cfg, const TrainingData& dat
         {"selection", r.saved_step ? "best validation macro AUC" : "final weights"}, {"train_seconds", r.seconds}}},
       {"training_data",
        {{"sets", cfg.data.train}, {"n_cases", data.train.size()}, {"level", cfg.data.level},
-        {"validation_sets", cfg.data.val.empty() ? nlohmann::json("seeded stratified split of the training sets") : nlohmann::json(cfg.data.val)},
-        {"validation_fraction", cfg.data.val.empty() ? nlohmann::json(cfg.data.val_fraction) : nlohmann::json()},
+        {"validation_sets", !cfg.data.val.empty() ? nlohmann::json(cfg.data.val)
+                            : cfg.data.folds >= 2 ? nlohmann::json("fold " + std::to_string(cfg.data.fold) + " of a seeded stratified " +
+                                                                   std::to_string(cfg.data.folds) + "-fold split of the training sets")
+                                                  : nlohmann::json("seeded stratified split of the training sets")},
+        {"validation_fraction", cfg.data.val.empty() && cfg.data.folds < 2 ? nlohmann::json(cfg.data.val_fraction) : nlohmann::json()},
         {"n_val_cases", data.val.size()}, {"class_counts", r.class_counts},
         {"modalities", training_modalities(data.train)}}},
       {"validation", r.validation}};

@@ -79,6 +79,8 @@ nlohmann::json RunConfig::to_json() const {
             {"val", data.val},
             {"val_fraction", data.val_fraction},
             {"split_seed", data.split_seed},
+            {"folds", data.folds},
+            {"fold", data.fold},
             {"data_root", data.data_root},
             {"prefixes", data.prefixes},
             {"modality", data.modality},
@@ -130,12 +132,14 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
                              "ema", "comment", "best_metric", "require"});
   if (r.has("data")) {
     const auto d = r.child("data", "DataConfig",
-                           {"train", "val", "val_fraction", "split_seed", "data_root", "prefixes", "modality", "level", "vocabulary",
+                           {"train", "val", "val_fraction", "split_seed", "folds", "fold", "data_root", "prefixes", "modality", "level", "vocabulary",
                             "min_cases", "layout", "unknown_by_dataset", "datasets"});
     read_paths(d, "train", c.data.train);
     read_paths(d, "val", c.data.val);
     d.read("val_fraction", c.data.val_fraction);
     d.read("split_seed", c.data.split_seed);
+    d.read("folds", c.data.folds);
+    d.read("fold", c.data.fold);
     d.read("data_root", c.data.data_root);
     d.read("prefixes", c.data.prefixes);
     d.read("modality", c.data.modality);
@@ -249,6 +253,10 @@ void RunConfig::validate() const {
   need(!data.train.empty(), "data.train: give at least one training manifest or dataset folder");
   need(data.val_fraction > 0 && data.val_fraction < 1, "data.val_fraction must be in (0, 1)");
   need(data.split_seed >= -1, "data.split_seed must be -1 (the run's seed) or a seed >= 0");
+  need(data.folds == 0 || data.folds >= 2, "data.folds must be 0 (no cross-validation) or >= 2");
+  need(data.folds == 0 ? data.fold == 0 : (data.fold >= 0 && data.fold < data.folds),
+       "data.fold must be in [0, data.folds) (got " + std::to_string(data.fold) + " of " + std::to_string(data.folds) + ")");
+  need(data.folds == 0 || data.val.empty(), "data.folds splits the training sets: leave data.val empty");
   need(data.level == "articles" || data.level == "icd10s", "data.level must be articles or icd10s");
   need(data.min_cases >= 1, "data.min_cases must be >= 1");
   if (!model::is_loss_kind(loss.kind)) {

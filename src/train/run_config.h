@@ -58,6 +58,12 @@ struct DataConfig {
   // Seed of that split; -1 = the run's seed. Fixed, it keeps one validation split across runs that differ
   // in `seed` (initialisation, order, augmentation), so their models can be compared and ensembled there.
   int64_t split_seed = -1;
+  // K-fold cross-validation of the same stratified split: folds >= 2 deals every label group's shuffled
+  // cases round-robin into `folds` parts and validates on part `fold` (0-based); val_fraction is then
+  // unused. Runs of folds 0..K-1 validate on disjoint parts that cover every case once, so their
+  // held-out predictions pool into one out-of-fold evaluation of all cases (scripts/cross-validate.sh).
+  int64_t folds = 0;
+  int64_t fold = 0;
   std::string data_root;            // RP3D JSON: root of relative image paths
   std::vector<std::string> prefixes;  // RP3D JSON: FROM=TO path rewrites
   std::string modality;             // folders: modality of files that do not say

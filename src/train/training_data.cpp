@@ -106,18 +106,39 @@ void mark_unlabelled_classes_unknown(TrainingData& d, const std::map<std::string
   d.masked_val_entries = mark(d.val);
 }
 
-void split_train_val(const std::vector<data::Case>& cases, data::LabelLevel level, double fraction, uint64_t seed,
-                     std::vector<data::Case>& train, std::vector<data::Case>& val) {
+namespace {
+// Cases grouped by their first label (unlabelled: one group), each group's indices shuffled by one
+// seeded stream in the groups' name order; shared by the fraction and the k-fold split.
+std::map<std::string, std::vector<std::size_t>> shuffled_label_groups(const std::vector<data::Case>& cases,
+                                                                     data::LabelLevel level, uint64_t seed) {
   std::map<std::string, std::vector<std::size_t>> groups;
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto& l = cases[i].labels(level);
     groups[l.empty() ? std::string() : l.front()].push_back(i);
   }
-  std::vector<bool> to_val(cases.size(), false);
   std::mt19937_64 rng(seed);
-  for (auto& [name, members] : groups) {
+  for (auto& [name, members] : groups)
     for (std::size_t i = members.size(); i > 1; --i)  // Fisher-Yates with our own draw (portable)
       std::swap(members[i - 1], members[static_cast<std::size_t>(data::draw_below(rng, static_cast<int64_t>(i)))]);
+  return groups;
+}
+}  // namespace
+
+void split_train_fold(const std::vector<data::Case>& cases, data::LabelLevel level, int64_t folds, int64_t fold, uint64_t seed,
+                      std::vector<data::Case>& train, std::vector<data::Case>& val) {
+  if (folds < 2 || fold < 0 || fold >= folds)
+    throw Error("data.folds", "fold " + std::to_string(fold) + " of " + std::to_string(folds) + " is not a valid part");
+  std::vector<bool> to_val(cases.size(), false);
+  std::size_t dealt = 0;
+  for (const auto& [name, members] : shuffled_label_groups(cases, level, seed))
+    for (std::size_t m : members) to_val[m] = static_cast<int64_t>(dealt++ % static_cast<std::size_t>(folds)) == fold;
+  for (std::size_t i = 0; i < cases.size(); ++i) (to_val[i] ? val : train).push_back(cases[i]);
+}
+
+void split_train_val(const std::vector<data::Case>& cases, data::LabelLevel level, double fraction, uint64_t seed,
+                     std::vector<data::Case>& train, std::vector<data::Case>& val) {
+  std::vector<bool> to_val(cases.size(), false);
+  for (auto& [name, members] : shuffled_label_groups(cases, level, seed)) {
     std::size_t k = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(members.size())));
     if (members.size() >= 2) k = std::clamp<std::size_t>(k, 1, members.size() - 1);
     else k = 0;
@@ -135,7 +156,8 @@ TrainingData load_training_data(const RunConfig& cfg, bool log) {
   auto all_train = load_all(cfg.data.train, cfg.data, &declared, &declared_by_dataset);
   if (cfg.data.val.empty()) {
     const uint64_t split_seed = cfg.data.split_seed >= 0 ? static_cast<uint64_t>(cfg.data.split_seed) : cfg.seed;
-    split_train_val(all_train, d.level, cfg.data.val_fraction, split_seed, d.train, d.val);
+    if (cfg.data.folds >= 2) split_train_fold(all_train, d.level, cfg.data.folds, cfg.data.fold, split_seed, d.train, d.val);
+    else split_train_val(all_train, d.level, cfg.data.val_fraction, split_seed, d.train, d.val);
   } else {
     d.train = std::move(all_train);
     d.val = load_all(cfg.data.val, cfg.data, &declared, &declared_by_dataset);

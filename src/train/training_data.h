@@ -51,4 +51,10 @@ TrainingData load_training_data(const RunConfig& config, bool log);
 void split_train_val(const std::vector<data::Case>& cases, data::LabelLevel level, double fraction, uint64_t seed,
                      std::vector<data::Case>& train, std::vector<data::Case>& val);
 
+// K-fold version of the same split (data.folds): the same groups, shuffled the same way, are dealt
+// round-robin into `folds` parts by one counter running across the groups (so every group is spread
+// evenly and the parts' sizes differ by at most one); part `fold` is validation, the rest training.
+void split_train_fold(const std::vector<data::Case>& cases, data::LabelLevel level, int64_t folds, int64_t fold, uint64_t seed,
+                      std::vector<data::Case>& train, std::vector<data::Case>& val);
+
 }  // namespace raddiag::train

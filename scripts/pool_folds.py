@@ -1,0 +1,67 @@
+"""Pools the held-out predictions of a K-fold cross-validation (data.folds) into one evaluation of every case.
+
+Usage: pool_folds.py OUT_DIR FOLD_EVAL_DIR...
+
+Each FOLD_EVAL_DIR is `raddiag evaluate` of fold k's model on fold k's validation cases (its
+RUN/val_cases.json). The folds' validation parts are disjoint and cover the training sets, so their rows
+together score every case once, each by a model that never trained on it. Writes OUT_DIR/scores.npy,
+labels.npy, row_cases.txt, row_datasets.txt (rows sorted by case id, so two cross-validations of the same
+split pair row by row) and label_dict.json, for `raddiag metrics`. Only classes that every fold's model
+scores are kept (a class absent from one fold's training cases is left out, and named on stderr); a case
+met twice is an error (the parts must be disjoint). Needs numpy.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def load(d):
+    names = json.load(open(os.path.join(d, "label_dict.json")))
+    order = sorted(names, key=names.get)
+    ids = open(os.path.join(d, "row_cases.txt")).read().splitlines()
+    ds_path = os.path.join(d, "row_datasets.txt")
+    datasets = open(ds_path).read().splitlines() if os.path.exists(ds_path) else None
+    scores, labels = np.load(os.path.join(d, "scores.npy")), np.load(os.path.join(d, "labels.npy"))
+    if len(ids) != len(scores) or scores.shape != labels.shape:
+        sys.exit(f"{d}: row_cases.txt has {len(ids)} rows, scores {scores.shape}, labels {labels.shape}")
+    return order, ids, datasets, scores, labels
+
+
+def main(out, dirs):
+    if len(dirs) < 2:
+        sys.exit("pool_folds.py: give the evaluation folders of at least two folds")
+    folds = [load(d) for d in dirs]
+    common = [n for n in folds[0][0] if all(n in f[0] for f in folds[1:])]
+    dropped = sorted({n for f in folds for n in f[0]} - set(common))
+    if dropped:
+        print(f"pool_folds.py: left out (not scored by every fold's model): {', '.join(dropped)}", file=sys.stderr)
+    ids, datasets, scores, labels = [], [], [], []
+    for (order, fids, fds, s, l), d in zip(folds, dirs):
+        cols = [order.index(n) for n in common]
+        ids += fids
+        datasets += fds if fds is not None else [""] * len(fids)
+        scores.append(s[:, cols])
+        labels.append(l[:, cols])
+    seen = {}
+    for i, d in zip(ids, [d for d, f in zip(dirs, folds) for _ in f[1]]):
+        if i in seen:
+            sys.exit(f"pool_folds.py: case {i} is in {seen[i]} and {d}: the folds' validation parts must be disjoint")
+        seen[i] = d
+    order = np.argsort(np.array(ids), kind="stable")
+    os.makedirs(out, exist_ok=True)
+    np.save(os.path.join(out, "scores.npy"), np.concatenate(scores)[order])
+    np.save(os.path.join(out, "labels.npy"), np.concatenate(labels)[order])
+    with open(os.path.join(out, "row_cases.txt"), "w") as f:
+        f.writelines(ids[i] + "\n" for i in order)
+    with open(os.path.join(out, "row_datasets.txt"), "w") as f:
+        f.writelines(datasets[i] + "\n" for i in order)
+    json.dump({n: k for k, n in enumerate(common)}, open(os.path.join(out, "label_dict.json"), "w"), indent=1)
+    print(f"pooled {len(ids)} cases x {len(common)} classes from {len(dirs)} folds into {out}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2:])
