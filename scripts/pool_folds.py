@@ -16,39 +16,28 @@ import sys
 
 import numpy as np
 
-
-def load(d):
-    names = json.load(open(os.path.join(d, "label_dict.json")))
-    order = sorted(names, key=names.get)
-    ids = open(os.path.join(d, "row_cases.txt")).read().splitlines()
-    ds_path = os.path.join(d, "row_datasets.txt")
-    datasets = open(ds_path).read().splitlines() if os.path.exists(ds_path) else None
-    scores, labels = np.load(os.path.join(d, "scores.npy")), np.load(os.path.join(d, "labels.npy"))
-    if len(ids) != len(scores) or scores.shape != labels.shape:
-        sys.exit(f"{d}: row_cases.txt has {len(ids)} rows, scores {scores.shape}, labels {labels.shape}")
-    return order, ids, datasets, scores, labels
+from specialist_ensemble import load
 
 
 def main(out, dirs):
     if len(dirs) < 2:
         sys.exit("pool_folds.py: give the evaluation folders of at least two folds")
     folds = [load(d) for d in dirs]
-    common = [n for n in folds[0][0] if all(n in f[0] for f in folds[1:])]
-    dropped = sorted({n for f in folds for n in f[0]} - set(common))
+    common = [n for n in folds[0]["names"] if all(n in f["names"] for f in folds[1:])]
+    dropped = sorted({n for f in folds for n in f["names"]} - set(common))
     if dropped:
         print(f"pool_folds.py: left out (not scored by every fold's model): {', '.join(dropped)}", file=sys.stderr)
-    ids, datasets, scores, labels = [], [], [], []
-    for (order, fids, fds, s, l), d in zip(folds, dirs):
-        cols = [order.index(n) for n in common]
-        ids += fids
-        datasets += fds if fds is not None else [""] * len(fids)
-        scores.append(s[:, cols])
-        labels.append(l[:, cols])
-    seen = {}
-    for i, d in zip(ids, [d for d, f in zip(dirs, folds) for _ in f[1]]):
-        if i in seen:
-            sys.exit(f"pool_folds.py: case {i} is in {seen[i]} and {d}: the folds' validation parts must be disjoint")
-        seen[i] = d
+    ids, datasets, scores, labels, seen = [], [], [], [], {}
+    for f, d in zip(folds, dirs):
+        for i in f["ids"]:
+            if i in seen:
+                sys.exit(f"pool_folds.py: case {i} is in {seen[i]} and {d}: the folds' validation parts must be disjoint")
+            seen[i] = d
+        cols = [f["names"].index(n) for n in common]
+        ids += f["ids"]
+        datasets += f["datasets"] if f["datasets"] is not None else [""] * len(f["ids"])
+        scores.append(f["scores"][:, cols])
+        labels.append(f["labels"][:, cols])
     order = np.argsort(np.array(ids), kind="stable")
     os.makedirs(out, exist_ok=True)
     np.save(os.path.join(out, "scores.npy"), np.concatenate(scores)[order])
