@@ -11,7 +11,7 @@
 # lever table (within-dataset macro AUC per dataset on the validation split, and their mean).
 # Usage: scripts/real-sets-evidence.sh [OUT_DIR]   (from the repository root; resumable: finished runs are kept)
 #   LEVERS=1  also run the levers      BOOTSTRAP=1000  CI rounds      RADDIAG=build/raddiag
-#   SPECIALISTS="brain nodule"  the specialists ("" = none)
+#   SPECIALISTS="brain nodule us"  the specialists ("" = none)
 #   EXTRA_SEEDS="43 44"  the ensemble's other seeds ("" = no ensemble)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,7 +62,7 @@ echo "## Within-dataset macro AUC of the recipe (configs/real-sets.json)"
 
 # 1b. Specialists: a model of one source each (data.datasets keeps that source's cases of the recipe's split),
 # averaged with the recipe's model for its classes on the cases of its modality.
-SPECIALISTS=${SPECIALISTS-brain nodule}
+SPECIALISTS=${SPECIALISTS-brain nodule us}
 if [ -n "$SPECIALISTS" ]; then
   start=$(date +%s)
   members=()

@@ -8,7 +8,11 @@ Rows are joined by case id (row_cases.txt) and classes by name (label_dict.json)
 a specialist covers, prints the within-dataset macro AUC (over the classes with positives and negatives
 among that dataset's cases) of the joint model, of the specialist (the joint model's logit stands in for
 a class the specialist does not score), and of their logits averaged, with a paired bootstrap of
-average minus joint (ROUNDS resamples of that dataset's cases). Needs numpy.
+average minus joint (ROUNDS resamples of that dataset's cases). A last row scores the whole ensemble as
+`evaluate --ensemble` forms it: on every dataset of the joint evaluation, a class's logit is the mean over the
+joint model and the specialists of that dataset that score the class; it gives the within-dataset mean macro
+AUC of the joint model and of the ensemble, and their paired difference (cases resampled within each
+dataset). Needs numpy.
 """
 import json
 import os
@@ -55,6 +59,7 @@ def main(argv):
     rng = np.random.default_rng(0)
     print("| dataset | specialist | cases | classes | joint | specialist | average of logits | average − joint [95% CI] |")
     print("|---|---|---|---|---|---|---|---|")
+    members = {}  # dataset -> (sum of the specialists' logits, number of models scoring), over all joint rows
     for sd in spec_dirs:
         spec = load(sd)
         rows = [i for i, cid in enumerate(spec["ids"]) if cid in row_of]
@@ -79,6 +84,16 @@ def main(argv):
                 ss[:, out_k] = spec["scores"][rows, c]
                 scored += 1
         avg = (sj + ss) / 2.0
+        total, count = members.setdefault(dataset, (np.zeros_like(joint["scores"]), np.ones_like(joint["scores"])))
+        spec_scores = np.zeros_like(joint["scores"][jrows])
+        spec_has = np.zeros_like(spec_scores)
+        for k, name in enumerate(joint["names"]):
+            c = spec_col.get(name)
+            if c is not None:
+                spec_scores[:, k] = spec["scores"][rows, c]
+                spec_has[:, k] = 1.0
+        total[jrows] += spec_scores
+        count[jrows] += spec_has
         a_j, a_s, a_a = macro(y, sj), macro(y, ss), macro(y, avg)
         diffs = []
         n = len(jrows)
@@ -90,6 +105,43 @@ def main(argv):
         lo, hi = (np.percentile(diffs, [2.5, 97.5]) if diffs else (float("nan"), float("nan")))
         print(f"| {dataset} | {os.path.basename(os.path.dirname(os.path.abspath(sd)))} | {n} | {len(keep)} ({scored} scored by the specialist) "
               f"| {a_j:.3f} | {a_s:.3f} | {a_a:.3f} | {a_a - a_j:+.3f} [{lo:+.3f}, {hi:+.3f}] |")
+    whole_ensemble(joint, members, rounds, rng)
+
+
+def whole_ensemble(joint, members, rounds, rng):
+    """The last row: every dataset of the joint evaluation, each with the specialists that cover it."""
+    parts = []  # per dataset: labels, joint logits, ensemble logits over its classes with both outcomes
+    for dataset in sorted(set(joint["datasets"])):
+        rows = [j for j, d in enumerate(joint["datasets"]) if d == dataset]
+        y = joint["labels"][rows]
+        keep = [k for k in range(y.shape[1]) if 0 < (y[:, k] > 0.5).sum() < len(rows)]
+        if not keep:
+            continue
+        sj = joint["scores"][rows]
+        ens = sj
+        if dataset in members:
+            total, count = members[dataset]
+            ens = (sj + total[rows]) / count[rows]
+        parts.append((y[:, keep], sj[:, keep], ens[:, keep]))
+    if not parts:
+        return
+    mean_j = float(np.mean([macro(y, sj) for y, sj, _ in parts]))
+    mean_e = float(np.mean([macro(y, e) for y, _, e in parts]))
+    diffs = []
+    for _ in range(rounds):
+        mj, me = [], []
+        for y, sj, e in parts:
+            b = rng.integers(0, len(y), len(y))
+            a, c = macro(y[b], sj[b]), macro(y[b], e[b])
+            if a is not None and c is not None:
+                mj.append(a)
+                me.append(c)
+        if len(mj) == len(parts):
+            diffs.append(np.mean(me) - np.mean(mj))
+    lo, hi = (np.percentile(diffs, [2.5, 97.5]) if diffs else (float("nan"), float("nan")))
+    n = sum(len(y) for y, _, _ in parts)
+    print(f"| **within-dataset mean** ({len(parts)} datasets) | all given | {n} | | {mean_j:.3f} | | {mean_e:.3f} "
+          f"| {mean_e - mean_j:+.3f} [{lo:+.3f}, {hi:+.3f}] |")
 
 
 if __name__ == "__main__":

@@ -229,7 +229,8 @@ int serve_main(const ServeArgs& a) {
   const auto& bundle = predictors[0]->bundle();
   // The idempotency key's model half: the file's bytes and every option that changes a result.
   std::string model_identity = jobs::sha256_file_hex(a.model) + "|classes=" + a.classes + "|top_k=" + std::to_string(a.top_k) +
-                               "|precision=" + a.runtime.precision + "|tta=" + a.runtime.tta;
+                               "|precision=" + a.runtime.precision + "|tta=" + a.runtime.tta +
+                               "|draws=" + std::to_string(a.runtime.draws);
   for (const auto& m : a.runtime.ensemble) model_identity += "|ensemble=" + jobs::sha256_file_hex(m);
   const std::string model_key = jobs::sha256_hex(model_identity);
   Json info = Json::parse(serve::model_identity_json(a.model, bundle).dump());

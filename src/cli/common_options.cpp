@@ -25,6 +25,12 @@ void add_device_options(CLI::App& sub, DeviceOptions& o) {
                  "logits; twice the model time; measured in docs/real-data.md)")
       ->check(CLI::IsMember(infer::test_time_augmentation_names()))
       ->capture_default_str();
+  sub.add_option("--draws", o.draws,
+                 "score each case this many times with different draws of its random preprocessing choices (which "
+                 "frame of an ultrasound clip, official: one at random) and average the logits; cases without such "
+                 "a choice are scored once (measured in docs/real-data.md)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   sub.add_option("--ensemble", o.ensemble,
                  "another model file scored on the same cases, its logits averaged with --model's (repeatable; same "
                  "preprocessing, classes matched by name; measured in docs/real-data.md)")
@@ -41,6 +47,7 @@ infer::InferenceOptions inference_options(const DeviceOptions& o) {
   i.fold_batchnorm = true;  // inference only: these commands never train the model they load
   i.precision = model::parse_precision(o.precision);
   i.tta = infer::parse_test_time_augmentation(o.tta);
+  i.draws = o.draws;
   // Refused before the model file is read (infer::Predictor checks again).
   model::require_precision_support(i.precision, model::resolve_device(o.device));
   return i;

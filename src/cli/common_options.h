@@ -20,19 +20,20 @@ struct RunConfig;
 
 namespace raddiag::cli {
 
-// --device, --tf32, --threads, --precision, --tta, --ensemble: how the model runs.
+// --device, --tf32, --threads, --precision, --tta, --draws, --ensemble: how the model runs.
 struct DeviceOptions {
   std::string device = "cpu";
   bool tf32 = false;
   int threads = 0;
   std::string precision = "fp32";
   std::string tta = "none";
+  int64_t draws = 8;   // the inference commands average 8 draws (infer::InferenceOptions::draws)
   std::vector<std::string> ensemble;  // more model files, logits averaged with --model's
 };
 void add_device_options(CLI::App& sub, DeviceOptions& o);
 // Sets the intra-op threads and the CUDA TF32 switch; call before loading a model.
 void apply_device_options(const DeviceOptions& o);
-// How the inference commands run the model: BatchNorm folded, --precision, --tta.
+// How the inference commands run the model: BatchNorm folded, --precision, --tta, --draws.
 infer::InferenceOptions inference_options(const DeviceOptions& o);
 
 // --prefetch N: worker threads that read and preprocess the next cases while the model runs.

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
+#include "infer/case_seed.h"
 #include "infer/ensemble.h"
 #include "infer/model_input.h"
 #include "infer/preprocess_for.h"
@@ -75,12 +78,30 @@ void Predictor::add_ensemble_member(model::ModelBundle member, const std::string
   member_names_.push_back(name);
 }
 
-data::CaseTensors Predictor::case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report,
+data::CaseTensors Predictor::tensors_from(const data::Case& c, std::mt19937_64& rng, data::PreprocessReport* report,
                                           const data::ImageLoader& loader) const {
-  std::mt19937_64 rng(seed);
   if (bundle_.config.fusion.mode == model::FusionMode::kLate)
     return data::make_single_image_tensors(c, &vocab_, preprocess_, rng, loader, report);
   return data::make_case_tensors(c, &vocab_, preprocess_, rng, loader, nullptr, report);
+}
+
+data::CaseTensors Predictor::case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report,
+                                          const data::ImageLoader& loader) const {
+  std::mt19937_64 rng(seed);
+  return tensors_from(c, rng, report, loader);
+}
+
+std::vector<data::CaseTensors> Predictor::case_draws(const data::Case& c, uint64_t run_seed, int64_t draws,
+                                                     const data::ImageLoader& loader) const {
+  if (draws < 1) throw Error("predict", "draws must be at least 1, not " + std::to_string(draws));
+  std::vector<data::CaseTensors> out;
+  for (int64_t k = 0; k < draws; ++k) {
+    const std::mt19937_64 fresh(case_seed(run_seed, c.id, k));
+    std::mt19937_64 rng = fresh;
+    out.push_back(tensors_from(c, rng, nullptr, loader));
+    if (k == 0 && rng == fresh) break;  // no random choice in this case's preprocessing
+  }
+  return out;
 }
 
 model::ModelOutput Predictor::run(const data::CaseBatch& batch) {
@@ -147,26 +168,35 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
     out.failures.push_back({static_cast<std::size_t>(i), c.id, why});
     spdlog::warn("case {} ({}) skipped: {}", i, c.id, why);
   };
+  // A case's draws may span batches: its logits are summed until the last one is in.
+  auto sum = torch::zeros({n, C});
+  std::map<int64_t, int64_t> remaining;   // case -> draws not yet run
+  std::map<int64_t, int64_t> finished;    // case -> draws run with finite logits
+  std::set<int64_t> failed;
   auto flush = [&] {
     if (pending.empty()) return;
     const auto model_started = Clock::now();
     auto result = run(data::collate(pending));
     auto logits = result.logits.to(torch::kCPU, torch::kFloat);
     out.timing.model_s += seconds_since(model_started);
-    out.timing.cases_run += static_cast<int64_t>(rows.size());
     auto finite = torch::isfinite(logits).all(1);
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      const int64_t r = static_cast<int64_t>(i);
+      const int64_t r = static_cast<int64_t>(i), ci = rows[i];
       if (finite[r].item<bool>()) {
-        out.logits[rows[i]].copy_(logits[r]);
-        continue;
+        sum[ci] += logits[r];
+        ++finished[ci];
+      } else if (failed.insert(ci).second) {
+        // NaN/inf weights or an input the model cannot handle: never a row of scores that reads as "negative".
+        const auto bad = (~torch::isfinite(logits[r])).sum().item<int64_t>();
+        fail(ci, "the model's output is not finite (" + std::to_string(bad) + " of " + std::to_string(logits.size(1)) +
+                     " logits are NaN/inf): check the model's weights and this case's input");
       }
-      // NaN/inf weights or an input the model cannot handle: never a row of scores that reads as "negative".
-      const auto bad = (~torch::isfinite(logits[r])).sum().item<int64_t>();
-      fail(rows[i], "the model's output is not finite (" + std::to_string(bad) + " of " + std::to_string(logits.size(1)) +
-                        " logits are NaN/inf): check the model's weights and this case's input");
+      if (--remaining[ci] > 0) continue;
+      remaining.erase(ci);
+      if (!failed.count(ci)) out.logits[ci].copy_(sum[ci] / static_cast<double>(finished[ci]));
+      ++out.timing.cases_run;
+      progress.advance(1);
     }
-    progress.advance(static_cast<int64_t>(rows.size()));
     pending.clear();
     rows.clear();
   };
@@ -176,12 +206,12 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
   for (int64_t i = options.shard_index; i < n; i += options.shard_count) mine.push_back(i);
   progress.advance(n - static_cast<int64_t>(mine.size()));
   const bool early = bundle_.config.fusion.mode == model::FusionMode::kEarly;
-  OrderedPrefetch<data::CaseTensors> inputs(
+  OrderedPrefetch<std::vector<data::CaseTensors>> inputs(
       mine,
       [&](int64_t i) {
         const auto& c = cases[static_cast<std::size_t>(i)];
-        auto t = case_tensors(c, options.seed + static_cast<uint64_t>(i));
-        if (early && !(t.mods != 0).any().item<bool>()) throw Error(c.id, "no usable scan in this case");
+        auto t = case_draws(c, options.seed, inference_.draws);
+        if (early && !(t.front().mods != 0).any().item<bool>()) throw Error(c.id, "no usable scan in this case");
         return t;
       },
       options.prefetch_workers,
@@ -192,12 +222,16 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
     const int64_t i = inputs.next_key();
     const auto wait_started = Clock::now();
     try {
-      auto t = inputs.take();
+      auto draws = inputs.take();
       out.timing.input_wait_s += seconds_since(wait_started);
+      const auto& t = draws.front();
       if (t.labels.defined()) out.labels[i].copy_(t.labels);
       if (t.labels.defined() && t.known.defined()) out.labels[i].masked_fill_(t.known == 0, -1.f);
-      pending.push_back(std::move(t));
-      rows.push_back(i);
+      remaining[i] = static_cast<int64_t>(draws.size());
+      for (auto& d : draws) {
+        pending.push_back(std::move(d));
+        rows.push_back(i);
+      }
     } catch (const std::exception& e) {
       out.timing.input_wait_s += seconds_since(wait_started);
       fail(i, e.what());

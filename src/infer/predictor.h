@@ -2,6 +2,7 @@
 // Inference over cases with a model file: the one code path behind `predict`, `evaluate` and
 // `diagnose`. Cases are preprocessed exactly as the model's stored preprocessing settings say,
 // batched, and run through the fast inference path (valid slices of non-empty slots only).
+#include <random>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,9 @@ struct CaseFailure {
 struct PredictOptions {
   int64_t batch_size = 4;
   bool progress = true;
-  uint64_t seed = 42;  // seeds the preprocessing's random choices (same seed -> same numbers)
+  uint64_t seed = 42;  // seeds the preprocessing's random choices with the case id (infer/case_seed.h)
   // Sharding (distributed validation): only cases i with i % shard_count == shard_index are run; the
-  // other rows stay NaN. Case i keeps seed + i, so the shards together equal one unsharded run.
+  // other rows stay NaN. A case's seed comes from its id, so the shards together equal one unsharded run.
   int64_t shard_index = 0, shard_count = 1;
   // Cases are read and preprocessed on this many worker threads while the model runs on the previous
   // batch (0 = on the model's thread, in turn). Each case keeps its seed, so the numbers do not depend on it.
@@ -61,6 +62,10 @@ struct InferenceOptions {
   model::Precision precision = model::Precision::kFp32;
   // Views each case is scored on, logits averaged (infer/test_time_augmentation.h).
   TestTimeAugmentation tta = TestTimeAugmentation::kNone;
+  // Draws of each case's random preprocessing choices scored, logits averaged: a modality outside the
+  // CT/MRI/X-ray caps contributes one image of its sample drawn at random (official), e.g. one frame of
+  // a lung ultrasound clip. A case whose preprocessing draws nothing is scored once whatever this is.
+  int64_t draws = 1;
 };
 
 class Predictor {
@@ -71,11 +76,16 @@ class Predictor {
   const data::PreprocessOptions& preprocess() const { return preprocess_; }
   const data::LabelVocabulary& vocabulary() const { return vocab_; }
   torch::Device device() const { return device_; }
+  const InferenceOptions& inference() const { return inference_; }
 
   // The model tensors of one case (early or late path, as the model's fusion mode requires).
   // `loader` replaces the file reader (e.g. scans already decoded by `diagnose`).
   data::CaseTensors case_tensors(const data::Case& c, uint64_t seed, data::PreprocessReport* report = nullptr,
                                  const data::ImageLoader& loader = data::default_image_loader) const;
+  // The tensors predict() scores for a case: draw k seeded with case_seed(run_seed, id, k), k < `draws`,
+  // stopping after the first when its preprocessing drew no random number (every draw would be equal).
+  std::vector<data::CaseTensors> case_draws(const data::Case& c, uint64_t run_seed, int64_t draws,
+                                            const data::ImageLoader& loader = data::default_image_loader) const;
   // Forward pass without gradients on a batch (moved to the model's device). With test-time
   // augmentation and/or an ensemble the logits are the mean over the views and the members that score
   // the class for the case (infer/ensemble.h: specialists); the other outputs are those of the first
@@ -96,6 +106,9 @@ class Predictor {
   Predictions predict(const std::vector<data::Case>& cases, const PredictOptions& options = {});
 
  private:
+  data::CaseTensors tensors_from(const data::Case& c, std::mt19937_64& rng, data::PreprocessReport* report = nullptr,
+                                 const data::ImageLoader& loader = data::default_image_loader) const;
+
   model::ModelBundle bundle_;
   data::PreprocessOptions preprocess_;
   data::LabelVocabulary vocab_;

@@ -1,5 +1,7 @@
 #include "serve/diagnosis.h"
 
+#include "infer/case_seed.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <numeric>
@@ -35,13 +37,19 @@ Diagnosis diagnose(infer::Predictor& predictor, const Study& study, const Diagno
   const int64_t D = bundle.config.depth;
   Diagnosis d;
   data::PreprocessReport report;
-  d.tensors = predictor.case_tensors(study.case_data, options.seed, &report, study.loader());
+  d.tensors = predictor.case_tensors(study.case_data, infer::case_seed(options.seed, study.case_data.id), &report, study.loader());
   d.warnings = report.warnings;
   if (bundle.config.fusion.mode == model::FusionMode::kEarly && !(d.tensors.mods != 0).any().item<bool>())
     throw Error(study.case_data.id, "no usable scan in this case");
   const auto batch = data::collate({d.tensors});
   const auto out = predictor.run(batch);
   auto logits = out.logits[0].to(torch::kCPU, torch::kFloat).contiguous();
+  // With several draws (InferenceOptions::draws) the scores are their mean, as predict gives; the slots and
+  // attention below explain the first draw.
+  if (predictor.inference().draws > 1) {
+    auto draws = predictor.case_draws(study.case_data, options.seed, predictor.inference().draws, study.loader());
+    if (draws.size() > 1) logits = predictor.run(data::collate(draws)).logits.to(torch::kCPU, torch::kFloat).mean(0).contiguous();
+  }
   const int64_t C = logits.size(0);
   // A NaN probability compares false with every threshold and would read as "negative": refuse instead.
   if (const int64_t bad = (~torch::isfinite(logits)).sum().item<int64_t>(); bad > 0)

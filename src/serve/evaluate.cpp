@@ -185,7 +185,8 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   result.metrics = r.json;
   result.metrics["model"] = o.model;
   result.metrics["inference"] = {{"precision", model::precision_name(o.inference.precision)},
-                                 {"tta", infer::test_time_augmentation_name(o.inference.tta)}};
+                                 {"tta", infer::test_time_augmentation_name(o.inference.tta)},
+                                 {"draws", o.inference.draws}};
   if (!o.ensemble.empty()) {
     nlohmann::json members = nlohmann::json::array({o.model});
     for (const auto& m : o.ensemble) members.push_back(m);

@@ -3,6 +3,7 @@
 // independently (index reversal), and the names parse or fail with a clear error.
 #include <gtest/gtest.h>
 
+#include "infer/case_seed.h"
 #include "infer/predictor.h"
 #include "infer/test_time_augmentation.h"
 #include "real_cases.h"
@@ -59,7 +60,7 @@ TEST(TestTimeAugmentation, FlipAveragesTheLogitsOfBothViewsOnRealCases) {
   ASSERT_TRUE(t.failures.empty());
   // Independently: each case's tensors mirrored by index reversal, run without augmentation.
   for (std::size_t i = 0; i < cases.size(); ++i) {
-    std::vector<data::CaseTensors> one{plain.case_tensors(cases[i], po.seed + i)};
+    std::vector<data::CaseTensors> one{plain.case_tensors(cases[i], infer::case_seed(po.seed, cases[i].id))};
     auto batch = data::collate(one);
     const int64_t W = batch.images.size(4);
     const auto mirrored_index = torch::arange(W - 1, -1, -1, torch::kLong);

@@ -11,6 +11,7 @@
 #include "data/folder_dataset.h"
 #include "model/model_file.h"
 #include "serve/class_selection.h"
+#include "infer/case_seed.h"
 #include "infer/predictor.h"
 #include "test_support.h"
 #include "text/class_embeddings.h"
@@ -146,7 +147,7 @@ TEST(ZeroShot, NewClassNamesAreScoredWithoutRetraining) {
   infer::Predictor p(b);
   std::vector<data::CaseTensors> ts;
   const auto cases = zs_cases();
-  for (std::size_t i = 0; i < cases.size(); ++i) ts.push_back(p.case_tensors(cases[i], 42 + i));
+  for (std::size_t i = 0; i < cases.size(); ++i) ts.push_back(p.case_tensors(cases[i], infer::case_seed(42, cases[i].id)));
   const auto z = p.run(data::collate(ts)).fused;
   auto enc = text::restore_text_encoder(b.text_encoder, "model");
   torch::NoGradGuard ng;

@@ -75,8 +75,8 @@ TEST(RealSetsRecipe, SpecialistsTrainOnTheJointSplitAndJoinTheEnsemble) {
   };
   ASSERT_EQ(train_two_steps("real-sets.json", "joint"), 0) << log;
   const auto joint_val = data::load_cases(dir + "/joint/val_cases.json");
-  const std::vector<std::pair<std::string, std::string>> specialists{{"brain", "brain_tumor_mri"}, {"nodule", "lidc_nodule_ct3d"}};
-  const std::map<std::string, std::string> modality{{"brain", "MRI"}, {"nodule", "CT"}};
+  const std::vector<std::pair<std::string, std::string>> specialists{{"brain", "brain_tumor_mri"}, {"nodule", "lidc_nodule_ct3d"}, {"us", "lung_ultrasound_pocus"}};
+  const std::map<std::string, std::string> modality{{"brain", "MRI"}, {"nodule", "CT"}, {"us", "Ultrasound"}};
   std::string members;
   for (const auto& [name, dataset] : specialists) {
     ASSERT_EQ(train_two_steps("real-sets-specialist-" + name + ".json", name), 0) << log;
