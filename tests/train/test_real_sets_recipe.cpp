@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -97,4 +98,30 @@ TEST(RealSetsRecipe, SpecialistsTrainOnTheJointSplitAndJoinTheEnsemble) {
                               &log), 0) << log;
   const auto m = nlohmann::json::parse(read_file_bytes(dir + "/eval/metrics.json"));
   EXPECT_EQ(m.at("by_dataset").at("datasets").size(), 4u);
+
+  // scripts/specialist_ensemble.py, from each model's own evaluation, forms the same ensemble: its last row
+  // equals the ensemble's within-dataset mean that evaluate reports.
+  if (!test::python_has({"numpy"})) GTEST_SKIP() << "Debian python3-numpy not available";
+  const auto evaluate = [&](const std::string& model, const std::string& cases, const std::string& out) {
+    return test::run_command(cli + " evaluate --quiet --model " + test::shell_quote(model) + " --manifest " +
+                                 test::shell_quote(cases) + " --bootstrap 0 --out " + test::shell_quote(out),
+                             &log);
+  };
+  ASSERT_EQ(evaluate(dir + "/joint/model.raddiag", dir + "/joint/val_cases.json", dir + "/eval-joint"), 0) << log;
+  std::string spec_evals;
+  for (const auto& [name, dataset] : specialists) {
+    ASSERT_EQ(evaluate(dir + "/" + name + "/model.raddiag", dir + "/" + name + "/val_cases.json", dir + "/" + name + "/eval"), 0) << log;
+    spec_evals += " " + test::shell_quote(dir + "/" + name + "/eval");
+  }
+  ASSERT_EQ(test::run_command("cd " + test::shell_quote(test::source_dir()) + " && " + test::shell_quote(test::python()) +
+                                  " scripts/specialist_ensemble.py 10 " + test::shell_quote(dir + "/eval-joint") + spec_evals,
+                              &log), 0) << log;
+  const auto row = log.find("| **within-dataset mean**");
+  ASSERT_NE(row, std::string::npos) << log;
+  std::vector<std::string> cells;
+  std::stringstream line(log.substr(row, log.find('\n', row) - row));
+  for (std::string cell; std::getline(line, cell, '|');) cells.push_back(cell);
+  ASSERT_GE(cells.size(), 8u) << log;   // "", name, specialist, cases, classes, joint, specialist, average
+  const double expected = m.at("by_dataset").at("within_dataset_mean").at("macro").at("auc").get<double>();
+  EXPECT_NEAR(std::stod(cells[7]), expected, 0.0006) << log;
 }
