@@ -27,7 +27,7 @@ struct DeviceOptions {
   int threads = 0;
   std::string precision = "fp32";
   std::string tta = "none";
-  int64_t draws = 8;   // the inference commands average 8 draws (infer::InferenceOptions::draws)
+  int64_t draws = infer::kProductDraws;
   std::vector<std::string> ensemble;  // more model files, logits averaged with --model's
 };
 void add_device_options(CLI::App& sub, DeviceOptions& o);

@@ -159,6 +159,7 @@ class Validator {
     // the setting as it was (a Predictor sets it on the model).
     infer::InferenceOptions inference;
     inference.precision = net_->backbone_precision();
+    inference.draws = infer::kProductDraws;   // as `evaluate` scores
     infer::Predictor predictor(bundle(), device_, inference);
     const infer::Predictions p = infer::predict_sharded(predictor, data_.val, options_, shard_group(sharded ? group_ : nullptr));
     return {infer::quick_metrics(p, 1, &datasets_), eval_loss(p)};

@@ -214,7 +214,7 @@ TEST(UnknownByDataset, BestCheckpointFollowsTheWithinDatasetMean) {
                               {"checkpoint_every", 2},
                               {"keep_last", 8},
                               {"workers", 1},
-                              {"seed", 10}};
+                              {"seed", 18}};
   std::ofstream(dir + "/run.json") << cfg.dump(2);
   std::string log;
   ASSERT_EQ(test::run_command(test::shell_quote(test::cli_path()) + " train --quiet --config " + test::shell_quote(dir + "/run.json") +
@@ -244,7 +244,8 @@ TEST(UnknownByDataset, BestCheckpointFollowsTheWithinDatasetMean) {
   ASSERT_GE(argmax, 0);
   EXPECT_EQ(best["step"].get<int64_t>(), argmax);
   EXPECT_DOUBLE_EQ(best["value"].get<double>(), top);
-  // Seed 10 was chosen so that the pooled macro AUC would pick another step (2 against 6 when written):
+  // Seed 18 was chosen so that the pooled macro AUC would pick another step (6 against 4 when written, with
+  // validation averaging 8 ultrasound frame draws seeded by case id; seed 10 did before those):
   // the choice above is not the pooled one by coincidence.
   EXPECT_NE(pooled_argmax, argmax) << "pooled and within-dataset choices agree for this seed";
 
