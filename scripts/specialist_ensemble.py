@@ -74,26 +74,22 @@ def main(argv):
         y = joint["labels"][jrows]
         keep = [k for k in range(y.shape[1]) if 0 < y[:, k].sum() < len(jrows)]
         y = y[:, keep]
-        sj = joint["scores"][jrows][:, keep]
-        ss = sj.copy()
+        # The specialist's logits in the joint model's class order (has: 1 where it scores the class).
         spec_col = {n: c for c, n in enumerate(spec["names"])}
-        scored = 0
-        for out_k, k in enumerate(keep):
-            c = spec_col.get(joint["names"][k])
-            if c is not None:
-                ss[:, out_k] = spec["scores"][rows, c]
-                scored += 1
-        avg = (sj + ss) / 2.0
-        total, count = members.setdefault(dataset, (np.zeros_like(joint["scores"]), np.ones_like(joint["scores"])))
         spec_scores = np.zeros_like(joint["scores"][jrows])
-        spec_has = np.zeros_like(spec_scores)
+        has = np.zeros_like(spec_scores)
         for k, name in enumerate(joint["names"]):
             c = spec_col.get(name)
             if c is not None:
                 spec_scores[:, k] = spec["scores"][rows, c]
-                spec_has[:, k] = 1.0
+                has[:, k] = 1.0
+        total, count = members.setdefault(dataset, (np.zeros_like(joint["scores"]), np.ones_like(joint["scores"])))
         total[jrows] += spec_scores
-        count[jrows] += spec_has
+        count[jrows] += has
+        sj = joint["scores"][jrows][:, keep]
+        ss = np.where(has[:, keep] > 0, spec_scores[:, keep], sj)   # the joint logit stands in elsewhere
+        scored = int(has[0, keep].sum())
+        avg = (sj + ss) / 2.0
         a_j, a_s, a_a = macro(y, sj), macro(y, ss), macro(y, avg)
         diffs = []
         n = len(jrows)

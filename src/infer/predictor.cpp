@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -168,11 +167,14 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
     out.failures.push_back({static_cast<std::size_t>(i), c.id, why});
     spdlog::warn("case {} ({}) skipped: {}", i, c.id, why);
   };
-  // A case's draws may span batches: its logits are summed until the last one is in.
-  auto sum = torch::zeros({n, C});
-  std::map<int64_t, int64_t> remaining;   // case -> draws not yet run
-  std::map<int64_t, int64_t> finished;    // case -> draws run with finite logits
-  std::set<int64_t> failed;
+  // A case's draws may span batches: its logits are summed until the last one is in. Only cases in
+  // flight are held (a batch or two), not a second [cases x classes] matrix.
+  struct InFlight {
+    torch::Tensor sum;
+    int64_t left = 0, finite = 0;
+    bool failed = false;
+  };
+  std::map<int64_t, InFlight> in_flight;
   auto flush = [&] {
     if (pending.empty()) return;
     const auto model_started = Clock::now();
@@ -182,18 +184,19 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
     auto finite = torch::isfinite(logits).all(1);
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const int64_t r = static_cast<int64_t>(i), ci = rows[i];
+      InFlight& f = in_flight.at(ci);
       if (finite[r].item<bool>()) {
-        sum[ci] += logits[r];
-        ++finished[ci];
-      } else if (failed.insert(ci).second) {
+        f.sum = f.finite++ == 0 ? logits[r].clone() : f.sum + logits[r];
+      } else if (!f.failed) {
         // NaN/inf weights or an input the model cannot handle: never a row of scores that reads as "negative".
+        f.failed = true;
         const auto bad = (~torch::isfinite(logits[r])).sum().item<int64_t>();
         fail(ci, "the model's output is not finite (" + std::to_string(bad) + " of " + std::to_string(logits.size(1)) +
                      " logits are NaN/inf): check the model's weights and this case's input");
       }
-      if (--remaining[ci] > 0) continue;
-      remaining.erase(ci);
-      if (!failed.count(ci)) out.logits[ci].copy_(sum[ci] / static_cast<double>(finished[ci]));
+      if (--f.left > 0) continue;
+      if (!f.failed) out.logits[ci].copy_(f.sum / static_cast<double>(f.finite));
+      in_flight.erase(ci);
       ++out.timing.cases_run;
       progress.advance(1);
     }
@@ -227,7 +230,7 @@ Predictions Predictor::predict(const std::vector<data::Case>& cases, const Predi
       const auto& t = draws.front();
       if (t.labels.defined()) out.labels[i].copy_(t.labels);
       if (t.labels.defined() && t.known.defined()) out.labels[i].masked_fill_(t.known == 0, -1.f);
-      remaining[i] = static_cast<int64_t>(draws.size());
+      in_flight[i].left = static_cast<int64_t>(draws.size());
       for (auto& d : draws) {
         pending.push_back(std::move(d));
         rows.push_back(i);
