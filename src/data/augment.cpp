@@ -181,7 +181,7 @@ void augment_case(CaseTensors& c, const AugmentOptions& o, CaseRng& rng) {
 }
 
 nlohmann::json AugmentOptions::to_json() const {
-  return {{"enabled", enabled},
+  nlohmann::json j = {{"enabled", enabled},
           {"draw_per_scan", draw_per_scan},
           {"affine_p", affine_p},
           {"rotate_deg", rotate_deg},
@@ -202,6 +202,8 @@ nlohmann::json AugmentOptions::to_json() const {
           {"flip_p", flip_p},
           {"rot90_p", rot90_p},
           {"depth_flip_p", depth_flip_p}};
+  if (!random_subsets.empty()) j["random_subsets"] = random_subsets;   // absent: files as before the option
+  return j;
 }
 
 AugmentOptions AugmentOptions::from_json(const nlohmann::json& j) {
@@ -210,7 +212,7 @@ AugmentOptions AugmentOptions::from_json(const nlohmann::json& j) {
                             {"enabled", "draw_per_scan", "affine_p", "rotate_deg", "translate_px", "scale", "shear",
                              "elastic_p", "elastic_sigma_min", "elastic_sigma_max", "elastic_magnitude_min",
                              "elastic_magnitude_max", "elastic_scale", "noise_p", "noise_std_max", "contrast_p",
-                             "gamma_min", "gamma_max", "flip_p", "rot90_p", "depth_flip_p"});
+                             "gamma_min", "gamma_max", "flip_p", "rot90_p", "depth_flip_p", "random_subsets"});
   r.read("enabled", o.enabled);
   r.read("draw_per_scan", o.draw_per_scan);
   r.read("affine_p", o.affine_p);
@@ -232,6 +234,7 @@ AugmentOptions AugmentOptions::from_json(const nlohmann::json& j) {
   r.read("flip_p", o.flip_p);
   r.read("rot90_p", o.rot90_p);
   r.read("depth_flip_p", o.depth_flip_p);
+  r.read("random_subsets", o.random_subsets);
   o.validate();
   return o;
 }

@@ -55,6 +55,11 @@ struct AugmentOptions {
   double rot90_p = 0.0;
   double depth_flip_p = 0.0;
 
+  // Not a tensor transform: capped modalities (e.g. "X-ray") whose images the training loader draws as a
+  // random subset of each sample's images instead of its first k (PreprocessOptions::random_subsets), so a
+  // study's third and later films are trained on. Inference keeps the first k. Empty: off.
+  std::vector<std::string> random_subsets;
+
   nlohmann::json to_json() const;
   // Missing keys keep their defaults; unknown keys or out-of-range values throw raddiag::Error.
   static AugmentOptions from_json(const nlohmann::json& j);

@@ -72,6 +72,10 @@ void PreprocessOptions::validate() const {
   }
   for (const auto& m : modality_ids)
     if (m.ids.empty()) throw Error("preprocessing options", "modality '" + m.name + "' has no id");
+  for (const auto& m : random_subsets)
+    if (!takes_first_images(m))
+      throw Error("preprocessing options", "random_subsets: '" + m +
+                                               "' takes one image per sample; only the capped modalities (CT, MRI, X-ray) take a subset");
   if (!ct_window.empty()) parse_ct_window(ct_window);
   if (!(spacing.slice_mm >= 0) || spacing.slice_mm > 100)
     throw Error("preprocessing options", "spacing.slice_mm must be 0 (off) or a slice spacing in mm up to 100");
@@ -97,6 +101,7 @@ nlohmann::json PreprocessOptions::to_json() const {
   j["constant_block"] = name(constant_block);
   j["resample_nonconforming"] = resample_nonconforming;
   j["replicate_2d"] = replicate_2d;
+  if (!random_subsets.empty()) j["random_subsets"] = random_subsets;   // absent: files as before the option
   j["spacing"] = {{"slice_mm", spacing.slice_mm}, {"keep_aspect", spacing.keep_aspect}};
   if (spacing.field_mm > 0) j["spacing"]["field_mm"] = spacing.field_mm;  // absent: files as before the option
   return j;
@@ -107,7 +112,7 @@ PreprocessOptions PreprocessOptions::from_json(const nlohmann::json& j) {
   const JsonOptionsReader r(j, "preprocessing options", "", "PreprocessOptions",
                             {"size", "depth", "n_image", "level", "modality_ids", "caps", "visit_order", "normalization",
                              "ct_window", "other_pick", "single_pick", "constant_block", "resample_nonconforming",
-                             "replicate_2d", "spacing"});
+                             "replicate_2d", "spacing", "random_subsets"});
   r.read("size", o.size);
   r.read("depth", o.depth);
   r.read("n_image", o.n_image);
@@ -140,6 +145,7 @@ PreprocessOptions PreprocessOptions::from_json(const nlohmann::json& j) {
   });
   r.read("resample_nonconforming", o.resample_nonconforming);
   r.read("replicate_2d", o.replicate_2d);
+  r.read("random_subsets", o.random_subsets);
   if (r.has("spacing")) {
     const auto rs = r.child("spacing", "SpacingOptions", {"slice_mm", "keep_aspect", "field_mm"});
     rs.read("slice_mm", o.spacing.slice_mm);
@@ -167,6 +173,15 @@ int64_t draw_below(std::mt19937_64& rng, int64_t n) {
   uint64_t v;
   do v = rng(); while (v >= limit);
   return static_cast<int64_t>(v % un);
+}
+
+std::vector<int64_t> draw_ordered_subset(std::mt19937_64& rng, int64_t n, int64_t k) {
+  if (k < 0 || k > n) throw Error("random draw", "a subset of " + std::to_string(k) + " of " + std::to_string(n) + " items");
+  std::vector<int64_t> picks;
+  picks.reserve(static_cast<std::size_t>(k));
+  for (int64_t i = 0; i < n && static_cast<int64_t>(picks.size()) < k; ++i)
+    if (draw_below(rng, n - i) < k - static_cast<int64_t>(picks.size())) picks.push_back(i);
+  return picks;
 }
 
 namespace {
@@ -452,10 +467,14 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
     }
     // Which images of the sample, and their position (= modality id index).
     std::vector<int64_t> picks;
+    bool subset = false;   // a drawn subset takes the positions of the first k
     if (takes_first_images(mname)) {
       auto cap_it = o.caps.find(mname);
-      const int64_t cap = cap_it == o.caps.end() ? 1 : cap_it->second;
-      for (int64_t k = 0; k < std::min(n_images, cap); ++k) picks.push_back(k);
+      const int64_t take = std::min(n_images, cap_it == o.caps.end() ? int64_t{1} : cap_it->second);
+      subset = take < n_images &&
+               std::find(o.random_subsets.begin(), o.random_subsets.end(), mname) != o.random_subsets.end();
+      if (subset) picks = draw_ordered_subset(rng, n_images, take);
+      else for (int64_t k = 0; k < take; ++k) picks.push_back(k);
     } else {
       picks.push_back(o.other_pick == ImagePick::kRandom ? draw_below(rng, n_images) : 0);
     }
@@ -496,7 +515,8 @@ CaseTensors make_case_tensors(const Case& c, const LabelVocabulary* vocab, const
       const int64_t slot_index = cnt + static_cast<int64_t>(j);
       for (int64_t k = 0; k < std::min(d, D); ++k) marks[slot_index * D + k] = 1;
       const auto& ids = mod[si]->ids;
-      mods[slot_index] = ids[static_cast<std::size_t>(std::min<int64_t>(picks[j], static_cast<int64_t>(ids.size()) - 1))];
+      const int64_t position = subset ? static_cast<int64_t>(j) : picks[j];
+      mods[slot_index] = ids[static_cast<std::size_t>(std::min<int64_t>(position, static_cast<int64_t>(ids.size()) - 1))];
       keys[slot_index] = key;
       std::copy(scan_extent.begin(), scan_extent.end(), extent + slot_index * 3);
       if (report) report->slots.push_back(slot);

@@ -55,6 +55,12 @@ struct PreprocessOptions {
   // Images taken (the first k of the sample) for the modalities that take several; every other
   // modality contributes one image, chosen by `other_pick`.
   std::map<std::string, int64_t> caps = {{"CT", 3}, {"MRI", 3}, {"X-ray", 2}};
+  // Capped modalities whose k images are a random k of the sample's images (kept in sample order, given
+  // the positions of the first k) instead of its first k. Empty: the official first k. A sample with at
+  // most k images takes them all and draws nothing. Training sets it through `augment.random_subsets`
+  // (train/training_loader.h), so the extra films of a study are seen in training while inference keeps
+  // the first k; set here, it applies at inference too, where `--draws` averages the subsets.
+  std::vector<std::string> random_subsets;
   VisitOrder visit_order = VisitOrder::kJson;
   Normalization normalization = Normalization::kOfficial;
   std::string ct_window;   // "" = none; else a preset name or "CENTER/WIDTH", applied to CT images in
@@ -99,6 +105,10 @@ int64_t image_key(const ImageRef& ref, int64_t slices);
 
 // Uniform integer in [0, n) from the generator (portable: the same numbers on every platform).
 int64_t draw_below(std::mt19937_64& rng, int64_t n);
+
+// k of the indices 0..n-1, uniformly over the n-choose-k subsets, in increasing order (selection sampling:
+// index i is taken with probability (still needed) / (still left)). Throws unless 0 <= k <= n.
+std::vector<int64_t> draw_ordered_subset(std::mt19937_64& rng, int64_t n, int64_t k);
 
 // The known-label mask [C] of a sample's labels: 0 for its unknown_labels, 1 elsewhere; undefined when
 // every label is known (the common case, so batches without unknowns carry no mask).

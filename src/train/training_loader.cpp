@@ -13,6 +13,10 @@ namespace raddiag::train {
 data::PreprocessOptions training_preprocess(const RunConfig& cfg, data::PreprocessOptions pre) {
   const bool fixed = cfg.preprocess.is_object() && cfg.preprocess.contains("visit_order");
   if (!fixed) pre.visit_order = data::VisitOrder::kShuffle;
+  if (cfg.augment.enabled && !cfg.augment.random_subsets.empty()) {
+    pre.random_subsets = cfg.augment.random_subsets;
+    pre.validate();   // names a modality that takes one image: fail before training starts
+  }
   return pre;
 }
 

@@ -23,7 +23,8 @@ struct TrainingLoader {
 
 // The preprocessing of training items: the model's, except that a case's samples are visited in a fresh
 // seeded order every epoch (so the n_image and per-modality caps keep different images of multi-image
-// cases) unless the run config fixes preprocess.visit_order. Inference keeps the model's order (JSON).
+// cases) unless the run config fixes preprocess.visit_order, and the modalities of augment.random_subsets
+// take a random subset of a sample's images. Inference keeps the model's order (JSON) and the first k.
 data::PreprocessOptions training_preprocess(const RunConfig& cfg, data::PreprocessOptions pre);
 
 // Throws raddiag::Error when the batch is larger than the training set or mixing meets a late-fusion model.

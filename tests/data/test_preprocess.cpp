@@ -284,3 +284,94 @@ TEST(Preprocess, SingleImagePathKeepsOneChannelAndNormalisesImageOnly) {
   EXPECT_EQ(t.mods[0].item<int64_t>(), 0);
   EXPECT_EQ(t.labels[0].item<float>(), 1.f);
 }
+
+TEST(Preprocess, DrawOrderedSubsetIsUniformAndOrdered) {
+  std::mt19937_64 rng(3);
+  std::map<std::vector<int64_t>, int> seen;
+  const int rounds = 2000;
+  for (int i = 0; i < rounds; ++i) {
+    const auto s = draw_ordered_subset(rng, 5, 2);
+    ASSERT_EQ(s.size(), 2u);
+    ASSERT_LT(s[0], s[1]);
+    ASSERT_GE(s[0], 0);
+    ASSERT_LT(s[1], 5);
+    ++seen[s];
+  }
+  ASSERT_EQ(seen.size(), 10u);   // 5 choose 2
+  for (const auto& [s, n] : seen) {   // expected 200 each; 5 standard deviations is about +-67
+    EXPECT_GT(n, 130) << s[0] << "," << s[1];
+    EXPECT_LT(n, 270) << s[0] << "," << s[1];
+  }
+  EXPECT_EQ(draw_ordered_subset(rng, 4, 4), (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_TRUE(draw_ordered_subset(rng, 4, 0).empty());
+  EXPECT_THROW(draw_ordered_subset(rng, 2, 3), Error);
+}
+
+TEST(Preprocess, RandomSubsetsFillTheCappedSlotsWithAnyOrderedSubset) {
+  const std::vector<std::string> films = {"pa:8:8:1:0", "lat:8:8:1:40", "ap:8:8:1:80", "late:8:8:1:120"};
+  Case c;
+  c.id = "films";
+  c.samples.push_back(sample("X-ray", films));
+  auto o = small();
+  o.random_subsets = {"X-ray"};
+  std::set<std::vector<std::size_t>> subsets;
+  for (uint64_t seed = 0; seed < 60; ++seed) {
+    std::mt19937_64 r1(seed), r2(seed);
+    PreprocessReport a, b;
+    const auto t = make_case_tensors(c, nullptr, o, r1, fake_scan, nullptr, &a);
+    make_case_tensors(c, nullptr, o, r2, fake_scan, nullptr, &b);
+    ASSERT_EQ(a.slots.size(), 2u);   // the X-ray cap
+    const std::vector<std::size_t> picked = {a.slots[0].image, a.slots[1].image};
+    EXPECT_EQ(picked, (std::vector<std::size_t>{b.slots[0].image, b.slots[1].image}));   // same seed, same films
+    EXPECT_LT(picked[0], picked[1]);   // in the sample's order
+    subsets.insert(picked);
+    // The drawn films take the positions (ids) of the first two, and the slots hold exactly what the
+    // first-two path makes of a sample of those two films.
+    EXPECT_EQ(vec(t.mods), (std::vector<int64_t>{7, 8, 0, 0}));
+    Case two;
+    two.id = "two";
+    two.samples.push_back(sample("X-ray", {films[picked[0]], films[picked[1]]}));
+    std::mt19937_64 r3(seed);
+    const auto expect = make_case_tensors(two, nullptr, small(), r3, fake_scan);
+    EXPECT_TRUE(torch::equal(t.images, expect.images)) << "seed " << seed;
+  }
+  EXPECT_EQ(subsets.size(), 6u);   // every 2 of 4 films is drawn
+}
+
+TEST(Preprocess, RandomSubsetsDrawNothingUnlessASampleHasMoreThanItsCap) {
+  Case c;
+  c.id = "cap";
+  c.samples.push_back(sample("X-ray", {"a:8:8:1:0", "b:8:8:1:40", "c:8:8:1:80"}));
+  c.samples.push_back(sample("MRI", {"m:8:8:2:0", "n:8:8:2:5"}));
+  auto o = small();
+  // Without the option the first two films, and no draw from the generator.
+  std::mt19937_64 rng(5), fresh(5);
+  PreprocessReport r;
+  make_case_tensors(c, nullptr, o, rng, fake_scan, nullptr, &r);
+  ASSERT_EQ(r.slots.size(), 4u);
+  EXPECT_EQ(r.slots[0].image, 0u);
+  EXPECT_EQ(r.slots[1].image, 1u);
+  EXPECT_EQ(rng(), fresh());
+  // MRI listed, but its sample holds 2 images under a cap of 3: taken whole, nothing drawn either.
+  o.random_subsets = {"MRI"};
+  std::mt19937_64 rng2(5), fresh2(5);
+  const auto t = make_case_tensors(c, nullptr, o, rng2, fake_scan);
+  EXPECT_EQ(rng2(), fresh2());
+  EXPECT_EQ(vec(t.mods), (std::vector<int64_t>{7, 8, 4, 5}));
+}
+
+TEST(Preprocess, RandomSubsetsNameCappedModalitiesAndRoundTrip) {
+  PreprocessOptions o;
+  EXPECT_FALSE(o.to_json().contains("random_subsets"));   // files as before the option
+  o.random_subsets = {"X-ray", "MRI"};
+  const auto back = PreprocessOptions::from_json(o.to_json());
+  EXPECT_EQ(back.random_subsets, o.random_subsets);
+  try {
+    PreprocessOptions::from_json({{"random_subsets", {"Ultrasound"}}});
+    FAIL();
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("random_subsets"), std::string::npos) << m;
+    EXPECT_NE(m.find("Ultrasound"), std::string::npos) << m;
+  }
+}
