@@ -55,7 +55,7 @@ for seed in $SEEDS; do
     run=$OUT/$v-s$seed
     if [ ! -f "$run/model.raddiag" ]; then
       start=$(date +%s)
-      if [ -d "$run/checkpoints" ]; then "$BIN" train --quiet --resume "$run" > "$run.log" 2>&1
+      if compgen -G "$run/checkpoints/step-*" > /dev/null; then "$BIN" train --quiet --resume "$run" > "$run.log" 2>&1
       else rm -rf "$run"; "$BIN" train --quiet --config "$OUT/$v.json" --out "$run" --seed "$seed" --steps "$STEPS" > "$run.log" 2>&1; fi
       echo "$v seed $seed: trained in $(( $(date +%s) - start )) s"
     fi

@@ -28,7 +28,7 @@ evals=()
 for ((k = 0; k < K; k++)); do
   run=$OUT/fold-$k
   if [ ! -f "$run/model.raddiag" ]; then
-    if [ -d "$run/checkpoints" ]; then
+    if compgen -G "$run/checkpoints/step-*" > /dev/null; then   # stopped before its first checkpoint: start over
       "$BIN" train --resume "$run" > "$run.log" 2>&1
     else
       rm -rf "$run"

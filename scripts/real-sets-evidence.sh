@@ -31,7 +31,7 @@ train() {
   local run=$1 config=$2
   shift 2
   if [ -f "$run/model.raddiag" ]; then return; fi
-  if [ -d "$run/checkpoints" ]; then
+  if compgen -G "$run/checkpoints/step-*" > /dev/null; then   # a run stopped before its first checkpoint starts over
     "$BIN" train --resume "$run" > "$run.log" 2>&1
   else
     rm -rf "$run"

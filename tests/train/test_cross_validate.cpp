@@ -89,4 +89,21 @@ TEST(CrossValidate, PoolsEveryCaseOnceFromTheModelThatDidNotTrainOnIt) {
   EXPECT_EQ(m.at("n_cases").get<std::size_t>(), all.size());
   ASSERT_TRUE(m.contains("by_dataset")) << m.dump().substr(0, 500);
   EXPECT_EQ(m.at("by_dataset").at("datasets").size(), 2u);
+
+  // A fold stopped before its first checkpoint leaves an empty checkpoints folder: a rerun trains it
+  // again from the start (there is nothing to resume) and keeps the finished folds.
+  namespace fs = std::filesystem;
+  const std::string stopped = dir + "/out/fold-1";
+  const auto before = rows_by_case(stopped + "/eval-val");
+  fs::remove_all(stopped);
+  fs::create_directories(stopped + "/checkpoints");
+  const auto kept = fs::last_write_time(dir + "/out/fold-0/model.raddiag");
+  ASSERT_EQ(test::run_command("cd " + test::shell_quote(test::source_dir()) + " && RADDIAG=" + test::shell_quote(test::cli_path()) +
+                                  " PYTHON=" + test::shell_quote(test::python()) + " BOOTSTRAP=20 scripts/cross-validate.sh " +
+                                  test::shell_quote(dir + "/cv.json") + " " + test::shell_quote(dir + "/out"),
+                              &log), 0) << log;
+  EXPECT_TRUE(fs::exists(stopped + "/model.raddiag")) << log;
+  EXPECT_EQ(fs::last_write_time(dir + "/out/fold-0/model.raddiag"), kept);
+  EXPECT_EQ(rows_by_case(stopped + "/eval-val"), before);   // the same seed and config: the same scores
+  EXPECT_EQ(lines(dir + "/out/oof/row_cases.txt").size(), all.size());
 }
